@@ -1,0 +1,66 @@
+/**
+ * Every failure the library reports is an `AuthError` with a stable `code`. Messages and
+ * `details` never carry token material (no tokens, codes, verifiers or raw response bodies),
+ * so an app may log them as they are.
+ */
+export type AuthErrorCode =
+  /** The AuthConfig given to provideAuth is wrong or contradictory. */
+  | 'config_invalid'
+  /** The OP's discovery document could not be fetched or is not acceptable. */
+  | 'discovery_failed'
+  /** The discovery document names another issuer than the configured authority. */
+  | 'issuer_mismatch'
+  /** The authorization response's `state` matches no sign-in attempt started in this browser. */
+  | 'state_mismatch'
+  /** The authorization response's `iss` (RFC 9207) is missing or names another issuer. */
+  | 'iss_mismatch'
+  /** The OP answered the authorization request with an error (access_denied, login_required, ...). */
+  | 'authorization_error'
+  /** The token endpoint refused the request (invalid_grant, ...). */
+  | 'token_error'
+  /** The ID token failed a check of OIDC Core 3.1.3.7 / 12.2 (signature, iss, aud, exp, nonce, ...). */
+  | 'id_token_invalid'
+  /** The userinfo response's `sub` is not the ID token's `sub` (OIDC Core 5.3.4). */
+  | 'userinfo_sub_mismatch'
+  /** The OP sent a response this library cannot accept (malformed, wrong content type, ...). */
+  | 'invalid_response'
+  /** The OP could not be reached, or answered with a server error. Retryable. */
+  | 'network_error'
+  /** A renewal did not finish in time (iframe timeout, request timeout). Retryable. */
+  | 'timeout'
+  /** There is no session (or no longer one) to take a token from. */
+  | 'no_session'
+  /** The operation needs a browser (called during server-side rendering). */
+  | 'not_in_browser'
+  /** Token revocation at logout failed; the local session was cleared anyway. */
+  | 'revocation_failed';
+
+/** What is safe to expose about a failure: protocol error codes, never token material. */
+export interface AuthErrorDetails {
+  /** OAuth `error` value from the OP, e.g. `invalid_grant`, `login_required`. */
+  readonly oauthError?: string;
+  /** OAuth `error_description` from the OP. */
+  readonly oauthErrorDescription?: string;
+  /** HTTP status of the response that failed, when there was one. */
+  readonly status?: number;
+  /** The config key at fault, for `config_invalid`. */
+  readonly configKey?: string;
+}
+
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+
+  constructor(
+    readonly code: AuthErrorCode,
+    message: string,
+    /** True when trying the same thing again later may succeed (network, 5xx, timeout). */
+    readonly retryable = false,
+    readonly details: AuthErrorDetails = {},
+  ) {
+    super(message);
+  }
+}
+
+export function isAuthError(value: unknown): value is AuthError {
+  return value instanceof AuthError;
+}

@@ -1,0 +1,74 @@
+import { AuthError } from '../errors';
+import { UserClaims } from './session';
+
+/**
+ * `unknown` until the library has decided (at start, while a callback is handled or a stored
+ * session is renewed); then `authenticated` or `unauthenticated`.
+ */
+export type AuthStatus = 'unknown' | 'authenticated' | 'unauthenticated';
+
+export interface AuthState {
+  readonly status: AuthStatus;
+  /** Claims of the signed-in user (ID token, merged with userinfo when loaded). */
+  readonly user: UserClaims | null;
+  /** When the current access token expires, ms since the epoch. */
+  readonly accessTokenExpiresAt: number | null;
+  /** The last failure, cleared by the next successful sign-in. */
+  readonly error: AuthError | null;
+}
+
+export type RenewTrigger = 'timer' | 'wake-up' | 'token-request' | 'forced' | 'start-up';
+export type FailureClass = 'transient' | 'permanent';
+export type SignOutReason = 'logout' | 'session_ended' | 'other_tab';
+
+/** Everything that happens to the session, in order. Events never carry tokens. */
+export type AuthEvent =
+  | { readonly type: 'sign_in_started'; readonly at: number }
+  | { readonly type: 'signed_in'; readonly at: number; readonly user: UserClaims }
+  | { readonly type: 'signed_out'; readonly at: number; readonly reason: SignOutReason }
+  | { readonly type: 'error'; readonly at: number; readonly error: AuthError }
+  | { readonly type: 'renew_started'; readonly at: number; readonly trigger: RenewTrigger }
+  | { readonly type: 'token_renewed'; readonly at: number; readonly expiresAt: number }
+  | {
+      readonly type: 'renew_failed';
+      readonly at: number;
+      readonly error: AuthError;
+      readonly failureClass: FailureClass;
+      /** Milliseconds until the next attempt, or null when no attempt follows. */
+      readonly retryInMs: number | null;
+    }
+  | { readonly type: 'session_expired'; readonly at: number; readonly error: AuthError | null };
+
+export type AuthEventType = AuthEvent['type'];
+
+export interface LoginOptions {
+  /** App-relative URL to return to after sign-in. Default: the current URL. */
+  readonly returnUrl?: string;
+  /** OIDC `prompt`, e.g. `login` to force re-authentication or `consent`. */
+  readonly prompt?: string;
+  readonly loginHint?: string;
+  readonly acrValues?: string;
+  /** Any other authorization request parameters for this sign-in. */
+  readonly params?: Readonly<Record<string, string>>;
+}
+
+export interface LogoutOptions {
+  /** Clear the session here only: no revocation, no redirect to the OP. Default false. */
+  readonly localOnly?: boolean;
+  /** Overrides config.postLogoutRedirectUrl for this logout. */
+  readonly postLogoutRedirectUrl?: string;
+}
+
+/**
+ * What logout did. `redirected`: the browser is on its way to the OP's end-session endpoint.
+ * `local`: the session was cleared here only, because it was asked for or because the OP
+ * has no end_session_endpoint (then the OP session may still be alive).
+ */
+export interface LogoutResult {
+  readonly outcome: 'redirected' | 'local';
+  readonly reason?: 'local_only' | 'no_end_session_endpoint' | 'not_in_browser';
+  /** Whether the refresh token was revoked at the OP (RFC 7009). */
+  readonly refreshTokenRevoked: boolean;
+  /** A revocation or discovery failure; the local session was cleared anyway. */
+  readonly error: AuthError | null;
+}

@@ -1,0 +1,277 @@
+import { Injectable, inject } from '@angular/core';
+import * as oauth from 'oauth4webapi';
+import { Observable } from 'rxjs';
+import { AUTH_CONFIG } from '../config/auth-config';
+import { AuthError, isAuthError } from '../errors';
+import { AuthorizationAttempt, OidcProtocol } from '../protocol/oidc-protocol';
+import { ATTEMPT_STORAGE } from '../storage/storage-tokens';
+import { AUTH_CLOCK } from '../time/clock';
+import { AuthEvent, AuthState, LoginOptions, LogoutOptions, LogoutResult } from './auth-state';
+import { AuthStateHub } from './auth-events';
+import { AuthBrowser } from './browser';
+import { Session, UserClaims, userClaimsOf } from './session';
+import { SessionStore } from './session-store';
+import { SessionRenewer } from '../renew/session-renewer';
+
+interface StoredAttempt extends AuthorizationAttempt {
+  readonly returnUrl: string;
+  readonly createdAt: number;
+}
+
+/** A sign-in attempt older than this is stale: its callback is refused. */
+const ATTEMPT_MAX_AGE_MS = 30 * 60 * 1000;
+/** getAccessToken() renews a token that expires within this margin instead of handing it out. */
+const TOKEN_EXPIRY_MARGIN_MS = 10_000;
+
+/**
+ * The app's entry point: the auth state as observables and signals, sign-in, sign-out and
+ * the access token. Provided by provideAuth() / AuthModule.forRoot().
+ */
+@Injectable({ providedIn: 'root' })
+export class AuthService {
+  private readonly config = inject(AUTH_CONFIG);
+  private readonly protocol = inject(OidcProtocol);
+  private readonly store = inject(SessionStore);
+  private readonly hub = inject(AuthStateHub);
+  private readonly browser = inject(AuthBrowser);
+  private readonly clock = inject(AUTH_CLOCK);
+  private readonly attempts = inject(ATTEMPT_STORAGE);
+  private readonly renewer = inject(SessionRenewer);
+  private readonly attemptKey = `${this.config.storageNamespace}:sign-in`;
+  private readonly logoutStateKey = `${this.config.storageNamespace}:sign-out`;
+  private initialized: Promise<void> | null = null;
+
+  /** The auth state; replays the current state to new subscribers. */
+  readonly state$: Observable<AuthState> = this.hub.state$;
+  readonly isAuthenticated$: Observable<boolean> = this.hub.isAuthenticated$;
+  readonly user$: Observable<UserClaims | null> = this.hub.user$;
+  /** Sign-in, sign-out, renewal and error events, as they happen (no replay). */
+  readonly events$: Observable<AuthEvent> = this.hub.events$;
+  /** The auth state as a signal, for templates and zoneless apps. */
+  readonly state = this.hub.state;
+  readonly isAuthenticated = this.hub.isAuthenticated;
+  readonly user = this.hub.user;
+
+  constructor() {
+    this.renewer.attach({
+      onRenewed: (session) => this.publish(session),
+      onSessionEnded: (error) => this.endSession(error),
+    });
+  }
+
+  /**
+   * Decides the initial state: handles an authorization or logout callback in the URL, or
+   * restores the stored session. Run once at app start by provideAuth(); safe to call again.
+   */
+  initialize(): Promise<void> {
+    this.initialized ??= this.runInitialize();
+    return this.initialized;
+  }
+
+  private async runInitialize(): Promise<void> {
+    if (!this.browser.isBrowser) return; // the server never has a session; the state stays unknown
+    const url = new URL(this.browser.href);
+    this.handleLogoutReturn(url);
+    if (this.isAuthorizationCallback(url)) {
+      await this.handleCallback(url);
+      return;
+    }
+    const session = this.store.load();
+    if (!session) {
+      this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error: null });
+      return;
+    }
+    if (session.expiresAt - this.clock.now() > TOKEN_EXPIRY_MARGIN_MS) {
+      // A stored, still valid session: restored with no request to the OP.
+      this.publish(session);
+      return;
+    }
+    try {
+      // Expired but maybe renewable: renew before the app is told it is authenticated.
+      await this.renewer.renew('start-up');
+    } catch {
+      // the renewer ended the session and reported why
+    }
+  }
+
+  /**
+   * Starts an interactive sign-in: the browser leaves for the OP and comes back to the
+   * redirect URL. The returned promise settles only if the navigation fails to start.
+   */
+  async login(options: LoginOptions = {}): Promise<void> {
+    if (!this.browser.isBrowser) {
+      throw new AuthError('not_in_browser', 'login() needs a browser; it was called during server-side rendering.');
+    }
+    const returnUrl = this.safeReturnUrl(options.returnUrl);
+    const params: Record<string, string> = { ...options.params };
+    if (options.prompt) params['prompt'] = options.prompt;
+    if (options.loginHint) params['login_hint'] = options.loginHint;
+    if (options.acrValues) params['acr_values'] = options.acrValues;
+    try {
+      const { url, attempt } = await this.protocol.createAuthorizationRequest({ redirectUri: this.config.redirectUrl, params });
+      const stored: StoredAttempt = { ...attempt, returnUrl, createdAt: this.clock.now() };
+      this.attempts.setItem(this.attemptKey, JSON.stringify(stored));
+      this.hub.emit({ type: 'sign_in_started', at: this.clock.now() });
+      this.browser.navigate(url.href);
+    } catch (error) {
+      const authError = isAuthError(error) ? error : new AuthError('invalid_response', 'Sign-in could not start.');
+      this.hub.fail(authError, this.clock.now(), this.hub.snapshot.status === 'authenticated' ? 'authenticated' : 'unauthenticated');
+      throw authError;
+    }
+  }
+
+  /**
+   * Signs out: revokes the refresh token (RFC 7009) when there is one, clears the session,
+   * then sends the browser to the OP's end-session endpoint (RP-Initiated Logout 1.0).
+   */
+  async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    const session = this.store.session();
+    let error: AuthError | null = null;
+    let refreshTokenRevoked = false;
+    this.renewer.cancel();
+    if (!options.localOnly && session?.refreshToken && this.browser.isBrowser) {
+      try {
+        refreshTokenRevoked = await this.protocol.revoke(session.refreshToken, 'refresh_token');
+      } catch (revokeError) {
+        error = isAuthError(revokeError) ? revokeError : new AuthError('revocation_failed', 'The refresh token could not be revoked.');
+      }
+    }
+    this.store.clear();
+    this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error: null });
+    this.hub.emit({ type: 'signed_out', at: this.clock.now(), reason: 'logout' });
+    if (!this.browser.isBrowser) return { outcome: 'local', reason: 'not_in_browser', refreshTokenRevoked, error };
+    if (options.localOnly) return { outcome: 'local', reason: 'local_only', refreshTokenRevoked, error };
+
+    let endSession: URL | null = null;
+    const state = oauth.generateRandomState();
+    try {
+      const postLogout = options.postLogoutRedirectUrl
+        ? new URL(options.postLogoutRedirectUrl, this.browser.origin).href
+        : this.config.postLogoutRedirectUrl;
+      endSession = await this.protocol.endSessionUrl({ idTokenHint: session?.idToken, postLogoutRedirectUri: postLogout, state });
+    } catch (discoveryError) {
+      error ??= isAuthError(discoveryError) ? discoveryError : null;
+    }
+    if (!endSession) return { outcome: 'local', reason: 'no_end_session_endpoint', refreshTokenRevoked, error };
+    this.attempts.setItem(this.logoutStateKey, state);
+    this.browser.navigate(endSession.href);
+    return { outcome: 'redirected', refreshTokenRevoked, error };
+  }
+
+  /**
+   * A valid access token: the current one, or a renewed one when it is about to expire.
+   * Rejects with an AuthError (`no_session`, or the renewal's failure) when there is none.
+   */
+  async getAccessToken(): Promise<string> {
+    await this.initialize();
+    const session = this.store.session();
+    if (!session) throw new AuthError('no_session', 'There is no signed-in session.');
+    if (session.expiresAt - this.clock.now() > TOKEN_EXPIRY_MARGIN_MS) return session.accessToken;
+    const renewed = await this.renewer.renew('token-request');
+    return renewed.accessToken;
+  }
+
+  /** Forces a renewal now (shared with any renewal already in progress). */
+  async renew(): Promise<void> {
+    await this.initialize();
+    await this.renewer.renew('forced');
+  }
+
+  private isAuthorizationCallback(url: URL): boolean {
+    const redirect = new URL(this.config.redirectUrl);
+    return (
+      url.origin === redirect.origin &&
+      url.pathname === redirect.pathname &&
+      url.searchParams.has('state') &&
+      (url.searchParams.has('code') || url.searchParams.has('error'))
+    );
+  }
+
+  private async handleCallback(url: URL): Promise<void> {
+    const stored = this.takeAttempt();
+    // Whatever happens next, code and state leave the address bar and the history entry.
+    this.browser.replaceUrl(stored?.returnUrl ?? this.cleanUrl(url));
+    try {
+      if (!stored) {
+        throw new AuthError('state_mismatch', 'The authorization response matches no sign-in attempt started in this browser.');
+      }
+      let session = await this.protocol.completeAuthorization(url, stored);
+      if (this.config.loadUserInfo) {
+        try {
+          session = { ...session, userInfo: await this.protocol.fetchUserInfo(session) };
+        } catch (userInfoError) {
+          // The sign-in stands; the userinfo claims are discarded and the failure reported.
+          this.hub.emit({ type: 'error', at: this.clock.now(), error: this.asAuthError(userInfoError) });
+        }
+      }
+      this.store.set(session);
+      this.publish(session);
+      this.hub.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });
+    } catch (error) {
+      this.store.clear();
+      this.hub.fail(this.asAuthError(error), this.clock.now());
+    }
+  }
+
+  private takeAttempt(): StoredAttempt | null {
+    const text = this.attempts.getItem(this.attemptKey);
+    this.attempts.removeItem(this.attemptKey); // one use only, whatever the outcome
+    try {
+      const attempt = JSON.parse(text ?? 'null') as Partial<StoredAttempt> | null;
+      const fresh = typeof attempt?.createdAt === 'number' && this.clock.now() - attempt.createdAt < ATTEMPT_MAX_AGE_MS;
+      const complete = ['state', 'nonce', 'codeVerifier', 'redirectUri', 'returnUrl'].every(
+        (field) => typeof attempt?.[field as keyof StoredAttempt] === 'string',
+      );
+      return fresh && complete ? (attempt as StoredAttempt) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private handleLogoutReturn(url: URL): void {
+    const expected = this.attempts.getItem(this.logoutStateKey);
+    if (expected === null || url.searchParams.get('state') !== expected || url.searchParams.has('code')) return;
+    this.attempts.removeItem(this.logoutStateKey);
+    this.browser.replaceUrl(this.cleanUrl(url));
+  }
+
+  private cleanUrl(url: URL): string {
+    const clean = new URL(url.href);
+    for (const name of ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri']) {
+      clean.searchParams.delete(name);
+    }
+    return clean.pathname + clean.search + clean.hash;
+  }
+
+  /** Only same-origin, app-relative return URLs: anything else would be an open redirect. */
+  private safeReturnUrl(returnUrl: string | undefined): string {
+    if (returnUrl === undefined) {
+      const here = new URL(this.browser.href);
+      return this.cleanUrl(here);
+    }
+    const resolved = new URL(returnUrl, this.browser.origin);
+    if (resolved.origin !== this.browser.origin) {
+      throw new AuthError('config_invalid', 'login({ returnUrl }) must be a URL of this app (same origin).');
+    }
+    return resolved.pathname + resolved.search + resolved.hash;
+  }
+
+  private publish(session: Session): void {
+    this.hub.setState({
+      status: 'authenticated',
+      user: userClaimsOf(session),
+      accessTokenExpiresAt: session.expiresAt,
+      error: null,
+    });
+  }
+
+  private endSession(error: AuthError | null): void {
+    this.store.clear();
+    this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error });
+    this.hub.emit({ type: 'session_expired', at: this.clock.now(), error });
+  }
+
+  private asAuthError(error: unknown): AuthError {
+    return isAuthError(error) ? error : new AuthError('invalid_response', 'Sign-in failed.');
+  }
+}

@@ -1,0 +1,89 @@
+/** Claims of a validated ID token (OIDC Core 2). */
+export interface IdTokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: string | readonly string[];
+  readonly exp: number;
+  readonly iat: number;
+  readonly nonce?: string;
+  readonly auth_time?: number;
+  readonly [claim: string]: unknown;
+}
+
+/** What the app learns about the signed-in user: ID token claims merged with userinfo. */
+export interface UserClaims {
+  readonly sub: string;
+  readonly name?: string;
+  readonly email?: string;
+  readonly [claim: string]: unknown;
+}
+
+/** A token set that passed every check, as kept in storage. Internal: apps see AuthState. */
+export interface Session {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  /** Access-token expiry, ms since the epoch, by the local clock at receipt. */
+  readonly expiresAt: number;
+  readonly refreshToken?: string;
+  readonly idToken?: string;
+  readonly idTokenClaims: IdTokenClaims;
+  readonly userInfo?: Readonly<Record<string, unknown>>;
+  readonly scope?: string;
+  /** When this token set was received, ms since the epoch. */
+  readonly receivedAt: number;
+}
+
+const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 'sid', 'auth_time', 'acr', 'amr', 'jti']);
+
+export function userClaimsOf(session: Session): UserClaims {
+  const fromIdToken = Object.fromEntries(Object.entries(session.idTokenClaims).filter(([name]) => !PROTOCOL_CLAIMS.has(name)));
+  return { ...fromIdToken, ...(session.userInfo ?? {}), sub: session.idTokenClaims.sub } as UserClaims;
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Storage format version: a stored entry of another version is discarded, never guessed at. */
+export const SESSION_FORMAT = 1;
+
+export function serializeSession(session: Session, owner: string): string {
+  return JSON.stringify({ format: SESSION_FORMAT, owner, session });
+}
+
+/**
+ * Reads a stored session back. Anything unexpected (corrupt JSON, another format, an entry
+ * written for another authority or client, missing or mistyped fields) gives null: the entry
+ * is discarded, never trusted and never a crash.
+ */
+export function parseStoredSession(text: string | null, owner: string): Session | null {
+  if (text === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isRecord(parsed) || parsed['format'] !== SESSION_FORMAT || parsed['owner'] !== owner) return null;
+  const session = parsed['session'];
+  if (!isRecord(session)) return null;
+  const claims = session['idTokenClaims'];
+  if (
+    !isString(session['accessToken']) ||
+    !isString(session['tokenType']) ||
+    !isNumber(session['expiresAt']) ||
+    !isNumber(session['receivedAt']) ||
+    (session['refreshToken'] !== undefined && !isString(session['refreshToken'])) ||
+    (session['idToken'] !== undefined && !isString(session['idToken'])) ||
+    (session['scope'] !== undefined && typeof session['scope'] !== 'string') ||
+    (session['userInfo'] !== undefined && !isRecord(session['userInfo'])) ||
+    !isRecord(claims) ||
+    !isString(claims['sub']) ||
+    !isString(claims['iss']) ||
+    !isNumber(claims['exp']) ||
+    !isNumber(claims['iat'])
+  ) {
+    return null;
+  }
+  return session as unknown as Session;
+}

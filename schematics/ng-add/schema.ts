@@ -1,0 +1,4 @@
+/** Options of `ng add ngx-oidc-session`; mirrors schema.json. */
+export interface NgAddOptions {
+  project?: string;
+}

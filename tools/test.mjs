@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// `npm test`: every check and test suite of the workspace, in dependency order, with one
+// summary at the end. Each suite reports passed/failed counts; a check (lint, type-check,
+// build) counts as one test. The last line is `N passed, N failed` over all suites.
+//
+//   npm test                  everything
+//   npm test -- unit e2e      only the named suites (lint, typecheck, unit, build,
+//                             schematics, demo, e2e); later suites may need earlier ones' output
+import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ensureNode22, run } from './lib/run.mjs';
+import { findChromium, ChromiumNotFoundError, CHROMIUM_FLAGS } from './lib/chromium.mjs';
+
+await ensureNode22(import.meta.url);
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const resultsDir = `${root}.test-results`;
+rmSync(resultsDir, { recursive: true, force: true });
+mkdirSync(resultsDir, { recursive: true });
+
+let chromium;
+function chromiumEnv() {
+  chromium ??= findChromium();
+  return { CHROME_BIN: chromium, CHROMIUM_FLAGS: CHROMIUM_FLAGS.join(' ') };
+}
+
+const check = (name, command, args) => ({
+  name,
+  async run() {
+    const { code } = await run(command, args, { cwd: root });
+    return code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+  },
+});
+
+const readSummary = (file, code) => {
+  if (!existsSync(file)) return { passed: 0, failed: 1, note: 'the suite wrote no results' };
+  const summary = JSON.parse(readFileSync(file, 'utf8'));
+  if (code !== 0 && summary.failed === 0) summary.failed = 1; // the runner failed outside any test
+  return summary;
+};
+
+const suites = [
+  check('lint', 'eslint', ['.', '--max-warnings=0']),
+  {
+    name: 'typecheck',
+    async run() {
+      let passed = 0;
+      let failed = 0;
+      for (const project of [
+        'projects/ngx-oidc-session/tsconfig.lib.json',
+        'projects/ngx-oidc-session/tsconfig.spec.json',
+        'projects/demo/tsconfig.app.json',
+        'schematics/tsconfig.spec.json',
+      ]) {
+        const { code } = await run('tsc', ['-p', project, '--noEmit'], { cwd: root });
+        console.log(`  tsc -p ${project}: ${code === 0 ? 'ok' : 'errors'}`);
+        code === 0 ? passed++ : failed++;
+      }
+      return { passed, failed };
+    },
+  },
+  {
+    name: 'unit',
+    async run() {
+      const file = `${resultsDir}/unit.json`;
+      const { code } = await run('ng', ['test', 'ngx-oidc-session', '--watch=false', '--progress=false'], {
+        cwd: root,
+        env: { ...chromiumEnv(), KARMA_SUMMARY_FILE: file },
+      });
+      return readSummary(file, code);
+    },
+  },
+  check('build', 'npm', ['run', '--silent', 'build:lib']),
+  {
+    name: 'schematics',
+    async run() {
+      const file = `${resultsDir}/schematics.json`;
+      const { code } = await run('node', ['tools/test-schematics.mjs'], {
+        cwd: root,
+        env: { SCHEMATICS_SUMMARY_FILE: file },
+      });
+      return readSummary(file, code);
+    },
+  },
+  check('demo', 'ng', ['build', 'demo', '--progress=false']),
+  {
+    name: 'e2e',
+    async run() {
+      const env = chromiumEnv();
+      const { code, out } = await run(
+        'node',
+        ['--test', '--test-concurrency=1', '--test-reporter=spec', 'e2e/'],
+        { cwd: root, env, capture: true },
+      );
+      // node:test's spec reporter ends with "ℹ pass N" / "ℹ fail N" / "ℹ skipped N" / "ℹ todo N".
+      const count = (label) => Number(out.match(new RegExp(`^\\S*\\s*${label} (\\d+)$`, 'm'))?.[1] ?? 0);
+      const passed = count('pass');
+      let failed = count('fail') + count('skipped') + count('todo') + count('cancelled');
+      if (code !== 0 && failed === 0) failed = 1;
+      if (passed + failed === 0) failed = 1; // no test ran: that is a failure, not a pass
+      return { passed, failed };
+    },
+  },
+];
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !suites.some((suite) => suite.name === name));
+if (unknown.length) {
+  console.error(`Unknown suite(s): ${unknown.join(', ')}. Known: ${suites.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+
+const results = [];
+for (const suite of suites) {
+  if (wanted.length && !wanted.includes(suite.name)) continue;
+  console.log(`\n=== ${suite.name} ===`);
+  const started = Date.now();
+  let result;
+  try {
+    result = await suite.run();
+  } catch (error) {
+    if (!(error instanceof ChromiumNotFoundError)) throw error;
+    console.error(error.message);
+    result = { passed: 0, failed: 1, note: 'Chromium missing' };
+  }
+  result.seconds = Math.round((Date.now() - started) / 1000);
+  results.push({ name: suite.name, ...result });
+}
+
+console.log('\n=== summary ===');
+for (const r of results) {
+  const status = r.failed ? 'FAIL' : 'ok  ';
+  console.log(`${status} ${r.name.padEnd(11)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  (${r.seconds}s)${r.note ? `  ${r.note}` : ''}`);
+}
+const passed = results.reduce((sum, r) => sum + r.passed, 0);
+const failed = results.reduce((sum, r) => sum + r.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
