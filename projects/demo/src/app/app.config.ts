@@ -1,10 +1,18 @@
-import { ApplicationConfig, provideBrowserGlobalErrorListeners } from '@angular/core';
+import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
+import { provideHttpClient, withFetch } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
+import { provideAuth } from 'ngx-oidc-session';
 import { routes } from './app.routes';
+import { demoAuthConfig, demoStrategy } from './demo-settings';
+import { EventLog } from './event-log';
 
 export const appConfig: ApplicationConfig = {
   providers: [
     provideBrowserGlobalErrorListeners(),
-    provideRouter(routes)
-  ]
+    provideRouter(routes),
+    provideHttpClient(withFetch()),
+    // Before provideAuth: the event log must listen before the sign-in callback is handled.
+    provideAppInitializer(() => void inject(EventLog)),
+    provideAuth(demoAuthConfig(demoStrategy())),
+  ],
 };

@@ -1,0 +1,170 @@
+import { Component, DestroyRef, computed, inject, signal } from '@angular/core';
+import { HttpClient, HttpErrorResponse, HttpHeaders } from '@angular/common/http';
+import { JsonPipe } from '@angular/common';
+import { AuthService } from 'ngx-oidc-session';
+import { firstValueFrom } from 'rxjs';
+import { EventLog } from './event-log';
+import { DEMO_API, DemoStrategy, demoStrategy, switchDemoStrategy } from './demo-settings';
+
+interface ApiResult {
+  readonly status: number;
+  readonly body: unknown;
+  readonly challenge: string | null;
+  readonly sentToken: boolean;
+}
+
+@Component({
+  selector: 'app-home',
+  imports: [JsonPipe],
+  template: `
+    <section class="hero">
+      <h1>Sign in once. Stay signed in.</h1>
+      <p>
+        This app signs in with OpenID Connect (code + PKCE) against the dev OpenID Provider and renews its tokens
+        silently before they expire. Everything below is live.
+      </p>
+    </section>
+
+    <div class="grid">
+      <section class="card">
+        <h2>Session</h2>
+        @switch (state().status) {
+          @case ('authenticated') {
+            <p class="lead">Signed in as <strong data-testid="user-name">{{ user()?.name ?? user()?.sub }}</strong></p>
+            <div class="expiry" data-testid="expiry">
+              <span class="label">Access token expires in</span>
+              <span class="countdown" [class.soon]="secondsLeft() < 30">{{ countdown() }}</span>
+            </div>
+            <div class="actions">
+              <button type="button" (click)="auth.renew()" data-testid="renew">Renew now</button>
+              <button type="button" class="secondary" (click)="auth.logout()" data-testid="logout">Sign out</button>
+            </div>
+          }
+          @case ('unauthenticated') {
+            <p class="lead">You are signed out.</p>
+            <div class="actions">
+              <button type="button" (click)="auth.login()" data-testid="login">Sign in</button>
+            </div>
+          }
+          @default {
+            <p class="lead">Checking your session…</p>
+          }
+        }
+        @if (state().error; as error) {
+          <p class="error" data-testid="error"><code>{{ error.code }}</code> {{ error.message }}</p>
+        }
+        <label class="strategy">
+          Renew strategy
+          <select [value]="strategy" (change)="switchStrategy($any($event.target).value)" data-testid="strategy">
+            <option value="refresh_token">refresh token</option>
+            <option value="iframe">hidden iframe (prompt=none)</option>
+          </select>
+        </label>
+      </section>
+
+      <section class="card">
+        <h2>Protected API</h2>
+        <p>
+          <code>GET {{ api }}/hello</code> validates the bearer token with the OP and answers 401 without a valid one.
+        </p>
+        <div class="actions">
+          <button type="button" (click)="callApi()" data-testid="call-api">Call the API</button>
+        </div>
+        @if (apiResult(); as result) {
+          <div class="result" [class.ok]="result.status === 200" data-testid="api-result">
+            <div><strong data-testid="api-status">{{ result.status }}</strong> {{ result.sentToken ? 'with' : 'without' }} a token</div>
+            @if (result.challenge) {
+              <div class="challenge">WWW-Authenticate: {{ result.challenge }}</div>
+            }
+            <pre>{{ result.body | json }}</pre>
+          </div>
+        }
+      </section>
+
+      <section class="card">
+        <h2>User claims</h2>
+        @if (user(); as claims) {
+          <table data-testid="claims">
+            @for (claim of claimList(); track claim[0]) {
+              <tr>
+                <th>{{ claim[0] }}</th>
+                <td>{{ claim[1] }}</td>
+              </tr>
+            }
+          </table>
+        } @else {
+          <p class="muted">Sign in to see the claims of the ID token and userinfo.</p>
+        }
+      </section>
+
+      <section class="card">
+        <h2>Events</h2>
+        @if (log.events().length) {
+          <ol class="events" data-testid="events">
+            @for (event of log.events(); track $index) {
+              <li [attr.data-type]="event.type">
+                <time>{{ event.time }}</time>
+                <span class="type">{{ event.type }}</span>
+                <span class="detail">{{ event.detail }}</span>
+              </li>
+            }
+          </ol>
+        } @else {
+          <p class="muted">Sign-in, renewal and error events appear here as they happen.</p>
+        }
+      </section>
+    </div>
+  `,
+})
+export class HomePage {
+  protected readonly auth = inject(AuthService);
+  protected readonly log = inject(EventLog);
+  private readonly http = inject(HttpClient);
+  protected readonly api = DEMO_API;
+  protected readonly strategy = demoStrategy();
+  protected readonly state = this.auth.state;
+  protected readonly user = this.auth.user;
+  protected readonly apiResult = signal<ApiResult | null>(null);
+  private readonly now = signal(Date.now());
+
+  protected readonly secondsLeft = computed(() => {
+    const expiresAt = this.state().accessTokenExpiresAt;
+    return expiresAt === null ? 0 : Math.max(0, Math.round((expiresAt - this.now()) / 1000));
+  });
+  protected readonly countdown = computed(() => {
+    const seconds = this.secondsLeft();
+    const minutes = Math.floor(seconds / 60);
+    return `${minutes}:${String(seconds % 60).padStart(2, '0')}`;
+  });
+  protected readonly claimList = computed(() =>
+    Object.entries(this.user() ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)] as const),
+  );
+
+  constructor() {
+    const ticker = setInterval(() => this.now.set(Date.now()), 1000);
+    inject(DestroyRef).onDestroy(() => clearInterval(ticker));
+  }
+
+  protected async callApi(): Promise<void> {
+    let headers = new HttpHeaders();
+    const sentToken = this.auth.isAuthenticated();
+    if (sentToken) headers = headers.set('Authorization', `Bearer ${await this.auth.getAccessToken()}`);
+    try {
+      const body = await firstValueFrom(this.http.get<unknown>(`${DEMO_API}/hello`, { headers }));
+      this.apiResult.set({ status: 200, body, challenge: null, sentToken });
+    } catch (error) {
+      if (!(error instanceof HttpErrorResponse)) throw error;
+      this.apiResult.set({
+        status: error.status,
+        body: error.error,
+        challenge: error.headers.get('WWW-Authenticate'),
+        sentToken,
+      });
+    }
+  }
+
+  protected switchStrategy(strategy: DemoStrategy): void {
+    switchDemoStrategy(strategy);
+    location.reload();
+  }
+}

@@ -1,0 +1,102 @@
+import { AuthError } from '../errors';
+import { AuthConfig, resolveAuthConfig } from './auth-config';
+
+const APP = 'https://app.example.com';
+const base: AuthConfig = { authority: 'https://op.example.com', clientId: 'spa' };
+
+function rejection(config: Partial<AuthConfig> | Record<string, unknown>): AuthError {
+  try {
+    resolveAuthConfig({ ...base, ...config } as AuthConfig, APP);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).code).toBe('config_invalid');
+    return error as AuthError;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('resolveAuthConfig', () => {
+  it('fills sensible defaults for a minimal config', () => {
+    const config = resolveAuthConfig(base, APP);
+    expect(config.scope).toBe('openid profile email');
+    expect(config.redirectUrl).toBe('https://app.example.com/');
+    expect(config.postLogoutRedirectUrl).toBe('https://app.example.com/');
+    expect(config.storage).toBe('session');
+    expect(config.renew.strategy).toBe('refresh_token');
+    expect(config.renew.leadTimeSeconds).toBe(60);
+    expect(config.secureApis).toEqual([]);
+  });
+
+  it('requires authority and clientId, naming the key', () => {
+    expect(rejection({ authority: '' }).details.configKey).toBe('authority');
+    expect(rejection({ clientId: '  ' }).details.configKey).toBe('clientId');
+    expect(rejection({ authority: 'op.example.com' }).message).toContain('absolute URL');
+  });
+
+  it('allows plain http only for a loopback authority', () => {
+    expect(rejection({ authority: 'http://op.example.com' }).message).toContain('must use https');
+    expect(resolveAuthConfig({ ...base, authority: 'http://localhost:4400' }, APP).authority).toBe('http://localhost:4400');
+    expect(resolveAuthConfig({ ...base, authority: 'http://127.0.0.1:8080/realm' }, APP).authority).toBe('http://127.0.0.1:8080/realm');
+  });
+
+  it('rejects an authority with a query or fragment', () => {
+    expect(rejection({ authority: 'https://op.example.com/?tenant=a' }).details.configKey).toBe('authority');
+  });
+
+  it('requires openid in the scope', () => {
+    const error = rejection({ scope: 'profile email' });
+    expect(error.details.configKey).toBe('scope');
+    expect(error.message).toContain('"openid"');
+    expect(resolveAuthConfig({ ...base, scope: ' openid  offline_access ' }, APP).scope).toBe('openid offline_access');
+  });
+
+  it('resolves app-relative redirect URLs and refuses protocol-relative or bare ones', () => {
+    expect(resolveAuthConfig({ ...base, redirectUrl: '/auth/callback' }, APP).redirectUrl).toBe('https://app.example.com/auth/callback');
+    expect(resolveAuthConfig({ ...base, redirectUrl: 'https://other.example.com/cb' }, APP).redirectUrl).toBe('https://other.example.com/cb');
+    expect(rejection({ redirectUrl: '//evil.example.com/' }).details.configKey).toBe('redirectUrl');
+    expect(rejection({ redirectUrl: 'callback' }).details.configKey).toBe('redirectUrl');
+    expect(rejection({ redirectUrl: '/cb#x' }).message).toContain('fragment');
+    expect(rejection({ postLogoutRedirectUrl: 'javascript:alert(1)' }).details.configKey).toBe('postLogoutRedirectUrl');
+  });
+
+  it('requires a silent-renew URL for iframe renewal and for the iframe fallback', () => {
+    expect(rejection({ renew: { strategy: 'iframe' } }).details.configKey).toBe('renew.silentRenewUrl');
+    expect(rejection({ renew: { fallbackToIframe: true } }).details.configKey).toBe('renew.silentRenewUrl');
+    const ok = resolveAuthConfig({ ...base, renew: { strategy: 'iframe', silentRenewUrl: '/silent-renew.html' } }, APP);
+    expect(ok.renew.silentRenewUrl).toBe('https://app.example.com/silent-renew.html');
+  });
+
+  it('keeps the silent-renew page on the app origin', () => {
+    expect(rejection({ renew: { strategy: 'iframe', silentRenewUrl: 'https://cdn.example.com/silent.html' } }).message).toContain('own origin');
+  });
+
+  it('rejects contradictory renew settings', () => {
+    expect(rejection({ renew: { strategy: 'none', fallbackToIframe: true, silentRenewUrl: '/s.html' } }).details.configKey).toBe('renew.fallbackToIframe');
+    expect(rejection({ scope: 'openid offline_access', renew: { strategy: 'iframe', silentRenewUrl: '/s.html' } }).details.configKey).toBe('scope');
+    expect(rejection({ renew: { strategy: 'sometimes' as never } }).details.configKey).toBe('renew.strategy');
+    expect(rejection({ renew: { leadTimeSeconds: -5 } }).details.configKey).toBe('renew.leadTimeSeconds');
+    expect(rejection({ renew: { leadTimeSeconds: Number.NaN } }).details.configKey).toBe('renew.leadTimeSeconds');
+  });
+
+  it('refuses extra parameters that the library sets itself', () => {
+    expect(rejection({ authorizeParams: { state: 'x' } }).details.configKey).toBe('authorizeParams.state');
+    expect(rejection({ authorizeParams: { code_challenge_method: 'plain' } }).details.configKey).toBe('authorizeParams.code_challenge_method');
+    expect(rejection({ tokenParams: { refresh_token: 'x' } }).details.configKey).toBe('tokenParams.refresh_token');
+    expect(rejection({ authorizeParams: { ui_locales: 3 as unknown as string } }).details.configKey).toBe('authorizeParams.ui_locales');
+    expect(resolveAuthConfig({ ...base, authorizeParams: { ui_locales: 'de' } }, APP).authorizeParams).toEqual({ ui_locales: 'de' });
+  });
+
+  it('checks secureApis entries and the storage choice', () => {
+    expect(rejection({ secureApis: ['api.example.com'] }).details.configKey).toBe('secureApis[0]');
+    expect(rejection({ secureApis: 'https://api.example.com' as never }).details.configKey).toBe('secureApis');
+    expect(rejection({ storage: 'cookies' as never }).details.configKey).toBe('storage');
+    expect(resolveAuthConfig({ ...base, secureApis: ['/api', 'https://api.example.com/v1'] }, APP).secureApis.length).toBe(2);
+  });
+
+  it('namespaces storage by authority and client', () => {
+    const a = resolveAuthConfig(base, APP).storageNamespace;
+    const b = resolveAuthConfig({ ...base, clientId: 'other' }, APP).storageNamespace;
+    const c = resolveAuthConfig({ ...base, authority: 'https://op2.example.com' }, APP).storageNamespace;
+    expect(new Set([a, b, c]).size).toBe(3);
+  });
+});

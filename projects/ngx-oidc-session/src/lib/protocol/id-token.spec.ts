@@ -1,0 +1,150 @@
+import { AuthError, AuthErrorCode } from '../errors';
+import { AuthHarness } from '../../testing/harness';
+import { checkRefreshedIdToken } from './oidc-protocol';
+import { IdTokenClaims } from '../session/session';
+
+/** Signs in with the next ID token changed by `tamper`, and returns the state and last error. */
+async function signInWith(tamper: (harness: AuthHarness) => void | Promise<void>) {
+  const harness = await AuthHarness.create();
+  await harness.load();
+  const authorize = await harness.startLogin();
+  await tamper(harness);
+  const auth = await harness.load(harness.callbackUrl(authorize));
+  return { harness, state: auth.state() };
+}
+
+function expectRejected(state: { status: string; error: AuthError | null }, code: AuthErrorCode = 'id_token_invalid', message?: RegExp) {
+  expect(state.status).toBe('unauthenticated');
+  expect(state.error?.code).toBe(code);
+  if (message) expect(state.error?.message).toMatch(message);
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('ID token validation (OIDC Core 3.1.3.7)', () => {
+  it('accepts a valid RS256 token', async () => {
+    const { state, harness } = await signInWith(() => undefined);
+    expect(state.status).toBe('authenticated');
+    expect(state.user?.sub).toBe('alice');
+    expect(harness.storage.getItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`)).not.toBeNull();
+  });
+
+  for (const kid of ['ps-1', 'es-1']) {
+    it(`accepts a valid token signed with ${kid === 'ps-1' ? 'PS256' : 'ES256'}`, async () => {
+      const { state } = await signInWith((harness) => {
+        harness.op.signingKid = kid;
+      });
+      expect(state.status).toBe('authenticated');
+    });
+  }
+
+  it('rejects another issuer (iss)', async () => {
+    expectRejected((await signInWith((h) => void (h.op.idTokenOverrides = { iss: 'https://evil.example.com' }))).state);
+  });
+
+  it('rejects another audience (aud)', async () => {
+    expectRejected((await signInWith((h) => void (h.op.idTokenOverrides = { aud: 'other-client' }))).state);
+  });
+
+  it('rejects several audiences with another authorized party (azp)', async () => {
+    expectRejected((await signInWith((h) => void (h.op.idTokenOverrides = { aud: ['spa', 'api'], azp: 'api' }))).state);
+  });
+
+  it('accepts several audiences when azp is this client', async () => {
+    const { state } = await signInWith((h) => void (h.op.idTokenOverrides = { aud: ['spa', 'api'], azp: 'spa' }));
+    expect(state.status).toBe('authenticated');
+  });
+
+  it('rejects an expired token (exp)', async () => {
+    expectRejected((await signInWith((h) => void (h.op.idTokenOverrides = { exp: now() - 3600, iat: now() - 7200 }))).state);
+  });
+
+  it('rejects a token without iat', async () => {
+    expectRejected((await signInWith((h) => void (h.op.idTokenOverrides = { iat: undefined }))).state);
+  });
+
+  it('rejects a wrong nonce', async () => {
+    expectRejected((await signInWith((h) => void (h.op.idTokenOverrides = { nonce: 'replayed-nonce' }))).state, 'id_token_invalid', /nonce/);
+  });
+
+  it('rejects a missing nonce', async () => {
+    expectRejected((await signInWith((h) => void (h.op.idTokenOverrides = { nonce: undefined }))).state);
+  });
+
+  it('rejects a token without sub', async () => {
+    expectRejected((await signInWith((h) => void (h.op.idTokenOverrides = { sub: undefined }))).state);
+  });
+
+  it('rejects a signature made with a key the OP does not publish', async () => {
+    const { state, harness } = await signInWith(async (h) => {
+      await h.op.addKey('RS256', 'attacker');
+      h.op.publishedKids = ['rs-1', 'ps-1', 'es-1'];
+      h.op.signingKid = 'attacker';
+    });
+    expectRejected(state);
+    // The unknown kid caused exactly one extra JWKS download, not a loop.
+    expect(harness.op.requestsTo('/jwks').length).toBe(2);
+  });
+
+  it('rejects a token whose payload was altered after signing', async () => {
+    const harness = await AuthHarness.create();
+    await harness.load();
+    const authorize = await harness.startLogin();
+    const realToken = harness.op.handlers['/token'];
+    harness.op.handlers['/token'] = async (request) => {
+      const reply = await realToken(request);
+      const body = reply.body as Record<string, string>;
+      const [header, payload, signature] = body['id_token'].split('.');
+      const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
+      const forged = btoa(JSON.stringify({ ...claims, sub: 'mallory' })).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      return { ...reply, body: { ...body, id_token: `${header}.${forged}.${signature}` } };
+    };
+    const auth = await harness.load(harness.callbackUrl(authorize));
+    expectRejected(auth.state());
+  });
+
+  it('fetches the JWKS once more when the OP signs with a key it rotated in', async () => {
+    const harness = await AuthHarness.create();
+    harness.op.publishedKids = ['rs-1'];
+    await harness.signIn(); // JWKS cached with rs-1 only
+    expect(harness.op.requestsTo('/jwks').length).toBe(1);
+    harness.op.publishedKids = null; // the OP now publishes es-1 too, and signs with it
+    harness.op.signingKid = 'es-1';
+    await harness.load();
+    const authorize = await harness.startLogin();
+    const auth = await harness.load(harness.callbackUrl(authorize));
+    expect(auth.state().status).toBe('authenticated');
+    expect(harness.op.requestsTo('/jwks').length).toBe(2);
+  });
+
+  it('never puts token material in the error', async () => {
+    const { state } = await signInWith((h) => void (h.op.idTokenOverrides = { nonce: 'x' }));
+    const text = `${state.error?.message} ${JSON.stringify(state.error?.details)}`;
+    expect(text).not.toMatch(/eyJ|at-\d|rt-\d|good-code/);
+  });
+});
+
+describe('refreshed ID token (OIDC Core 12.2)', () => {
+  const original: IdTokenClaims = { iss: 'https://op', sub: 'alice', aud: 'spa', exp: 2000, iat: 1000, nonce: 'n1', auth_time: 900 };
+
+  it('accepts same iss/sub/aud, a newer iat, the original nonce or none', () => {
+    expect(() => checkRefreshedIdToken({ ...original, iat: 1500, exp: 2500 }, original)).not.toThrow();
+    expect(() => checkRefreshedIdToken({ ...original, iat: 1500, nonce: undefined }, original)).not.toThrow();
+  });
+
+  const cases: [string, Partial<IdTokenClaims>][] = [
+    ['another issuer', { iss: 'https://evil' }],
+    ['another user', { sub: 'mallory' }],
+    ['another audience', { aud: 'other' }],
+    ['an older iat', { iat: 999 }],
+    ['another nonce', { nonce: 'n2' }],
+    ['another auth_time', { auth_time: 950 }],
+  ];
+  for (const [name, change] of cases) {
+    it(`rejects ${name}`, () => {
+      expect(() => checkRefreshedIdToken({ ...original, iat: 1500, ...change } as IdTokenClaims, original)).toThrowMatching(
+        (error) => error instanceof AuthError && error.code === 'id_token_invalid',
+      );
+    });
+  }
+});

@@ -1,0 +1,170 @@
+import { HttpBackend, HttpErrorResponse, HttpEvent, HttpHeaders, HttpRequest, HttpResponse } from '@angular/common/http';
+import { Observable, from, mergeMap, of, throwError } from 'rxjs';
+
+export type SigningAlg = 'RS256' | 'PS256' | 'ES256';
+
+interface SigningKey {
+  readonly kid: string;
+  readonly alg: SigningAlg;
+  readonly privateKey: CryptoKey;
+  readonly publicJwk: JsonWebKey;
+}
+
+export interface FakeReply {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+const encoder = new TextEncoder();
+const b64url = (bytes: Uint8Array | string): string => {
+  const data = typeof bytes === 'string' ? encoder.encode(bytes) : bytes;
+  let binary = '';
+  data.forEach((byte) => (binary += String.fromCharCode(byte)));
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+};
+
+async function generateKey(alg: SigningAlg, kid: string): Promise<SigningKey> {
+  const params =
+    alg === 'ES256'
+      ? { name: 'ECDSA', namedCurve: 'P-256' }
+      : { name: alg === 'PS256' ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+  const pair = (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  return { kid, alg, privateKey: pair.privateKey, publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg, use: 'sig' } as JsonWebKey };
+}
+
+/**
+ * A fake OpenID Provider behind Angular's HttpBackend, for unit specs: real discovery JSON,
+ * real JWKS, ID tokens really signed with WebCrypto. Each endpoint's behaviour can be
+ * replaced per test; every request is recorded.
+ */
+export class FakeOp implements HttpBackend {
+  readonly issuer = 'https://op.example.com';
+  readonly clientId = 'spa';
+  readonly requests: HttpRequest<unknown>[] = [];
+  keys: SigningKey[] = [];
+  /** The key new ID tokens are signed with. */
+  signingKid = 'rs-1';
+  /** Claims merged into the next ID tokens (to make them fail a check). */
+  idTokenOverrides: Record<string, unknown> = {};
+  /** The nonce of the sign-in in progress, copied into the ID token. */
+  nonce: string | undefined;
+  subject = 'alice';
+  /** Keys published in the JWKS; by default all of them. */
+  publishedKids: string[] | null = null;
+  issueRefreshToken = true;
+  rotateRefreshToken = true;
+  accessTokenLifetime = 300;
+  private counter = 0;
+  readonly metadata: Record<string, unknown> = {
+    issuer: this.issuer,
+    authorization_endpoint: `${this.issuer}/authorize`,
+    token_endpoint: `${this.issuer}/token`,
+    jwks_uri: `${this.issuer}/jwks`,
+    userinfo_endpoint: `${this.issuer}/userinfo`,
+    revocation_endpoint: `${this.issuer}/revoke`,
+    end_session_endpoint: `${this.issuer}/logout`,
+    authorization_response_iss_parameter_supported: true,
+    code_challenge_methods_supported: ['S256'],
+    id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
+  };
+  readonly handlers: Record<string, (request: HttpRequest<unknown>) => Promise<FakeReply> | FakeReply> = {
+    '/.well-known/openid-configuration': () => this.json(this.metadata),
+    '/jwks': () => this.json({ keys: this.keys.filter((key) => !this.publishedKids || this.publishedKids.includes(key.kid)).map((key) => key.publicJwk) }),
+    '/token': (request) => this.token(request),
+    '/userinfo': () => this.json({ sub: this.subject, name: 'Alice Example', email: 'alice@example.com' }),
+    '/revoke': () => ({ status: 200, body: '' }),
+  };
+
+  static async create(): Promise<FakeOp> {
+    const op = new FakeOp();
+    op.keys = [await generateKey('RS256', 'rs-1'), await generateKey('PS256', 'ps-1'), await generateKey('ES256', 'es-1')];
+    return op;
+  }
+
+  async addKey(alg: SigningAlg, kid: string): Promise<void> {
+    this.keys.push(await generateKey(alg, kid));
+  }
+
+  requestsTo(path: string): HttpRequest<unknown>[] {
+    return this.requests.filter((request) => new URL(request.url).pathname === path);
+  }
+
+  handle(request: HttpRequest<unknown>): Observable<HttpEvent<unknown>> {
+    this.requests.push(request);
+    const url = new URL(request.url);
+    const handler = url.origin === this.issuer ? this.handlers[url.pathname] : undefined;
+    if (!handler) return throwError(() => new HttpErrorResponse({ status: 404, url: request.url, error: 'not found' }));
+    return from(Promise.resolve(handler(request))).pipe(
+      mergeMap((reply) => {
+        const headers = new HttpHeaders(reply.headers ?? { 'content-type': 'application/json' });
+        const body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? null);
+        if (reply.status === 0) return throwError(() => new HttpErrorResponse({ status: 0, url: request.url, error: new ProgressEvent('error') }));
+        if (reply.status >= 400) return throwError(() => new HttpErrorResponse({ status: reply.status, headers, url: request.url, error: body }));
+        return of(new HttpResponse({ status: reply.status, headers, body, url: request.url }));
+      }),
+    );
+  }
+
+  json(body: unknown, status = 200): FakeReply {
+    return { status, body, headers: { 'content-type': 'application/json' } };
+  }
+
+  oauthError(error: string, status = 400): FakeReply {
+    return this.json({ error, error_description: `fake ${error}` }, status);
+  }
+
+  async signJwt(payload: Record<string, unknown>, kid = this.signingKid): Promise<string> {
+    const key = this.keys.find((candidate) => candidate.kid === kid);
+    if (!key) throw new Error(`no key ${kid}`);
+    const header = b64url(JSON.stringify({ alg: key.alg, kid, typ: 'JWT' }));
+    const body = b64url(JSON.stringify(payload));
+    const algorithm =
+      key.alg === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : key.alg === 'PS256' ? { name: 'RSA-PSS', saltLength: 32 } : { name: 'RSASSA-PKCS1-v1_5' };
+    const signature = await crypto.subtle.sign(algorithm, key.privateKey, encoder.encode(`${header}.${body}`));
+    return `${header}.${body}.${b64url(new Uint8Array(signature))}`;
+  }
+
+  async idToken(extra: Record<string, unknown> = {}): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return this.signJwt({
+      iss: this.issuer,
+      aud: this.clientId,
+      sub: this.subject,
+      iat: now,
+      exp: now + 600,
+      auth_time: now,
+      nonce: this.nonce,
+      name: 'Alice Example',
+      ...extra,
+      ...this.idTokenOverrides,
+    });
+  }
+
+  private async token(request: HttpRequest<unknown>): Promise<FakeReply> {
+    const form = new URLSearchParams(String(request.body));
+    const grant = form.get('grant_type');
+    this.counter++;
+    if (grant === 'authorization_code') {
+      if (form.get('code') !== 'good-code' || !form.get('code_verifier')) return this.oauthError('invalid_grant');
+      return this.json({
+        access_token: `at-${this.counter}`,
+        token_type: 'Bearer',
+        expires_in: this.accessTokenLifetime,
+        id_token: await this.idToken(),
+        ...(this.issueRefreshToken ? { refresh_token: `rt-${this.counter}` } : {}),
+      });
+    }
+    if (grant === 'refresh_token') {
+      return this.json({
+        access_token: `at-${this.counter}`,
+        token_type: 'Bearer',
+        expires_in: this.accessTokenLifetime,
+        id_token: await this.idToken(),
+        ...(this.rotateRefreshToken ? { refresh_token: `rt-${this.counter}` } : {}),
+      });
+    }
+    return this.oauthError('unsupported_grant_type');
+  }
+}

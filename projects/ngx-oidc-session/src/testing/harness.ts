@@ -1,0 +1,78 @@
+import { HttpBackend, provideHttpClient } from '@angular/common/http';
+import { TestBed } from '@angular/core/testing';
+import { AuthConfig } from '../lib/config/auth-config';
+import { provideAuth, withClock } from '../lib/provide-auth';
+import { AuthService } from '../lib/session/auth.service';
+import { AuthEvent } from '../lib/session/auth-state';
+import { AuthBrowser } from '../lib/session/browser';
+import { ATTEMPT_STORAGE } from '../lib/storage/storage-tokens';
+import { MemoryTokenStorage } from '../lib/storage/token-storage';
+import { FakeBrowser } from './fake-browser';
+import { FakeClock } from './fake-clock';
+import { FakeOp } from './fake-op';
+
+export const APP = 'https://app.example.com';
+
+/**
+ * Runs the library as an app would, one "page load" at a time: each load() is a fresh
+ * injector (a reload), while storage, the OP and the clock carry over, as in a browser.
+ */
+export class AuthHarness {
+  readonly storage = new MemoryTokenStorage();
+  readonly attempts = new MemoryTokenStorage();
+  readonly browser = new FakeBrowser();
+  readonly clock = new FakeClock();
+  readonly events: AuthEvent[] = [];
+  auth!: AuthService;
+
+  constructor(
+    readonly op: FakeOp,
+    readonly config: Partial<AuthConfig> = {},
+  ) {}
+
+  static async create(config: Partial<AuthConfig> = {}): Promise<AuthHarness> {
+    return new AuthHarness(await FakeOp.create(), config);
+  }
+
+  /** A page load at `href`: new injector, initialize() awaited. */
+  async load(href = `${APP}/`): Promise<AuthService> {
+    TestBed.resetTestingModule();
+    this.browser.href = href;
+    TestBed.configureTestingModule({
+      providers: [
+        provideHttpClient(),
+        { provide: HttpBackend, useValue: this.op },
+        provideAuth({ authority: this.op.issuer, clientId: this.op.clientId, storage: this.storage, ...this.config }, withClock(this.clock)),
+        { provide: AuthBrowser, useValue: this.browser },
+        { provide: ATTEMPT_STORAGE, useValue: this.attempts },
+      ],
+    });
+    this.auth = TestBed.inject(AuthService);
+    this.auth.events$.subscribe((event) => this.events.push(event));
+    await this.auth.initialize();
+    return this.auth;
+  }
+
+  /** Starts a sign-in and returns the authorization request URL the browser was sent to. */
+  async startLogin(options: Parameters<AuthService['login']>[0] = {}): Promise<URL> {
+    await this.auth.login(options);
+    const url = new URL(this.browser.navigations.at(-1)!);
+    this.op.nonce = url.searchParams.get('nonce') ?? undefined;
+    return url;
+  }
+
+  /** The OP's redirect back to the app for an authorization request. */
+  callbackUrl(authorize: URL, params: Record<string, string | null> = {}): string {
+    const callback = new URL(authorize.searchParams.get('redirect_uri')!);
+    const all: Record<string, string | null> = { code: 'good-code', state: authorize.searchParams.get('state'), iss: this.op.issuer, ...params };
+    for (const [name, value] of Object.entries(all)) if (value !== null) callback.searchParams.set(name, value);
+    return callback.href;
+  }
+
+  /** A complete sign-in: load, login, come back with a code. */
+  async signIn(): Promise<AuthService> {
+    await this.load();
+    const authorize = await this.startLogin();
+    return this.load(this.callbackUrl(authorize));
+  }
+}
