@@ -89,7 +89,7 @@ const suites = [
       const env = chromiumEnv();
       const { code, out } = await run(
         'node',
-        ['--test', '--test-concurrency=1', '--test-reporter=spec', 'e2e/'],
+        ['--test', '--test-concurrency=1', '--test-reporter=spec', 'tools/dev-op/selftest.mjs', 'e2e/*.test.mjs'],
         { cwd: root, env, capture: true },
       );
       // node:test's spec reporter ends with "ℹ pass N" / "ℹ fail N" / "ℹ skipped N" / "ℹ todo N".

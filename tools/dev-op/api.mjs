@@ -1,0 +1,188 @@
+// The protected demo API and, in test mode, a "look-alike" API on a confusable origin.
+import { API_CLIENT } from './config.mjs';
+import { corsHeaders, preflightHeaders, readJson, sendJson } from './http-util.mjs';
+import { ROUTES } from './provider.mjs';
+
+const REALM = 'Bearer realm="demo-api"';
+const INTROSPECTION_TIMEOUT_MS = 5000;
+
+const invalidToken = (description) =>
+  `${REALM}, error="invalid_token", error_description="${description}"`;
+
+function bearerToken(header) {
+  const match = /^Bearer +(\S*) *$/i.exec(header ?? '');
+  return match ? match[1] : undefined;
+}
+
+/**
+ * Asks the OP about the token on every call, deliberately without caching: tests revoke tokens
+ * and expect the very next API call to fail.
+ */
+async function introspect(issuer, token) {
+  const credentials = Buffer.from(
+    `${encodeURIComponent(API_CLIENT.id)}:${encodeURIComponent(API_CLIENT.secret)}`,
+  ).toString('base64');
+  const response = await fetch(`${issuer}${ROUTES.introspection}`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${credentials}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
+    },
+    body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+    signal: AbortSignal.timeout(INTROSPECTION_TIMEOUT_MS),
+  });
+  if (!response.ok) throw new Error(`introspection answered ${response.status}`);
+  return response.json();
+}
+
+function pathOf(req) {
+  return new URL(req.url, 'http://localhost').pathname;
+}
+
+/**
+ * @param {object} params
+ * @param {string} params.issuer
+ * @param {string[]} params.appOrigins
+ * @param {ReturnType<import('./test-hooks.mjs').createTestState>} [params.state] test mode only
+ * @param {(line: string) => void} [params.log] request log, only when verbose
+ */
+export function createApiHandler({ issuer, appOrigins, state, log }) {
+  const allowedOrigins = new Set(appOrigins);
+
+  const routes = {
+    'GET /api/hello': (claims) => ({ message: `Hello, ${claims.sub}!`, ...basics(claims) }),
+    'GET /api/profile': (claims) => ({
+      ...basics(claims),
+      clientId: claims.client_id,
+      expiresIn: claims.exp - Math.floor(Date.now() / 1000),
+    }),
+    'POST /api/echo': (claims, body) => ({ ...basics(claims), received: body }),
+  };
+
+  function basics(claims) {
+    return { sub: claims.sub, scope: claims.scope, exp: claims.exp, serverTime: new Date().toISOString() };
+  }
+
+  async function handle(req, res) {
+    const path = pathOf(req);
+    const cors = corsHeaders(req.headers.origin, allowedOrigins);
+
+    if (state && (path === '/__test/api-log' || path.startsWith('/__test/api-log/'))) {
+      if (req.method === 'GET' && path === '/__test/api-log') return sendJson(res, 200, state.apiLog);
+      if (req.method === 'POST' && path === '/__test/api-log/reset') {
+        state.apiLog.length = 0;
+        return sendJson(res, 200, state.apiLog);
+      }
+      return sendJson(res, 404, { error: 'not_found' });
+    }
+
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, preflightHeaders(req.headers.origin, allowedOrigins));
+      return res.end();
+    }
+
+    const outage = state?.outageFor('api');
+    if (outage) {
+      state.counters.outageRejected += 1;
+      if (outage === 'reset') return req.socket.destroy();
+      return sendJson(res, 503, { error: 'temporarily_unavailable' }, { ...cors, 'Retry-After': '1' });
+    }
+
+    const route = routes[`${req.method} ${path}`];
+    if (!route) return sendJson(res, 404, { error: 'not_found' }, cors);
+
+    const token = bearerToken(req.headers.authorization);
+    if (!token) {
+      return sendJson(res, 401, { error: 'unauthorized', error_description: 'a Bearer access token is required' }, {
+        ...cors,
+        'WWW-Authenticate': REALM,
+      });
+    }
+
+    let claims;
+    try {
+      claims = await introspect(issuer, token);
+    } catch {
+      return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the OpenID Provider is unreachable' }, cors);
+    }
+
+    // A refresh token is "active" too, but it must never work as a bearer credential.
+    if (!claims.active || claims.token_type !== 'Bearer') {
+      const description = claims.active
+        ? 'not an access token'
+        : 'the access token is expired, revoked or unknown';
+      return sendJson(res, 401, { error: 'invalid_token', error_description: description }, {
+        ...cors,
+        'WWW-Authenticate': invalidToken(description),
+      });
+    }
+
+    let body;
+    if (req.method === 'POST') {
+      try {
+        body = await readJson(req);
+      } catch (error) {
+        return sendJson(res, error.status ?? 400, { error: 'invalid_request', error_description: error.message }, cors);
+      }
+    }
+    return sendJson(res, 200, route(claims, body), cors);
+  }
+
+  return (req, res) => {
+    const path = pathOf(req);
+    const hadAuthorization = req.headers.authorization !== undefined;
+    res.on('finish', () => {
+      // Only the fact that a header arrived is kept, never the token itself.
+      if (state && req.method !== 'OPTIONS' && !path.startsWith('/__test/')) {
+        state.record(state.apiLog, { method: req.method, path, hadAuthorization, status: res.statusCode });
+      }
+      log?.(`[api] ${req.method} ${path} ${res.statusCode}`);
+    });
+    handle(req, res).catch((error) => {
+      if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: error.message });
+      else res.destroy();
+    });
+  };
+}
+
+/**
+ * Answers like an API but sits on an origin that merely starts with the real API's origin. An
+ * HTTP interceptor must never attach tokens here; the log proves whether one did.
+ */
+export function createLookalikeHandler({ appOrigins, state, log }) {
+  const allowedOrigins = new Set(appOrigins);
+
+  const summary = () => ({
+    requests: state.lookalikeLog.length,
+    withAuthorization: state.lookalikeLog.filter((entry) => entry.hadAuthorization).length,
+    log: state.lookalikeLog,
+  });
+
+  return (req, res) => {
+    const path = pathOf(req);
+    const hadAuthorization = req.headers.authorization !== undefined;
+    res.on('finish', () => log?.(`[look-alike] ${req.method} ${path} ${res.statusCode}`));
+
+    if (req.method === 'GET' && path === '/__test/lookalike-log') return sendJson(res, 200, summary());
+    if (req.method === 'POST' && path === '/__test/lookalike-log/reset') {
+      state.lookalikeLog.length = 0;
+      return sendJson(res, 200, summary());
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, preflightHeaders(req.headers.origin, allowedOrigins));
+      return res.end();
+    }
+    if (!path.startsWith('/api/')) return sendJson(res, 404, { error: 'not_found' });
+
+    state.record(state.lookalikeLog, { method: req.method, path, hadAuthorization });
+    // Drain any body so keep-alive connections stay usable.
+    req.resume();
+    return sendJson(
+      res,
+      200,
+      { message: 'look-alike API (not the demo API)', hadAuthorization },
+      corsHeaders(req.headers.origin, allowedOrigins),
+    );
+  };
+}

@@ -1,0 +1,226 @@
+// The oidc-provider instance: clients, features, lifetimes and keys of the dev OpenID Provider.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import Provider from 'oidc-provider';
+import { API_CLIENT, CLIENT_IDS } from './config.mjs';
+
+// Spelled out (they equal oidc-provider's defaults) because the test hooks map request paths to
+// endpoint names and must stay in step with the provider.
+export const ROUTES = Object.freeze({
+  authorization: '/auth',
+  end_session: '/session/end',
+  introspection: '/token/introspection',
+  jwks: '/jwks',
+  pushed_authorization_request: '/request',
+  revocation: '/token/revocation',
+  token: '/token',
+  userinfo: '/me',
+});
+
+const SPA_CLIENTS = [
+  { client_id: CLIENT_IDS.rotating, refresh: true, client_name: 'ngx-oidc demo' },
+  { client_id: CLIENT_IDS.nonRotating, refresh: true, client_name: 'ngx-oidc demo (no rotation)' },
+  { client_id: CLIENT_IDS.noRefresh, refresh: false, client_name: 'ngx-oidc demo (no refresh)' },
+];
+
+export function redirectUrisFor(origin) {
+  return [`${origin}/`, `${origin}/silent-renew.html`];
+}
+
+function clients(appOrigins) {
+  const spa = SPA_CLIENTS.map(({ client_id, client_name, refresh }) => ({
+    client_id,
+    client_name,
+    application_type: 'web',
+    token_endpoint_auth_method: 'none',
+    response_types: ['code'],
+    grant_types: refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
+    redirect_uris: appOrigins.flatMap(redirectUrisFor),
+    post_logout_redirect_uris: appOrigins.map((origin) => `${origin}/`),
+  }));
+  // A resource server identity: it only authenticates to the introspection endpoint.
+  const api = {
+    client_id: API_CLIENT.id,
+    client_secret: API_CLIENT.secret,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: [],
+    response_types: [],
+    redirect_uris: [],
+  };
+  return [...spa, api];
+}
+
+function signingKeys() {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  // Random kids make a restarted OP's keys distinguishable from a cached JWKS in the app.
+  const kid = () => randomBytes(6).toString('base64url');
+  return {
+    keys: [
+      { ...rsa, kid: `rs256-${kid()}`, alg: 'RS256', use: 'sig' },
+      { ...ec, kid: `es256-${kid()}`, alg: 'ES256', use: 'sig' },
+    ],
+  };
+}
+
+function account(sub) {
+  const local = sub.includes('@') ? sub.slice(0, sub.indexOf('@')) : sub;
+  const given = local.charAt(0).toUpperCase() + local.slice(1);
+  return {
+    accountId: sub,
+    claims: async () => ({
+      sub,
+      name: `${given} Developer`,
+      given_name: given,
+      family_name: 'Developer',
+      preferred_username: local,
+      email: sub.includes('@') ? sub : `${local}@example.com`,
+      email_verified: true,
+    }),
+  };
+}
+
+const page = (title, body) => `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
+button{display:block;width:100%;margin:.5rem 0;padding:.6rem;font-size:1rem;cursor:pointer}</style>
+</head><body>${body}</body></html>`;
+
+const escapeHtml = (value) =>
+  String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * @param {object} params
+ * @param {string} params.issuer
+ * @param {string[]} params.appOrigins
+ * @param {{ accessTokenTtl: number, idTokenTtl: number, refreshTokenTtl: number, sessionTtl: number }} params.ttl
+ *   read on every issuance, so the test hooks can change lifetimes while the OP runs
+ * @param {ReturnType<import('./store.mjs').createStore>} params.store
+ */
+export function createProvider({ issuer, appOrigins, ttl, store }) {
+  const allowedOrigins = new Set(appOrigins);
+
+  const configuration = {
+    adapter: store.adapter,
+    clients: clients(appOrigins),
+    jwks: signingKeys(),
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    routes: ROUTES,
+    responseTypes: ['code'],
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+      sid: null,
+      auth_time: null,
+    },
+    // The demo shows the user's name straight from the ID token, as most hosted OPs allow.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    findAccount: async (ctx, sub) => account(sub),
+    // A SPA cannot keep a secret, so every code grant gets a refresh token when the client may
+    // use one, without the offline_access consent dance.
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: (ctx) => ctx.oidc.client.clientId !== CLIENT_IDS.nonRotating,
+    // Tokens must outlive the OP browser session: the end-sessions hook (and a user clearing
+    // cookies) must not silently revoke what the app already holds. The price: oidc-provider
+    // then treats every grant as "offline" and keeps it on logout, so revokeOnLogout does that.
+    expiresWithSession: async () => false,
+    clientBasedCORS: (ctx, origin) => allowedOrigins.has(origin),
+    ttl: {
+      AccessToken: () => ttl.accessTokenTtl,
+      IdToken: () => ttl.idTokenTtl,
+      AuthorizationCode: () => 60,
+      Interaction: () => 3600,
+      Session: () => ttl.sessionTtl,
+      Grant: () => Math.max(ttl.refreshTokenTtl, ttl.sessionTtl),
+      RefreshToken: (ctx, token, client) => {
+        // A rotated token inherits what is left of its predecessor's life, so rotation
+        // cannot extend a public client's session forever (oidc-provider's default policy).
+        const rotated = ctx?.oidc?.entities?.RotatedRefreshToken;
+        if (rotated && client.clientAuthMethod === 'none') return rotated.remainingTTL;
+        return ttl.refreshTokenTtl;
+      },
+    },
+    features: {
+      devInteractions: { enabled: true },
+      resourceIndicators: { enabled: false },
+      userinfo: { enabled: true },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
+      },
+      introspection: {
+        enabled: true,
+        // Only the API may look at tokens, and it may look at every client's tokens.
+        allowedPolicy: async (ctx, client) => client.clientId === API_CLIENT.id,
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        // Same selectors as oidc-provider's stock page: form#op.logoutForm and
+        // button[name=logout][value=yes]; the second button keeps the session.
+        logoutSource: async (ctx, form) => {
+          ctx.body = page(
+            'Sign out',
+            `<h1>Sign out of ${escapeHtml(ctx.host)}?</h1>${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button>`,
+          );
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = page('Signed out', '<h1>Signed out</h1><p>You have been signed out of the dev OP.</p>');
+        },
+      },
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      const rows = Object.entries(out)
+        .map(([key, value]) => `<p><strong>${escapeHtml(key)}</strong>: ${escapeHtml(value)}</p>`)
+        .join('');
+      ctx.body = page('Dev OP error', `<h1>Something went wrong</h1>${rows}`);
+    },
+  };
+
+  // oidc-provider warns on stderr that devInteractions are not for production. They are the
+  // point of this tool, so that one start-up line is muted.
+  const warn = console.warn;
+  console.warn = (...args) => {
+    if (/devInteractions is enabled/.test(String(args[0]))) return;
+    warn(...args);
+  };
+  let provider;
+  try {
+    provider = new Provider(issuer, configuration);
+  } finally {
+    console.warn = warn;
+  }
+  // Everything runs on plain http://localhost, never behind a proxy.
+  provider.proxy = false;
+  provider.use(revokeOnLogout(provider, store));
+  return provider;
+}
+
+/**
+ * RP-initiated logout revokes grants like an OP whose tokens are session-bound would: "Yes, sign
+ * me out" revokes every grant of the session, "No, stay signed in" only the requesting client's.
+ * The session's grants are read before oidc-provider destroys or edits the session.
+ */
+function revokeOnLogout(provider, store) {
+  const confirmPath = `${ROUTES.end_session}/confirm`;
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== confirmPath) return next();
+    const session = await provider.Session.get(ctx);
+    const grants = Object.entries(session.authorizations ?? {}).map(([clientId, { grantId }]) => ({
+      clientId,
+      grantId,
+    }));
+    await next();
+    if (ctx.status !== 303 || !ctx.oidc) return;
+    const everything = Boolean(ctx.oidc.params?.logout);
+    const clientId = ctx.oidc.entities.Client?.clientId;
+    for (const grant of grants) {
+      if (grant.grantId && (everything || grant.clientId === clientId)) store.revokeGrant(grant.grantId);
+    }
+  };
+}

@@ -1,0 +1,492 @@
+// Self-test of the dev OP and demo API, driven over real HTTP the way an app would use them.
+//   npx node --test tools/dev-op/selftest.mjs
+// Uses its own ports so it can run beside a dev OP on the default ones.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import * as oauth from 'oauth4webapi';
+import { startDevEnvironment } from './server.mjs';
+
+const APP = 'http://localhost:4200';
+const REDIRECT_URI = `${APP}/`;
+const EVIL = 'http://localhost:4999';
+const PORTS = { port: 4410, apiPort: 4510, lookalikePort: 45101 };
+const insecure = { [oauth.allowInsecureRequests]: true };
+
+/** Just enough of a browser: a cookie jar and manual redirects. */
+class Browser {
+  cookies = new Map();
+
+  async request(url, init = {}) {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size) {
+      headers.set('Cookie', [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '));
+    }
+    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = cookie.split(';');
+      const name = pair.slice(0, pair.indexOf('=')).trim();
+      const value = pair.slice(pair.indexOf('=') + 1).trim();
+      const expired = attributes.some((a) => /expires=.*1970/i.test(a) || /max-age=0\b/i.test(a));
+      if (expired || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return response;
+  }
+
+  post(url, fields) {
+    return this.request(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields),
+    });
+  }
+}
+
+function parseForm(html, pageUrl) {
+  const form = /<form\b[^>]*>[\s\S]*?<\/form>/i.exec(html)?.[0];
+  assert.ok(form, `expected a form at ${pageUrl}`);
+  const action = /action="([^"]+)"/i.exec(form)[1].replaceAll('&amp;', '&');
+  const fields = {};
+  for (const [, name, value] of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/gi)) {
+    fields[name] = value;
+  }
+  return { action: new URL(action, pageUrl).href, fields };
+}
+
+let env;
+let as;
+
+/**
+ * Runs an authorization request through login and consent like a user would; resolves with the
+ * redirect back to the app (the authorization response).
+ */
+async function authorize(browser, { clientId = 'ngx-oidc-demo', login = 'alice', extra = {} } = {}) {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const nonce = oauth.generateRandomNonce();
+  const url = new URL(as.authorization_endpoint);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    response_type: 'code',
+    scope: 'openid profile email offline_access',
+    state,
+    nonce,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...extra,
+  }).toString();
+
+  const pages = [];
+  let next = url.href;
+  let response = await browser.request(next);
+  for (let step = 0; step < 12; step += 1) {
+    if (response.status >= 300 && response.status < 400) {
+      const location = new URL(response.headers.get('location'), next);
+      if (location.origin === APP) return { callback: location, state, nonce, verifier, clientId, pages };
+      next = location.href;
+      response = await browser.request(next);
+      continue;
+    }
+    const html = await response.text();
+    assert.equal(response.status, 200, `unexpected ${response.status} at ${next}: ${html.slice(0, 300)}`);
+    const { action, fields } = parseForm(html, next);
+    pages.push({ url: next, html, fields });
+    if (fields.prompt === 'login') {
+      response = await browser.post(action, { ...fields, login, password: 'any password' });
+    } else if (fields.prompt === 'consent') {
+      response = await browser.post(action, fields);
+    } else {
+      assert.fail(`unexpected page at ${next}`);
+    }
+    next = action;
+  }
+  throw new Error('too many steps');
+}
+
+async function exchange({ callback, state, nonce, verifier, clientId }) {
+  const client = { client_id: clientId };
+  const params = oauth.validateAuthResponse(as, client, callback, state);
+  const response = await oauth.authorizationCodeGrantRequest(
+    as, client, oauth.None(), params, REDIRECT_URI, verifier, insecure,
+  );
+  return oauth.processAuthorizationCodeResponse(as, client, response, {
+    expectedNonce: nonce,
+    requireIdToken: true,
+  });
+}
+
+async function refresh(clientId, refreshToken) {
+  const client = { client_id: clientId };
+  const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, insecure);
+  return oauth.processRefreshTokenResponse(as, client, response);
+}
+
+const hook = async (path, body, method = body === undefined ? 'GET' : 'POST') => {
+  const response = await fetch(`${env.issuer}/__test/${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, `hook ${path}: ${response.status}`);
+  return response.json();
+};
+
+const callApi = (token, path = '/api/hello', headers = {}) =>
+  fetch(`${env.apiUrl}${path}`, {
+    headers: { Origin: APP, ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
+  });
+
+async function rejectsWith(promise, error) {
+  await assert.rejects(promise, (err) => {
+    assert.ok(err instanceof oauth.ResponseBodyError, `expected ResponseBodyError, got ${err}`);
+    assert.equal(err.error, error);
+    return true;
+  });
+}
+
+describe('dev OP in test mode', () => {
+  const browser = new Browser();
+  let tokens;
+
+  before(async () => {
+    env = await startDevEnvironment({ ...PORTS, testMode: true, env: {} });
+    const issuer = new URL(env.issuer);
+    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+  });
+  after(() => env?.close());
+
+  test('discovery advertises what the library needs', async () => {
+    assert.equal(as.issuer, 'http://localhost:4410');
+    assert.deepEqual(as.code_challenge_methods_supported, ['S256']);
+    assert.equal(as.authorization_response_iss_parameter_supported, true);
+    for (const key of ['end_session_endpoint', 'revocation_endpoint', 'introspection_endpoint', 'userinfo_endpoint']) {
+      assert.ok(as[key], key);
+    }
+    const jwks = await (await fetch(as.jwks_uri, { headers: { Origin: APP } })).json();
+    assert.deepEqual(jwks.keys.map((key) => key.alg).sort(), ['ES256', 'RS256']);
+    assert.ok(jwks.keys.every((key) => !key.d), 'no private key material');
+  });
+
+  test('code + PKCE flow through the dev login and consent pages', async () => {
+    await hook('reset', {});
+    const flow = await authorize(browser);
+    assert.equal(flow.pages.length, 2, 'login page then consent page');
+    assert.match(flow.pages[0].html, /name="login"/);
+    assert.match(flow.pages[0].html, /name="password"/);
+    assert.match(flow.pages[1].html, /Continue/);
+    assert.equal(flow.callback.searchParams.get('iss'), env.issuer);
+    tokens = await exchange(flow);
+    assert.ok(tokens.access_token && tokens.refresh_token && tokens.id_token);
+    assert.equal(tokens.expires_in, 300);
+    const claims = oauth.getValidatedIdTokenClaims(tokens);
+    assert.equal(claims.sub, 'alice');
+    assert.equal(claims.name, 'Alice Developer');
+    assert.equal(claims.email, 'alice@example.com');
+    const counters = await hook('counters');
+    assert.equal(counters.authorize, 1);
+    assert.equal(counters.tokenAuthorizationCode, 1);
+  });
+
+  test('userinfo answers and allows CORS only for app origins', async () => {
+    const response = await oauth.userInfoRequest(as, { client_id: 'ngx-oidc-demo' }, tokens.access_token, insecure);
+    const info = await oauth.processUserInfoResponse(as, { client_id: 'ngx-oidc-demo' }, 'alice', response);
+    assert.equal(info.email_verified, true);
+
+    const fromApp = await fetch(as.userinfo_endpoint, {
+      headers: { Origin: APP, Authorization: `Bearer ${tokens.access_token}` },
+    });
+    assert.equal(fromApp.headers.get('access-control-allow-origin'), APP);
+    const fromElsewhere = await fetch(as.userinfo_endpoint, {
+      headers: { Origin: EVIL, Authorization: `Bearer ${tokens.access_token}` },
+    });
+    assert.equal(fromElsewhere.headers.get('access-control-allow-origin'), null);
+
+    const tokenFromElsewhere = await fetch(as.token_endpoint, {
+      method: 'POST',
+      headers: { Origin: EVIL, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', client_id: 'ngx-oidc-demo' }),
+    });
+    assert.equal(tokenFromElsewhere.status, 400);
+    assert.equal(tokenFromElsewhere.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('the API demands a valid bearer token', async () => {
+    const preflight = await fetch(`${env.apiUrl}/api/hello`, {
+      method: 'OPTIONS',
+      headers: { Origin: APP, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), APP);
+    assert.match(preflight.headers.get('access-control-allow-headers'), /Authorization/);
+
+    const missing = await callApi();
+    assert.equal(missing.status, 401);
+    assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="demo-api"');
+    assert.equal(missing.headers.get('access-control-expose-headers'), 'WWW-Authenticate');
+
+    const bogus = await callApi('not-a-token');
+    assert.equal(bogus.status, 401);
+    assert.match(bogus.headers.get('www-authenticate'), /error="invalid_token", error_description="[^"]+"/);
+
+    const refreshAsBearer = await callApi(tokens.refresh_token);
+    assert.equal(refreshAsBearer.status, 401);
+
+    const ok = await callApi(tokens.access_token);
+    assert.equal(ok.status, 200);
+    const body = await ok.json();
+    assert.equal(body.sub, 'alice');
+    assert.match(body.scope, /openid/);
+    assert.equal(typeof body.exp, 'number');
+    assert.ok(body.message && body.serverTime);
+
+    const log = await (await fetch(`${env.apiUrl}/__test/api-log`)).json();
+    assert.deepEqual(
+      log.map(({ hadAuthorization, status }) => [hadAuthorization, status]),
+      [[false, 401], [true, 401], [true, 401], [true, 200]],
+    );
+    assert.ok(!JSON.stringify(log).includes(tokens.access_token), 'the log never holds tokens');
+  });
+
+  test('refresh rotates, and reusing a rotated token revokes the grant', async () => {
+    await hook('counters/reset', {});
+    const first = tokens.refresh_token;
+    const rotated = await refresh('ngx-oidc-demo', first);
+    assert.notEqual(rotated.refresh_token, first);
+    assert.equal((await callApi(rotated.access_token)).status, 200);
+
+    await rejectsWith(refresh('ngx-oidc-demo', first), 'invalid_grant');
+    const counters = await hook('counters');
+    assert.equal(counters.refreshTokenReuse, 1);
+    assert.equal(counters.tokenRefresh, 2);
+    assert.equal(counters.tokenRefreshFailed, 1);
+    // The whole grant is gone: the successor refresh token and its access token too.
+    await rejectsWith(refresh('ngx-oidc-demo', rotated.refresh_token), 'invalid_grant');
+    assert.equal((await callApi(rotated.access_token)).status, 401);
+    // The OP session survives, but the consent went with the grant.
+    const silent = await authorize(browser, { extra: { prompt: 'none' } });
+    assert.equal(silent.callback.searchParams.get('error'), 'consent_required');
+  });
+
+  test('a client without rotation keeps its refresh token; one without refresh gets none', async () => {
+    const noRotation = await exchange(await authorize(browser, { clientId: 'ngx-oidc-demo-no-rotation' }));
+    const again = await refresh('ngx-oidc-demo-no-rotation', noRotation.refresh_token);
+    assert.equal(again.refresh_token, noRotation.refresh_token);
+    await refresh('ngx-oidc-demo-no-rotation', noRotation.refresh_token);
+
+    const noRefresh = await exchange(await authorize(browser, { clientId: 'ngx-oidc-demo-no-refresh' }));
+    assert.equal(noRefresh.refresh_token, undefined);
+  });
+
+  test('revoke-access-tokens keeps refresh tokens working; ttl config applies to new tokens', async () => {
+    const flow = await authorize(browser);
+    assert.deepEqual(flow.pages.map((p) => p.fields.prompt), ['consent'], 'logged in, consent again');
+    tokens = await exchange(flow);
+    assert.equal((await callApi(tokens.access_token)).status, 200);
+
+    assert.ok((await hook('revoke-access-tokens', {})).revokedAccessTokens >= 1);
+    assert.equal((await callApi(tokens.access_token)).status, 401);
+
+    await hook('config', { accessTokenTtl: 7 });
+    tokens = await refresh('ngx-oidc-demo', tokens.refresh_token);
+    assert.equal(tokens.expires_in, 7);
+    assert.equal((await callApi(tokens.access_token)).status, 200);
+    assert.equal((await hook('config', { reset: true })).accessTokenTtl, 300);
+  });
+
+  test('outage hook: 503 with CORS, dropped connections, then recovery', async () => {
+    await hook('outage', { endpoints: ['token', 'userinfo'], durationMs: 20_000, mode: '503' });
+    const down = await fetch(as.token_endpoint, {
+      method: 'POST',
+      headers: { Origin: APP, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'ngx-oidc-demo' }),
+    });
+    assert.equal(down.status, 503);
+    assert.equal(down.headers.get('access-control-allow-origin'), APP);
+    const preflight = await fetch(as.userinfo_endpoint, {
+      method: 'OPTIONS',
+      headers: { Origin: APP, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+    });
+    assert.equal(preflight.status, 204, 'preflights pass so the browser sees the 503');
+    await fetch(`${env.issuer}/__test/outage`, { method: 'DELETE' });
+    tokens = await refresh('ngx-oidc-demo', tokens.refresh_token);
+
+    await hook('outage', { endpoints: ['token'], durationMs: 300, mode: 'reset' });
+    await assert.rejects(refresh('ngx-oidc-demo', tokens.refresh_token), TypeError);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    tokens = await refresh('ngx-oidc-demo', tokens.refresh_token);
+
+    await hook('outage', { endpoints: ['introspection'], durationMs: 20_000 });
+    assert.equal((await callApi(tokens.access_token)).status, 503, 'the API reports the OP as unreachable');
+    await fetch(`${env.issuer}/__test/outage`, { method: 'DELETE' });
+    assert.equal((await hook('counters')).outageRejected, 3);
+  });
+
+  test('tamper hooks: state, iss, nonce, userinfo sub', async () => {
+    await hook('tamper', { what: 'state' });
+    const stateFlow = await authorize(browser, { extra: { prompt: 'none' } });
+    assert.ok(stateFlow.callback.searchParams.get('code'));
+    assert.notEqual(stateFlow.callback.searchParams.get('state'), stateFlow.state);
+    assert.equal(stateFlow.callback.searchParams.get('iss'), env.issuer);
+
+    await hook('tamper', { what: 'iss' });
+    const issFlow = await authorize(browser, { extra: { prompt: 'none' } });
+    assert.equal(issFlow.callback.searchParams.get('state'), issFlow.state);
+    assert.notEqual(issFlow.callback.searchParams.get('iss'), env.issuer);
+    assert.throws(() => oauth.validateAuthResponse(as, { client_id: 'ngx-oidc-demo' }, issFlow.callback, issFlow.state));
+
+    await hook('tamper', { what: 'nonce' });
+    const nonceFlow = await authorize(browser, { extra: { prompt: 'none' } });
+    await assert.rejects(exchange(nonceFlow), /nonce/);
+
+    await hook('tamper', { what: 'userinfo-sub' });
+    const response = await oauth.userInfoRequest(as, { client_id: 'ngx-oidc-demo' }, tokens.access_token, insecure);
+    await assert.rejects(
+      oauth.processUserInfoResponse(as, { client_id: 'ngx-oidc-demo' }, 'alice', response),
+      /sub/,
+    );
+    assert.deepEqual(await hook('tamper'), { pending: [] }, 'tampers are one-shot');
+
+    // Also when the response comes from the resume route after the login and consent pages.
+    await hook('tamper', { what: 'state' });
+    const interactive = await authorize(new Browser(), { login: 'bob' });
+    assert.equal(interactive.pages.length, 2);
+    assert.notEqual(interactive.callback.searchParams.get('state'), interactive.state);
+    const untampered = await authorize(browser, { extra: { prompt: 'none' } });
+    assert.equal(untampered.callback.searchParams.get('state'), untampered.state);
+  });
+
+  test('revoke-grants invalidates refresh and access tokens', async () => {
+    tokens = await exchange(await authorize(browser, { extra: { prompt: 'none' } }));
+    const result = await hook('revoke-grants', {});
+    assert.ok(result.revokedGrants >= 1);
+    await rejectsWith(refresh('ngx-oidc-demo', tokens.refresh_token), 'invalid_grant');
+    assert.equal((await callApi(tokens.access_token)).status, 401);
+  });
+
+  test('end-sessions: prompt=none then needs a login, grants survive', async () => {
+    tokens = await exchange(await authorize(browser));
+    assert.ok((await hook('end-sessions', {})).endedSessions >= 1);
+    const silent = await authorize(browser, { extra: { prompt: 'none' } });
+    assert.equal(silent.callback.searchParams.get('error'), 'login_required');
+    assert.equal(silent.callback.searchParams.get('state'), silent.state);
+    tokens = await refresh('ngx-oidc-demo', tokens.refresh_token);
+  });
+
+  const endSessionUrl = (idToken) => {
+    const url = new URL(as.end_session_endpoint);
+    url.search = new URLSearchParams({
+      id_token_hint: idToken,
+      post_logout_redirect_uri: REDIRECT_URI,
+      state: 'bye',
+    }).toString();
+    return url.href;
+  };
+
+  test('RP-initiated logout, declined: only that client is signed out', async () => {
+    const other = await exchange(await authorize(browser, { clientId: 'ngx-oidc-demo-no-rotation' }));
+    tokens = await exchange(await authorize(browser));
+    await hook('counters/reset', {});
+    const page = await browser.request(endSessionUrl(tokens.id_token));
+    const { action, fields } = parseForm(await page.text(), as.end_session_endpoint);
+    const done = await browser.post(action, fields);
+    assert.equal(done.status, 303);
+    assert.equal((await hook('counters')).endSessionDeclined, 1);
+    await rejectsWith(refresh('ngx-oidc-demo', tokens.refresh_token), 'invalid_grant');
+    await refresh('ngx-oidc-demo-no-rotation', other.refresh_token);
+    const silent = await authorize(browser, { clientId: 'ngx-oidc-demo-no-rotation', extra: { prompt: 'none' } });
+    assert.ok(silent.callback.searchParams.get('code'), 'the OP session is still there');
+  });
+
+  test('RP-initiated logout shows a confirmation form and ends the session', async () => {
+    tokens = await exchange(await authorize(browser));
+    await hook('counters/reset', {});
+    const endSession = new URL(endSessionUrl(tokens.id_token));
+    const page = await browser.request(endSession.href);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /<form id="op\.logoutForm"/);
+    assert.match(html, /name="logout" value="yes"|value="yes" name="logout"/);
+    const { action, fields } = parseForm(html, endSession.href);
+    const done = await browser.post(action, { ...fields, logout: 'yes' });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.get('location'), `${REDIRECT_URI}?state=bye`);
+
+    const counters = await hook('counters');
+    assert.equal(counters.endSession, 1);
+    assert.equal(counters.endSessionConfirmed, 1);
+    await rejectsWith(refresh('ngx-oidc-demo', tokens.refresh_token), 'invalid_grant');
+    const silent = await authorize(browser, { extra: { prompt: 'none' } });
+    assert.equal(silent.callback.searchParams.get('error'), 'login_required');
+  });
+
+  test('counters count what the app did', async () => {
+    await hook('counters/reset', {});
+    tokens = await exchange(await authorize(browser));
+    await exchange(await authorize(browser, { extra: { prompt: 'none' } }));
+    tokens = await refresh('ngx-oidc-demo', tokens.refresh_token);
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, { client_id: 'ngx-oidc-demo' }, oauth.None(), tokens.refresh_token, insecure),
+    );
+    await rejectsWith(refresh('ngx-oidc-demo', tokens.refresh_token), 'invalid_grant');
+    await oauth.userInfoRequest(as, { client_id: 'ngx-oidc-demo' }, tokens.access_token, insecure);
+    await callApi(tokens.access_token);
+    await fetch(as.jwks_uri);
+    await fetch(`${env.issuer}/.well-known/openid-configuration`);
+    assert.deepEqual(await hook('counters'), {
+      authorize: 2,
+      authorizeNone: 1,
+      tokenAuthorizationCode: 2,
+      tokenRefresh: 2,
+      tokenRefreshFailed: 1,
+      refreshTokenReuse: 0,
+      revocation: 1,
+      endSession: 0,
+      endSessionConfirmed: 0,
+      endSessionDeclined: 0,
+      userinfo: 1,
+      discovery: 1,
+      jwks: 1,
+      introspection: 1,
+      outageRejected: 0,
+    });
+  });
+
+  test('the look-alike API records whether a token leaked to it', async () => {
+    const lookalike = env.lookalikeUrl;
+    assert.ok(lookalike.startsWith(env.apiUrl), 'shares the API origin as a string prefix');
+    await fetch(`${lookalike}/__test/lookalike-log/reset`, { method: 'POST' });
+    const plain = await fetch(`${lookalike}/api/hello`, { headers: { Origin: APP } });
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers.get('access-control-allow-origin'), APP);
+    await fetch(`${lookalike}/api/hello`, { headers: { Authorization: 'Bearer leaked' } });
+    const log = await (await fetch(`${lookalike}/__test/lookalike-log`)).json();
+    assert.equal(log.requests, 2);
+    assert.equal(log.withAuthorization, 1);
+    assert.ok(!JSON.stringify(log).includes('leaked'));
+  });
+});
+
+describe('dev OP in normal mode', () => {
+  let plain;
+  before(async () => {
+    plain = await startDevEnvironment({ port: 4420, apiPort: 4520, lookalikePort: 45201, env: {} });
+  });
+  after(() => plain?.close());
+
+  test('has no test hooks and no look-alike API', async () => {
+    assert.equal(plain.lookalikeUrl, undefined);
+    assert.equal((await fetch(`${plain.issuer}/__test/counters`)).status, 404);
+    assert.equal((await fetch(`${plain.issuer}/__test/revoke-grants`, { method: 'POST' })).status, 404);
+    assert.equal((await fetch(`${plain.apiUrl}/__test/api-log`)).status, 404);
+    await assert.rejects(fetch('http://localhost:45201/__test/lookalike-log'));
+    assert.equal((await fetch(`${plain.issuer}/.well-known/openid-configuration`)).status, 200);
+  });
+
+  test('a port in use is reported clearly', async () => {
+    await assert.rejects(
+      startDevEnvironment({ port: 4420, apiPort: 4521, env: {} }),
+      (error) => error.code === 'EADDRINUSE' && /4420.*another dev OP/.test(error.message),
+    );
+  });
+});

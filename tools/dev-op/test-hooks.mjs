@@ -1,0 +1,362 @@
+// Test-mode instrumentation: request counters, simulated outages, one-shot tampering with
+// protocol responses, and bulk invalidation of grants, tokens and sessions. None of this is
+// installed unless the environment runs in test mode, so /__test/* is a 404 otherwise.
+import { randomBytes } from 'node:crypto';
+import { TTL_KEYS, positiveInteger } from './config.mjs';
+import { ROUTES } from './provider.mjs';
+import { corsHeaders, readJson } from './http-util.mjs';
+
+const COUNTER_NAMES = [
+  'authorize',
+  'authorizeNone',
+  'tokenAuthorizationCode',
+  'tokenRefresh',
+  'tokenRefreshFailed',
+  'refreshTokenReuse',
+  'revocation',
+  'endSession',
+  'endSessionConfirmed',
+  'endSessionDeclined',
+  'userinfo',
+  'discovery',
+  'jwks',
+  'introspection',
+  'outageRejected',
+];
+
+export const OP_ENDPOINTS = [
+  'discovery',
+  'jwks',
+  'authorize',
+  'interaction',
+  'token',
+  'userinfo',
+  'revocation',
+  'introspection',
+  'end_session',
+  'par',
+];
+// "api" is the demo API; "all" is every OP endpoint above (not the API).
+export const OUTAGE_ENDPOINTS = [...OP_ENDPOINTS, 'api', 'all'];
+export const TAMPER_KINDS = ['state', 'iss', 'nonce', 'userinfo-sub'];
+
+const TAMPERED_ISSUER = 'https://tampered-issuer.example';
+const LOG_LIMIT = 1000;
+
+class HookError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const zeroCounters = () => Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0]));
+
+/** State shared by the OP, the API and the look-alike server of one environment. */
+export function createTestState(ttl) {
+  const initialTtl = { ...ttl };
+  const state = {
+    ttl,
+    counters: zeroCounters(),
+    outage: undefined,
+    tampers: new Set(),
+    apiLog: [],
+    lookalikeLog: [],
+
+    /** The active outage's mode when `endpoint` is down now, else undefined. */
+    outageFor(endpoint) {
+      const { outage } = state;
+      if (!outage) return undefined;
+      if (Date.now() >= outage.until) {
+        state.outage = undefined;
+        return undefined;
+      }
+      const down =
+        outage.endpoints.has(endpoint) ||
+        (outage.endpoints.has('all') && OP_ENDPOINTS.includes(endpoint));
+      return down ? outage.mode : undefined;
+    },
+
+    outageStatus() {
+      const active = state.outage && Date.now() < state.outage.until;
+      if (!active) return { active: false };
+      return {
+        active: true,
+        endpoints: [...state.outage.endpoints],
+        mode: state.outage.mode,
+        remainingMs: state.outage.until - Date.now(),
+      };
+    },
+
+    takeTamper(kind) {
+      return state.tampers.delete(kind);
+    },
+
+    record(log, entry) {
+      log.push(entry);
+      if (log.length > LOG_LIMIT) log.splice(0, log.length - LOG_LIMIT);
+    },
+
+    resetTtl() {
+      Object.assign(state.ttl, initialTtl);
+    },
+
+    resetAll() {
+      state.counters = zeroCounters();
+      state.outage = undefined;
+      state.tampers.clear();
+      state.apiLog.length = 0;
+      state.lookalikeLog.length = 0;
+      state.resetTtl();
+    },
+  };
+  return state;
+}
+
+function endpointOf(path) {
+  if (path.startsWith('/.well-known/')) return 'discovery';
+  if (path === ROUTES.jwks) return 'jwks';
+  if (path === ROUTES.authorization || path.startsWith(`${ROUTES.authorization}/`)) return 'authorize';
+  if (path.startsWith('/interaction/')) return 'interaction';
+  if (path === ROUTES.token) return 'token';
+  if (path === ROUTES.revocation) return 'revocation';
+  if (path === ROUTES.introspection) return 'introspection';
+  if (path === ROUTES.userinfo) return 'userinfo';
+  if (path === ROUTES.end_session || path.startsWith(`${ROUTES.end_session}/`)) return 'end_session';
+  if (path === ROUTES.pushed_authorization_request) return 'par';
+  return undefined;
+}
+
+function parseOutage(body) {
+  const endpoints = body.endpoints ?? (body.endpoint ? [body.endpoint] : undefined);
+  if (!Array.isArray(endpoints) || endpoints.length === 0) {
+    throw new HookError(400, `"endpoints" must be a non-empty array of ${OUTAGE_ENDPOINTS.join(', ')}`);
+  }
+  for (const endpoint of endpoints) {
+    if (!OUTAGE_ENDPOINTS.includes(endpoint)) {
+      throw new HookError(400, `unknown endpoint ${JSON.stringify(endpoint)}; use ${OUTAGE_ENDPOINTS.join(', ')}`);
+    }
+  }
+  const mode = String(body.mode ?? '503');
+  if (mode !== '503' && mode !== 'reset') throw new HookError(400, '"mode" must be "503" or "reset"');
+  let durationMs = body.durationMs ?? 30_000;
+  try {
+    durationMs = positiveInteger(durationMs, 'durationMs');
+  } catch (error) {
+    throw new HookError(400, error.message);
+  }
+  return { endpoints: new Set(endpoints), mode, until: Date.now() + durationMs };
+}
+
+function parseTtl(body) {
+  const unknown = Object.keys(body).filter((key) => key !== 'reset' && !TTL_KEYS.includes(key));
+  if (unknown.length) {
+    throw new HookError(400, `unknown setting ${unknown.join(', ')}; use ${TTL_KEYS.join(', ')} or reset`);
+  }
+  const changes = {};
+  for (const key of TTL_KEYS) {
+    if (body[key] === undefined) continue;
+    try {
+      changes[key] = positiveInteger(body[key], key);
+    } catch (error) {
+      throw new HookError(400, error.message);
+    }
+  }
+  return changes;
+}
+
+/** The authorization response carried by a redirect, or undefined for redirects within the OP. */
+function authorizationResponse(location, issuer) {
+  if (!location) return undefined;
+  const url = new URL(location, issuer);
+  if (url.origin === new URL(issuer).origin) return undefined;
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const inFragment = ['code', 'error', 'iss'].some((name) => fragment.has(name));
+  const params = inFragment ? fragment : new URLSearchParams(url.search);
+  const write = () => {
+    if (inFragment) url.hash = params.toString();
+    else url.search = params.toString();
+    return url.href;
+  };
+  return { params, write };
+}
+
+/**
+ * Koa middleware for the OP: answers /__test/* and applies counters, outages and tampering to
+ * the provider's own routes. Runs before oidc-provider's router (installed with provider.use).
+ */
+export function opTestMiddleware({ state, issuer, appOrigins, store, provider }) {
+  const allowedOrigins = new Set(appOrigins);
+
+  provider.on('grant.error', (ctx, error) => {
+    if (error?.error_detail === 'refresh token already used') state.counters.refreshTokenReuse += 1;
+  });
+  provider.on('end_session.success', (ctx) => {
+    if (ctx.oidc.params.logout) state.counters.endSessionConfirmed += 1;
+    else state.counters.endSessionDeclined += 1;
+  });
+
+  const hooks = {
+    'GET /__test/counters': () => state.counters,
+    'POST /__test/counters/reset': () => {
+      state.counters = zeroCounters();
+      return state.counters;
+    },
+    'GET /__test/config': () => ({ ...state.ttl }),
+    'POST /__test/config': (body) => {
+      const changes = parseTtl(body);
+      if (body.reset) state.resetTtl();
+      Object.assign(state.ttl, changes);
+      return { ...state.ttl };
+    },
+    'GET /__test/outage': () => state.outageStatus(),
+    'POST /__test/outage': (body) => {
+      state.outage = parseOutage(body);
+      return state.outageStatus();
+    },
+    'DELETE /__test/outage': () => {
+      state.outage = undefined;
+      return state.outageStatus();
+    },
+    'GET /__test/tamper': () => ({ pending: [...state.tampers] }),
+    'POST /__test/tamper': (body) => {
+      if (!TAMPER_KINDS.includes(body.what)) {
+        throw new HookError(400, `"what" must be one of ${TAMPER_KINDS.join(', ')}`);
+      }
+      state.tampers.add(body.what);
+      return { pending: [...state.tampers] };
+    },
+    'DELETE /__test/tamper': () => {
+      state.tampers.clear();
+      return { pending: [] };
+    },
+    'POST /__test/revoke-grants': (body) => {
+      const result = { revokedGrants: store.clearGrants() };
+      if (body.endSessions) result.endedSessions = store.clear('Session');
+      return result;
+    },
+    'POST /__test/revoke-access-tokens': () => ({ revokedAccessTokens: store.clear('AccessToken') }),
+    'POST /__test/end-sessions': () => ({ endedSessions: store.clear('Session') }),
+    'POST /__test/reset': () => {
+      state.resetAll();
+      return { ok: true };
+    },
+  };
+
+  async function answerHook(ctx) {
+    const hook = hooks[`${ctx.method} ${ctx.path.replace(/\/$/, '')}`];
+    try {
+      if (!hook) throw new HookError(404, `no test hook ${ctx.method} ${ctx.path}`);
+      const body = ctx.method === 'POST' ? await readJson(ctx.req) : {};
+      ctx.body = await hook(body);
+      ctx.status = 200;
+    } catch (error) {
+      ctx.status = error.status ?? 500;
+      ctx.body = { error: error.message };
+    }
+    ctx.set('Cache-Control', 'no-store');
+  }
+
+  function rejectForOutage(ctx, mode) {
+    state.counters.outageRejected += 1;
+    if (mode === 'reset') {
+      ctx.respond = false;
+      ctx.req.socket.destroy();
+      return;
+    }
+    // CORS headers stay, so a browser app sees the 503 itself rather than an opaque failure.
+    ctx.set(corsHeaders(ctx.get('Origin'), allowedOrigins));
+    ctx.set('Retry-After', '1');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 503;
+    ctx.body = { error: 'temporarily_unavailable', error_description: 'simulated outage (dev OP test hook)' };
+  }
+
+  function countRequest(ctx, endpoint) {
+    const { counters: c } = state;
+    switch (endpoint) {
+      case 'authorize':
+        if (ctx.path === ROUTES.authorization) {
+          c.authorize += 1;
+          if (String(ctx.query.prompt ?? '').split(' ').includes('none')) c.authorizeNone += 1;
+        }
+        break;
+      case 'end_session':
+        if (ctx.path === ROUTES.end_session) c.endSession += 1;
+        break;
+      case 'discovery':
+      case 'jwks':
+      case 'revocation':
+      case 'introspection':
+      case 'userinfo':
+        c[endpoint] += 1;
+        break;
+      default:
+    }
+  }
+
+  function countTokenRequest(ctx) {
+    const { counters: c } = state;
+    // oidc-provider has parsed the form body by now; reading it here would consume the stream.
+    const grantType = ctx.oidc?.params?.grant_type;
+    if (grantType === 'authorization_code') c.tokenAuthorizationCode += 1;
+    if (grantType === 'refresh_token') {
+      c.tokenRefresh += 1;
+      if (ctx.status >= 400) c.tokenRefreshFailed += 1;
+    }
+  }
+
+  function tamperAuthorizationResponse(ctx) {
+    if (ctx.status < 300 || ctx.status >= 400) return;
+    const response = authorizationResponse(ctx.response.get('Location'), issuer);
+    if (!response) return;
+    const { params, write } = response;
+    if (state.takeTamper('state')) {
+      params.set('state', `tampered-${randomBytes(8).toString('base64url')}`);
+    }
+    if (state.takeTamper('iss')) {
+      params.set('iss', TAMPERED_ISSUER);
+    }
+    const status = ctx.status;
+    ctx.redirect(write());
+    ctx.status = status;
+  }
+
+  function tamperNonce(ctx) {
+    if (ctx.path !== ROUTES.authorization || ctx.query.nonce === undefined) return;
+    if (!state.takeTamper('nonce')) return;
+    const query = new URLSearchParams(ctx.querystring);
+    query.set('nonce', `tampered-${randomBytes(8).toString('base64url')}`);
+    ctx.querystring = query.toString();
+  }
+
+  function tamperUserinfo(ctx) {
+    const body = ctx.body;
+    if (ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.sub !== 'string') return;
+    if (!state.takeTamper('userinfo-sub')) return;
+    ctx.body = { ...body, sub: `${body.sub}-tampered` };
+  }
+
+  return async function testMode(ctx, next) {
+    if (ctx.path === '/__test' || ctx.path.startsWith('/__test/')) return answerHook(ctx);
+
+    const endpoint = endpointOf(ctx.path);
+    const preflight = ctx.method === 'OPTIONS';
+    const outage = endpoint && state.outageFor(endpoint);
+    // Preflights still succeed in 503 mode, or the browser would report a CORS error instead.
+    if (outage === 'reset' || (outage === '503' && !preflight)) return rejectForOutage(ctx, outage);
+    if (preflight) return next();
+
+    countRequest(ctx, endpoint);
+    if (endpoint === 'authorize' && state.tampers.has('nonce')) tamperNonce(ctx);
+
+    await next();
+
+    if (endpoint === 'token') countTokenRequest(ctx);
+    if (endpoint === 'authorize' && (state.tampers.has('state') || state.tampers.has('iss'))) {
+      tamperAuthorizationResponse(ctx);
+    }
+    if (endpoint === 'userinfo' && state.tampers.has('userinfo-sub')) tamperUserinfo(ctx);
+    return undefined;
+  };
+}
