@@ -1,0 +1,115 @@
+// Sign-in core against the real dev OP in Chromium: code + PKCE, reload without OP requests,
+// the guard's round trip, logout with revocation and end-session, and rejected tampering.
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { APP, OP, signInAtOp, startRig } from './support.mjs';
+
+let rig;
+before(async () => {
+  rig = await startRig();
+});
+after(() => rig?.close());
+beforeEach(() => rig.hook('/reset', { method: 'POST' }));
+
+async function newPage() {
+  const context = await rig.browser.newContext();
+  const page = await context.newPage();
+  const opRequests = [];
+  page.on('request', (request) => {
+    if (request.url().startsWith(OP)) opRequests.push(request.url());
+  });
+  return { context, page, opRequests };
+}
+
+const status = (page) => page.getByTestId('status').textContent();
+
+async function signInFromHome(page, user = 'alice') {
+  await page.goto(APP);
+  await page.getByTestId('login').click();
+  await signInAtOp(page, user);
+  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+}
+
+test('signs in with code + PKCE and cleans the URL', async () => {
+  const { context, page } = await newPage();
+  await signInFromHome(page, 'alice');
+  assert.match(await page.getByTestId('user-name').textContent(), /alice/i);
+  const url = new URL(page.url());
+  assert.equal(url.search, '', 'code, state and iss are gone from the address bar');
+  const counters = await rig.counters();
+  assert.equal(counters.tokenAuthorizationCode, 1);
+  // The API accepts the token.
+  await page.getByTestId('call-api').click();
+  await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
+  await context.close();
+});
+
+test('a reload stays signed in with zero requests to the OP', async () => {
+  const { context, page, opRequests } = await newPage();
+  await signInFromHome(page);
+  await rig.resetCounters();
+  opRequests.length = 0;
+  await page.reload();
+  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+  assert.deepEqual(opRequests, []);
+  const counters = await rig.counters();
+  for (const [name, value] of Object.entries(counters)) assert.equal(value, 0, `${name} after reload`);
+  await context.close();
+});
+
+test('the guard sends a signed-out user to sign in and back to the protected route', async () => {
+  const { context, page } = await newPage();
+  await page.goto(`${APP}/protected`);
+  await signInAtOp(page);
+  await page.getByTestId('protected').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/protected');
+  assert.equal(new URL(page.url()).search, '');
+  await context.close();
+});
+
+test('logout revokes the refresh token and ends the OP session', async () => {
+  const { context, page } = await newPage();
+  await signInFromHome(page);
+  await page.getByTestId('logout').click();
+  await page.waitForURL((url) => url.origin === OP);
+  await page.locator('button[name="logout"][value="yes"]').click();
+  await page.waitForURL((url) => url.origin === APP);
+  await page.getByTestId('status').filter({ hasText: 'unauthenticated' }).waitFor();
+  assert.equal(new URL(page.url()).search, '', 'the logout state is removed from the URL');
+  const counters = await rig.counters();
+  assert.equal(counters.revocation, 1);
+  assert.equal(counters.endSessionConfirmed, 1);
+  // The OP session is gone: signing in again asks for credentials.
+  await page.getByTestId('login').click();
+  await page.waitForURL((url) => url.origin === OP);
+  await page.locator('input[name="login"]').waitFor();
+  await context.close();
+});
+
+for (const [what, code] of [
+  ['state', 'state_mismatch'],
+  ['iss', 'iss_mismatch'],
+  ['nonce', 'id_token_invalid'],
+]) {
+  test(`a tampered ${what} is rejected (${code})`, async () => {
+    const { context, page } = await newPage();
+    await rig.hook('/tamper', { method: 'POST', body: { what } });
+    await page.goto(APP);
+    await page.getByTestId('login').click();
+    await page.waitForURL((url) => url.origin === OP);
+    await page.locator('input[name="login"]').fill('alice');
+    await page.locator('input[name="password"]').fill('x');
+    await page.locator('button[type="submit"]').click();
+    await page.waitForURL((url) => url.origin !== OP || url.pathname.includes('/interaction/'));
+    if (new URL(page.url()).origin === OP) await page.locator('button[type="submit"]').click();
+    await page.waitForURL((url) => url.origin === APP);
+    await page.getByTestId('error').waitFor();
+    assert.equal(await status(page), 'unauthenticated');
+    assert.match(await page.getByTestId('error').textContent(), new RegExp(code));
+    assert.equal(new URL(page.url()).search, '', 'the rejected response is removed from the URL');
+    const counters = await rig.counters();
+    // state and iss are checked before the code is redeemed.
+    assert.equal(counters.tokenAuthorizationCode, what === 'nonce' ? 1 : 0);
+    await context.close();
+  });
+}
