@@ -38,7 +38,7 @@ module.exports = function (config) {
       jasmine: { random: true },
       clearContext: false,
     },
-    reporters: ['progress', 'summary'],
+    reporters: ['dots', 'summary'],
     customLaunchers: {
       ChromiumHeadlessCI: {
         base: 'ChromeHeadless',

@@ -11,8 +11,11 @@ export class FakeBrowser implements Pick<AuthBrowser, 'isBrowser' | 'window' | '
     this.isBrowser = isBrowser;
   }
 
+  /** The window for wake-up events and iframes; none by default (storage comes from the providers). */
+  windowRef: Window | null = null;
+
   get window(): Window | null {
-    return null; // storage comes from the providers the spec sets up
+    return this.windowRef;
   }
 
   get origin(): string {
@@ -26,5 +29,19 @@ export class FakeBrowser implements Pick<AuthBrowser, 'isBrowser' | 'window' | '
   replaceUrl(url: string): void {
     this.replacedUrls.push(url);
     this.href = new URL(url, this.href).href;
+  }
+}
+
+/** Just enough of a window for wake-up events: visibility, pageshow, online, focus. */
+export class FakeWindow extends EventTarget {
+  readonly document = Object.assign(new EventTarget(), { visibilityState: 'visible' as DocumentVisibilityState });
+
+  setVisibility(state: DocumentVisibilityState): void {
+    this.document.visibilityState = state;
+    this.document.dispatchEvent(new Event('visibilitychange'));
+  }
+
+  fire(type: 'pageshow' | 'online' | 'focus'): void {
+    this.dispatchEvent(new Event(type));
   }
 }

@@ -37,6 +37,18 @@ export class FakeClock implements Clock {
     return this.timers.length;
   }
 
+  /** When the next timer falls due, or null when none is pending. */
+  nextDue(): number | null {
+    return this.timers.length ? Math.min(...this.timers.map((timer) => timer.due)) : null;
+  }
+
+  /** Moves time to the next timer and fires it (and any due at the same moment). */
+  advanceToNextTimer(): void {
+    const due = this.nextDue();
+    if (due === null) throw new Error('no timer pending');
+    this.advance(due - this.time);
+  }
+
   /** Moves time forward, firing every timer that falls due on the way, in order. */
   advance(ms: number): void {
     const end = this.time + ms;

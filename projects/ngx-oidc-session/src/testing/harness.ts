@@ -1,4 +1,6 @@
 import { HttpBackend, provideHttpClient } from '@angular/common/http';
+import { inject, provideAppInitializer } from '@angular/core';
+import { AuthStateHub } from '../lib/session/auth-events';
 import { TestBed } from '@angular/core/testing';
 import { AuthConfig } from '../lib/config/auth-config';
 import { provideAuth, withClock } from '../lib/provide-auth';
@@ -42,15 +44,43 @@ export class AuthHarness {
       providers: [
         provideHttpClient(),
         { provide: HttpBackend, useValue: this.op },
+        // Listens before provideAuth's initializer runs, so that start-up events are seen too.
+        provideAppInitializer(() => void inject(AuthStateHub).events$.subscribe((event) => this.events.push(event))),
         provideAuth({ authority: this.op.issuer, clientId: this.op.clientId, storage: this.storage, ...this.config }, withClock(this.clock)),
         { provide: AuthBrowser, useValue: this.browser },
         { provide: ATTEMPT_STORAGE, useValue: this.attempts },
       ],
     });
     this.auth = TestBed.inject(AuthService);
-    this.auth.events$.subscribe((event) => this.events.push(event));
     await this.auth.initialize();
     return this.auth;
+  }
+
+  /** Resolves with the next event that matches (events are pushed synchronously by the library). */
+  nextEvent<T extends AuthEvent['type']>(...types: T[]): Promise<Extract<AuthEvent, { type: T }>> {
+    return new Promise((resolve) => {
+      const subscription = this.auth.events$.subscribe((event) => {
+        if ((types as string[]).includes(event.type)) {
+          subscription.unsubscribe();
+          resolve(event as Extract<AuthEvent, { type: T }>);
+        }
+      });
+    });
+  }
+
+  /** Advances to the next timer and waits for the renewal it starts to succeed or fail. */
+  async runNextTimer(): Promise<Extract<AuthEvent, { type: 'token_renewed' | 'renew_failed' | 'session_expired' }>> {
+    const outcome = this.nextEvent('token_renewed', 'renew_failed', 'session_expired');
+    this.clock.advanceToNextTimer();
+    return outcome;
+  }
+
+  /** The refresh-token grants the OP received, as form parameters. */
+  refreshGrants(): URLSearchParams[] {
+    return this.op
+      .requestsTo('/token')
+      .map((request) => new URLSearchParams(String(request.body)))
+      .filter((form) => form.get('grant_type') === 'refresh_token');
   }
 
   /** Starts a sign-in and returns the authorization request URL the browser was sent to. */

@@ -11,7 +11,7 @@ import { AuthStateHub } from './auth-events';
 import { AuthBrowser } from './browser';
 import { Session, UserClaims, userClaimsOf } from './session';
 import { SessionStore } from './session-store';
-import { SessionRenewer } from '../renew/session-renewer';
+import { RenewScheduler } from '../renew/renew-scheduler';
 
 interface StoredAttempt extends AuthorizationAttempt {
   readonly returnUrl: string;
@@ -36,7 +36,7 @@ export class AuthService {
   private readonly browser = inject(AuthBrowser);
   private readonly clock = inject(AUTH_CLOCK);
   private readonly attempts = inject(ATTEMPT_STORAGE);
-  private readonly renewer = inject(SessionRenewer);
+  private readonly renewer = inject(RenewScheduler);
   private readonly attemptKey = `${this.config.storageNamespace}:sign-in`;
   private readonly logoutStateKey = `${this.config.storageNamespace}:sign-out`;
   private initialized: Promise<void> | null = null;
@@ -54,7 +54,7 @@ export class AuthService {
 
   constructor() {
     this.renewer.attach({
-      onRenewed: (session) => this.publish(session),
+      onRenewed: (session) => this.publishRenewed(session),
       onSessionEnded: (error) => this.endSession(error),
     });
   }
@@ -89,8 +89,11 @@ export class AuthService {
     try {
       // Expired but maybe renewable: renew before the app is told it is authenticated.
       await this.renewer.renew('start-up');
-    } catch {
-      // the renewer ended the session and reported why
+    } catch (error) {
+      // Permanent: the renewer ended the session. Transient (OP unreachable): the session is
+      // kept with the error shown, and the renewer retries; the user is not signed out.
+      const kept = this.store.session();
+      if (kept) this.publish(kept, this.asAuthError(error));
     }
   }
 
@@ -128,7 +131,7 @@ export class AuthService {
     const session = this.store.session();
     let error: AuthError | null = null;
     let refreshTokenRevoked = false;
-    this.renewer.cancel();
+    this.renewer.stop();
     if (!options.localOnly && session?.refreshToken && this.browser.isBrowser) {
       try {
         refreshTokenRevoked = await this.protocol.revoke(session.refreshToken, 'refresh_token');
@@ -256,19 +259,29 @@ export class AuthService {
     return resolved.pathname + resolved.search + resolved.hash;
   }
 
-  private publish(session: Session): void {
+  private publish(session: Session, error: AuthError | null = null): void {
     this.hub.setState({
       status: 'authenticated',
       user: userClaimsOf(session),
       accessTokenExpiresAt: session.expiresAt,
-      error: null,
+      error,
     });
+    this.renewer.sessionChanged(session);
+  }
+
+  /** A renewal keeps the user claims the app already knows (userinfo is loaded at sign-in). */
+  private publishRenewed(session: Session): void {
+    this.hub.setState({ status: 'authenticated', user: userClaimsOf(session), accessTokenExpiresAt: session.expiresAt, error: null });
   }
 
   private endSession(error: AuthError | null): void {
     this.store.clear();
     this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error });
     this.hub.emit({ type: 'session_expired', at: this.clock.now(), error });
+    if (this.config.renew.signInWhenSessionEnds && this.browser.isBrowser) {
+      // Back to where the user was, once they signed in again.
+      this.login().catch(() => undefined);
+    }
   }
 
   private asAuthError(error: unknown): AuthError {

@@ -1,0 +1,112 @@
+import { AuthHarness } from '../../testing/harness';
+import { SILENT_RENEW_MESSAGE } from './iframe-renewer';
+
+const ORIGIN = location.origin; // the Karma page plays the app: the iframe logic needs a real window
+
+/** Resolves with the silent-renew iframe as soon as the library appends it. */
+function nextIframe(): Promise<HTMLIFrameElement> {
+  return new Promise((resolve) => {
+    const observer = new MutationObserver(() => {
+      const iframe = document.querySelector<HTMLIFrameElement>('iframe[title="silent sign-in"]');
+      if (iframe) {
+        observer.disconnect();
+        resolve(iframe);
+      }
+    });
+    observer.observe(document.body, { childList: true });
+  });
+}
+
+function post(data: unknown, { origin = ORIGIN, source }: { origin?: string; source: MessageEventSource | null }) {
+  window.dispatchEvent(new MessageEvent('message', { origin, source, data }));
+}
+
+describe('IframeRenewer', () => {
+  let harness: AuthHarness;
+
+  beforeEach(async () => {
+    harness = await AuthHarness.create({ renew: { strategy: 'iframe', silentRenewUrl: '/silent-renew.html' } });
+    harness.browser.windowRef = window;
+    harness.op.issueRefreshToken = false;
+    await harness.load(`${ORIGIN}/`);
+    const authorize = await harness.startLogin();
+    await harness.load(harness.callbackUrl(authorize));
+    expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  afterEach(() => document.querySelectorAll('iframe[title="silent sign-in"]').forEach((iframe) => iframe.remove()));
+
+  it('renews through a hidden prompt=none request and accepts only its own response', async () => {
+    const appended = nextIframe();
+    const renewed = harness.auth.renew();
+    const iframe = await appended;
+    const request = new URL(iframe.src);
+    expect(request.searchParams.get('prompt')).toBe('none');
+    expect(request.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
+    expect(request.searchParams.get('redirect_uri')).toBe(`${ORIGIN}/silent-renew.html`);
+    expect(request.searchParams.get('code_challenge_method')).toBe('S256');
+    harness.op.nonce = request.searchParams.get('nonce') ?? undefined;
+    const response = harness.callbackUrl(request);
+
+    post({ type: SILENT_RENEW_MESSAGE, url: response }, { origin: 'https://evil.example.com', source: iframe.contentWindow });
+    post({ type: SILENT_RENEW_MESSAGE, url: response }, { source: window });
+    post({ type: SILENT_RENEW_MESSAGE, url: response.replace(/state=[^&]+/, 'state=other-attempt') }, { source: iframe.contentWindow });
+    post('garbage', { source: iframe.contentWindow });
+    expect(harness.op.requestsTo('/token').length).toBe(1); // only the sign-in: nothing accepted yet
+    expect(iframe.isConnected).toBeTrue();
+
+    post({ type: SILENT_RENEW_MESSAGE, url: response }, { source: iframe.contentWindow });
+    await renewed;
+    expect(harness.op.requestsTo('/token').length).toBe(2);
+    expect(iframe.isConnected).toBeFalse();
+    expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  it('uses a fresh state, nonce and PKCE pair per attempt', async () => {
+    const first = nextIframe();
+    const timedOut = harness.auth.renew().catch(() => undefined);
+    const one = new URL((await first).src);
+    harness.clock.advance(10_000); // timeout, removes the iframe
+    await timedOut;
+    const second = nextIframe();
+    harness.auth.renew().catch(() => undefined);
+    const two = new URL((await second).src);
+    for (const name of ['state', 'nonce', 'code_challenge']) {
+      expect(two.searchParams.get(name)).not.toBe(one.searchParams.get(name));
+    }
+  });
+
+  it('times out as a transient failure and removes the iframe', async () => {
+    const appended = nextIframe();
+    const failed = harness.nextEvent('renew_failed');
+    const renewal = harness.auth.renew();
+    const iframe = await appended;
+    harness.clock.advance(10_000);
+    await expectAsync(renewal).toBeRejectedWith(jasmine.objectContaining({ code: 'timeout' }));
+    const event = await failed;
+    expect(event.failureClass).toBe('transient');
+    expect(iframe.isConnected).toBeFalse();
+    expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  it('ends the session when the OP answers login_required', async () => {
+    const appended = nextIframe();
+    const renewal = harness.auth.renew();
+    const iframe = await appended;
+    const response = harness.callbackUrl(new URL(iframe.src), { code: null, error: 'login_required' });
+    post({ type: SILENT_RENEW_MESSAGE, url: response }, { source: iframe.contentWindow });
+    await expectAsync(renewal).toBeRejectedWith(jasmine.objectContaining({ code: 'authorization_error' }));
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(harness.events.some((event) => event.type === 'session_expired')).toBeTrue();
+  });
+
+  it('logout removes the iframe of a renewal in progress', async () => {
+    const appended = nextIframe();
+    const renewal = harness.auth.renew().catch((error: unknown) => error);
+    const iframe = await appended;
+    await harness.auth.logout({ localOnly: true });
+    expect(iframe.isConnected).toBeFalse();
+    await renewal;
+    expect(harness.clock.pendingTimers).toBe(0);
+  });
+});

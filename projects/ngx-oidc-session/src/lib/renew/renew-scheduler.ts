@@ -1,0 +1,206 @@
+import { DestroyRef, Injectable, NgZone, inject } from '@angular/core';
+import { AUTH_CONFIG } from '../config/auth-config';
+import { AuthError, isAuthError } from '../errors';
+import { OidcProtocol } from '../protocol/oidc-protocol';
+import { AuthStateHub } from '../session/auth-events';
+import { RenewTrigger } from '../session/auth-state';
+import { AuthBrowser } from '../session/browser';
+import { Session } from '../session/session';
+import { SessionStore } from '../session/session-store';
+import { AUTH_CLOCK, TimerHandle } from '../time/clock';
+import { IframeRenewer } from './iframe-renewer';
+import { MAX_TIMER_MS, backoffDelayMs, classifyFailure, renewAt, retryAllowed } from './renew-timing';
+
+export interface RenewCallbacks {
+  onRenewed(session: Session): void;
+  /** The OP refused the session for good (or it cannot be renewed): end it. */
+  onSessionEnded(error: AuthError): void;
+}
+
+/** Wake-up signals: the moments a frozen timer may have missed its due time. */
+const WAKE_UP_EVENTS = [
+  ['document', 'visibilitychange'],
+  ['window', 'pageshow'],
+  ['window', 'online'],
+  ['window', 'focus'],
+] as const;
+
+/**
+ * Keeps the session's tokens fresh. One timer, set from the token's expiry (never polling);
+ * wake-up signals re-check the clock; every trigger shares the renewal in progress; transient
+ * failures retry with bounded backoff, permanent ones end the session.
+ */
+@Injectable({ providedIn: 'root' })
+export class RenewScheduler {
+  private readonly config = inject(AUTH_CONFIG);
+  private readonly protocol = inject(OidcProtocol);
+  private readonly iframe = inject(IframeRenewer);
+  private readonly store = inject(SessionStore);
+  private readonly hub = inject(AuthStateHub);
+  private readonly clock = inject(AUTH_CLOCK);
+  private readonly browser = inject(AuthBrowser);
+  private readonly zone = inject(NgZone);
+  private callbacks: RenewCallbacks | null = null;
+  private inFlight: Promise<Session> | null = null;
+  private timer: TimerHandle | null = null;
+  /** The time the current timer is meant for; a wake-up compares the clock with it. */
+  private dueAt: number | null = null;
+  private failures = 0;
+  private firstFailureAt = 0;
+  /** Bumped by stop(): a renewal started before a logout must not store its result. */
+  private generation = 0;
+  private wakeUpsInstalled = false;
+  private readonly destroyRef = inject(DestroyRef);
+
+  constructor() {
+    this.destroyRef.onDestroy(() => this.stop());
+  }
+
+  attach(callbacks: RenewCallbacks): void {
+    this.callbacks = callbacks;
+    this.installWakeUps();
+  }
+
+  /** Renews now, or joins the renewal in progress. Rejects with the renewal's AuthError. */
+  renew(trigger: RenewTrigger): Promise<Session> {
+    this.inFlight ??= this.attempt(trigger).finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  /** The session changed (sign-in, renewal, restore): the timer follows its expiry. */
+  sessionChanged(session: Session): void {
+    this.failures = 0;
+    // A session that cannot be renewed ends when its access token expires.
+    this.scheduleAt(this.canRenew(session) ? renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds) : session.expiresAt);
+  }
+
+  /** Logout: no timer, no iframe, and no result of a renewal already under way is kept. */
+  stop(): void {
+    this.generation++;
+    this.inFlight = null;
+    this.failures = 0;
+    this.scheduleAt(null);
+    this.iframe.cancel();
+  }
+
+  /** Whether the session can be renewed at all with this config. */
+  canRenew(session: Session): boolean {
+    const { strategy, fallbackToIframe } = this.config.renew;
+    if (strategy === 'none') return false;
+    if (strategy === 'iframe') return true;
+    return Boolean(session.refreshToken) || fallbackToIframe;
+  }
+
+  private async attempt(trigger: RenewTrigger): Promise<Session> {
+    const generation = this.generation;
+    const current = this.store.session() ?? this.store.load();
+    if (!current) throw new AuthError('no_session', 'There is no session to renew.');
+    if (!this.canRenew(current)) {
+      const error = new AuthError('no_session', 'The access token expired and this session cannot be renewed (renew.strategy or no refresh token).');
+      this.endSession(error, generation);
+      throw error;
+    }
+    this.scheduleAt(null);
+    this.hub.emit({ type: 'renew_started', at: this.clock.now(), trigger });
+    try {
+      const renewed = current.refreshToken && this.config.renew.strategy === 'refresh_token'
+        ? await this.protocol.refresh(current)
+        : await this.iframe.renew(current);
+      if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while it was being renewed.');
+      this.store.set(renewed);
+      this.callbacks?.onRenewed(renewed);
+      this.sessionChanged(renewed);
+      this.hub.emit({ type: 'token_renewed', at: this.clock.now(), expiresAt: renewed.expiresAt });
+      return renewed;
+    } catch (caught) {
+      const error = isAuthError(caught) ? caught : new AuthError('token_error', 'The renewal failed.');
+      if (generation !== this.generation) throw error;
+      this.handleFailure(error, generation);
+      throw error;
+    }
+  }
+
+  private handleFailure(error: AuthError, generation: number): void {
+    const failureClass = classifyFailure(error);
+    const now = this.clock.now();
+    if (failureClass === 'permanent') {
+      this.hub.emit({ type: 'renew_failed', at: now, error, failureClass, retryInMs: null });
+      this.endSession(error, generation);
+      return;
+    }
+    // Transient: the session stays (its refresh token or OP session is still good).
+    if (this.failures === 0) this.firstFailureAt = now;
+    this.failures++;
+    const delay = backoffDelayMs(this.failures);
+    const retry = retryAllowed(this.failures, this.firstFailureAt, now, delay);
+    this.hub.emit({ type: 'renew_failed', at: now, error, failureClass, retryInMs: retry ? delay : null });
+    // Out of budget: no more retries by timer. A wake-up (online, visible, focus) or a token
+    // request tries again, so an outage never turns into a loop nor into a lost session.
+    this.scheduleAt(retry ? now + delay : null);
+  }
+
+  private endSession(error: AuthError, generation: number): void {
+    if (generation !== this.generation) return;
+    this.stop();
+    this.callbacks?.onSessionEnded(error);
+  }
+
+  /** One timer at a time, outside the Angular zone; chained when longer than setTimeout allows. */
+  private scheduleAt(dueAt: number | null): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.dueAt = dueAt;
+    if (dueAt === null) return;
+    const delay = Math.max(0, dueAt - this.clock.now());
+    this.zone.runOutsideAngular(() => {
+      this.timer = this.clock.setTimeout(() => {
+        this.timer = null;
+        if (delay > MAX_TIMER_MS) this.scheduleAt(dueAt);
+        else this.fire('timer');
+      }, Math.min(delay, MAX_TIMER_MS));
+    });
+  }
+
+  private fire(trigger: RenewTrigger): void {
+    this.renew(trigger).catch(() => {
+      // reported through events and state; nothing waits on a timer's renewal
+    });
+  }
+
+  /** A timer may have been frozen (background tab, sleep): compare the clock with the due time. */
+  private wakeUp(): void {
+    const session = this.store.session();
+    if (!session || this.inFlight) return;
+    if (this.browser.window?.document.visibilityState === 'hidden') return;
+    if (this.dueAt === null) {
+      // Out of retry budget after an outage: a wake-up is worth one more try when the token is due.
+      const due = renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds);
+      if (this.failures > 0 && this.clock.now() >= due) {
+        this.failures = 0;
+        this.fire('wake-up');
+      }
+      return;
+    }
+    if (this.clock.now() >= this.dueAt) this.fire('wake-up');
+    else this.scheduleAt(this.dueAt); // re-arm: the old timer may fire late after sleep
+  }
+
+  private installWakeUps(): void {
+    const window = this.browser.window;
+    if (!window || this.wakeUpsInstalled) return;
+    this.wakeUpsInstalled = true;
+    const listener = () => this.wakeUp();
+    this.zone.runOutsideAngular(() => {
+      for (const [target, type] of WAKE_UP_EVENTS) {
+        (target === 'document' ? window.document : window).addEventListener(type, listener);
+      }
+    });
+    this.destroyRef.onDestroy(() => {
+      for (const [target, type] of WAKE_UP_EVENTS) {
+        (target === 'document' ? window.document : window).removeEventListener(type, listener);
+      }
+    });
+  }
+}
