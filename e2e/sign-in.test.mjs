@@ -2,7 +2,7 @@
 // the guard's round trip, logout with revocation and end-session, and rejected tampering.
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, OP, signInAtOp, startRig } from './support.mjs';
+import { APP, OP, signInAtOp, signInFromHome, startRig } from './support.mjs';
 
 let rig;
 before(async () => {
@@ -23,12 +23,6 @@ async function newPage() {
 
 const status = (page) => page.getByTestId('status').textContent();
 
-async function signInFromHome(page, user = 'alice') {
-  await page.goto(APP);
-  await page.getByTestId('login').click();
-  await signInAtOp(page, user);
-  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
-}
 
 test('signs in with code + PKCE and cleans the URL', async () => {
   const { context, page } = await newPage();

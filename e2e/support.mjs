@@ -21,7 +21,7 @@ export async function startRig({ ttl } = {}) {
   if (!existsSync(`${demoDir}/index.html`)) {
     throw new Error('dist/demo is missing: build the demo first (npm test builds it before the e2e suite).');
   }
-  const op = await startDevEnvironment({ testMode: true, quiet: true, ...(ttl ?? {}) });
+  const op = await startDevEnvironment({ testMode: true, ...(ttl ?? {}) });
   let app;
   let browser;
   try {
@@ -41,9 +41,16 @@ export async function startRig({ ttl } = {}) {
     if (!response.ok) throw new Error(`test hook ${method} ${path} answered ${response.status}`);
     return response.status === 204 ? null : response.json();
   };
+  const apiHook = async (path, method = 'GET') => {
+    const response = await fetch(`${API}/__test${path}`, { method });
+    if (!response.ok) throw new Error(`API test hook ${method} ${path} answered ${response.status}`);
+    return response.status === 204 ? null : response.json();
+  };
   return {
     op,
     app,
+    apiLog: () => apiHook('/api-log'),
+    resetApiLog: () => apiHook('/api-log/reset', 'POST'),
     browser,
     hook,
     counters: () => hook('/counters'),
@@ -68,4 +75,50 @@ export async function signInAtOp(page, user = 'alice') {
     await page.locator('button[type="submit"]').click();
   }
   await page.waitForURL((url) => url.origin === APP);
+}
+
+const openContexts = new Set();
+
+/** Closes every context demoPage() opened: a failed test must not leave a page running. */
+export async function closeDemoPages() {
+  await Promise.all([...openContexts].map((context) => context.close()));
+}
+
+/** A fresh browser context (its own sessionStorage) running the demo with the given renew strategy. */
+export async function demoPage(browser, strategy = 'refresh_token', { clock = false } = {}) {
+  const context = await browser.newContext();
+  openContexts.add(context);
+  context.on('close', () => openContexts.delete(context));
+  await context.addInitScript((value) => {
+    if (location.origin === 'http://localhost:4200') sessionStorage.setItem('ngx-oidc-session-demo:strategy', value);
+  }, strategy);
+  const page = await context.newPage();
+  if (clock) await page.clock.install();
+  const opNavigations = [];
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame() && frame.url().startsWith(OP)) opNavigations.push(frame.url());
+  });
+  return { context, page, opNavigations };
+}
+
+/** Signs in from the demo's home page and waits for the authenticated state. */
+export async function signInFromHome(page, user = 'alice') {
+  await page.goto(APP);
+  await page.getByTestId('login').click();
+  await signInAtOp(page, user);
+  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+}
+
+/** How many events of a type the demo's event log shows. */
+export function eventCount(page, type) {
+  return page.locator(`li[data-type="${type}"]`).count();
+}
+
+/** Waits until the demo's event log shows at least `count` events of `type`. */
+export function waitForEvents(page, type, count, timeout = 60_000) {
+  return page.waitForFunction(
+    ([eventType, wanted]) => document.querySelectorAll(`li[data-type="${eventType}"]`).length >= wanted,
+    [type, count],
+    { timeout },
+  );
 }

@@ -1,7 +1,7 @@
 import { Component, DestroyRef, computed, inject, signal } from '@angular/core';
 import { HttpClient, HttpErrorResponse, HttpHeaders } from '@angular/common/http';
 import { JsonPipe } from '@angular/common';
-import { AuthService } from 'ngx-oidc-session';
+import { AuthService, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
 import { DEMO_API, DemoStrategy, demoStrategy, switchDemoStrategy } from './demo-settings';
@@ -69,7 +69,15 @@ interface ApiResult {
         </p>
         <div class="actions">
           <button type="button" (click)="callApi()" data-testid="call-api">Call the API</button>
+          <button type="button" class="secondary" (click)="toggleAutoCall()" data-testid="auto-call">
+            {{ autoCall() ? 'Stop calling' : 'Call every 2 s' }}
+          </button>
         </div>
+        <p class="tally" data-testid="api-tally">
+          <span data-testid="api-ok-count">{{ tally().ok }}</span> OK ·
+          <span data-testid="api-unauthorized-count">{{ tally().unauthorized }}</span> unauthorized ·
+          <span data-testid="api-failed-count">{{ tally().failed }}</span> failed
+        </p>
         @if (apiResult(); as result) {
           <div class="result" [class.ok]="result.status === 200" data-testid="api-result">
             <div><strong data-testid="api-status">{{ result.status }}</strong> {{ result.sentToken ? 'with' : 'without' }} a token</div>
@@ -125,6 +133,9 @@ export class HomePage {
   protected readonly state = this.auth.state;
   protected readonly user = this.auth.user;
   protected readonly apiResult = signal<ApiResult | null>(null);
+  protected readonly autoCall = signal(false);
+  protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
+  private autoCallTimer: ReturnType<typeof setInterval> | undefined;
   private readonly now = signal(Date.now());
 
   protected readonly secondsLeft = computed(() => {
@@ -142,18 +153,42 @@ export class HomePage {
 
   constructor() {
     const ticker = setInterval(() => this.now.set(Date.now()), 1000);
-    inject(DestroyRef).onDestroy(() => clearInterval(ticker));
+    inject(DestroyRef).onDestroy(() => {
+      clearInterval(ticker);
+      clearInterval(this.autoCallTimer);
+    });
+  }
+
+  protected toggleAutoCall(): void {
+    this.autoCall.update((on) => !on);
+    clearInterval(this.autoCallTimer);
+    if (this.autoCall()) this.autoCallTimer = setInterval(() => void this.callApi(), 2000);
+  }
+
+  private count(status: number): void {
+    this.tally.update((tally) =>
+      status === 200 ? { ...tally, ok: tally.ok + 1 } : status === 401 ? { ...tally, unauthorized: tally.unauthorized + 1 } : { ...tally, failed: tally.failed + 1 },
+    );
   }
 
   protected async callApi(): Promise<void> {
     let headers = new HttpHeaders();
     const sentToken = this.auth.isAuthenticated();
-    if (sentToken) headers = headers.set('Authorization', `Bearer ${await this.auth.getAccessToken()}`);
+    try {
+      if (sentToken) headers = headers.set('Authorization', `Bearer ${await this.auth.getAccessToken()}`);
+    } catch (error) {
+      // No token to be had right now (OP unreachable, session ended): the state shows why.
+      this.count(0);
+      this.apiResult.set({ status: 0, body: { error: isAuthError(error) ? error.code : 'failed' }, challenge: null, sentToken: false });
+      return;
+    }
     try {
       const body = await firstValueFrom(this.http.get<unknown>(`${DEMO_API}/hello`, { headers }));
+      this.count(200);
       this.apiResult.set({ status: 200, body, challenge: null, sentToken });
     } catch (error) {
       if (!(error instanceof HttpErrorResponse)) throw error;
+      this.count(error.status);
       this.apiResult.set({
         status: error.status,
         body: error.error,

@@ -140,11 +140,26 @@ describe('RenewScheduler failures', () => {
     expect(harness.clock.now() - firstFailure).toBeLessThanOrEqual(RETRY_MAX_TOTAL_MS);
     expect(harness.clock.pendingTimers).toBe(0); // out of budget: no loop
     expect(harness.refreshGrants().length).toBe(outcomes.length);
-    // The OP is back: the next token request renews, and the session was never lost.
+    // The OP is back: once the retry cap has passed, the next token request renews, and the
+    // session was never lost.
     harness.op.handlers['/token'] = realToken;
+    harness.clock.jump(30_000);
     expect(await harness.auth.getAccessToken()).toMatch(/^at-/);
     expect(harness.auth.state().status).toBe('authenticated');
     expect(harness.auth.state().error).toBeNull();
+  });
+
+  it("answers the app's token requests at once during backoff, without a renewal storm", async () => {
+    const harness = await signedIn();
+    harness.op.handlers['/token'] = () => harness.op.oauthError('server_error', 503);
+    harness.clock.jump(400_000); // the access token has expired
+    await expectAsync(harness.auth.getAccessToken()).toBeRejectedWith(jasmine.objectContaining({ code: 'network_error' }));
+    const attempts = harness.refreshGrants().length;
+    for (let call = 0; call < 20; call++) {
+      await expectAsync(harness.auth.getAccessToken()).toBeRejectedWith(jasmine.objectContaining({ code: 'network_error', retryable: true }));
+    }
+    expect(harness.refreshGrants().length).toBe(attempts);
+    expect(harness.auth.state().status).toBe('authenticated');
   });
 
   it('treats an unreachable OP as transient', async () => {

@@ -9,7 +9,7 @@ import { Session } from '../session/session';
 import { SessionStore } from '../session/session-store';
 import { AUTH_CLOCK, TimerHandle } from '../time/clock';
 import { IframeRenewer } from './iframe-renewer';
-import { MAX_TIMER_MS, backoffDelayMs, classifyFailure, renewAt, retryAllowed } from './renew-timing';
+import { MAX_TIMER_MS, RETRY_CAP_MS, backoffDelayMs, classifyFailure, renewAt, retryAllowed } from './renew-timing';
 
 export interface RenewCallbacks {
   onRenewed(session: Session): void;
@@ -47,6 +47,9 @@ export class RenewScheduler {
   private dueAt: number | null = null;
   private failures = 0;
   private firstFailureAt = 0;
+  private lastAttemptAt = 0;
+  /** The last transient failure, while the run of failures lasts. */
+  private lastFailure: AuthError | null = null;
   /** Bumped by stop(): a renewal started before a logout must not store its result. */
   private generation = 0;
   private wakeUpsInstalled = false;
@@ -63,6 +66,11 @@ export class RenewScheduler {
 
   /** Renews now, or joins the renewal in progress. Rejects with the renewal's AuthError. */
   renew(trigger: RenewTrigger): Promise<Session> {
+    if (!this.inFlight && trigger === 'token-request' && this.lastFailure && this.clock.now() < this.nextAttemptAllowedAt()) {
+      // During an outage, the app's own requests must not turn into a renewal storm: they
+      // get the last failure at once, and the scheduled retries carry on.
+      return Promise.reject(this.lastFailure);
+    }
     this.inFlight ??= this.attempt(trigger).finally(() => {
       this.inFlight = null;
     });
@@ -72,6 +80,7 @@ export class RenewScheduler {
   /** The session changed (sign-in, renewal, restore): the timer follows its expiry. */
   sessionChanged(session: Session): void {
     this.failures = 0;
+    this.lastFailure = null;
     // A session that cannot be renewed ends when its access token expires.
     this.scheduleAt(this.canRenew(session) ? renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds) : session.expiresAt);
   }
@@ -81,6 +90,7 @@ export class RenewScheduler {
     this.generation++;
     this.inFlight = null;
     this.failures = 0;
+    this.lastFailure = null;
     this.scheduleAt(null);
     this.iframe.cancel();
   }
@@ -103,6 +113,7 @@ export class RenewScheduler {
       throw error;
     }
     this.scheduleAt(null);
+    this.lastAttemptAt = this.clock.now();
     this.hub.emit({ type: 'renew_started', at: this.clock.now(), trigger });
     try {
       const renewed = current.refreshToken && this.config.renew.strategy === 'refresh_token'
@@ -133,12 +144,18 @@ export class RenewScheduler {
     // Transient: the session stays (its refresh token or OP session is still good).
     if (this.failures === 0) this.firstFailureAt = now;
     this.failures++;
+    this.lastFailure = error;
     const delay = backoffDelayMs(this.failures);
     const retry = retryAllowed(this.failures, this.firstFailureAt, now, delay);
     this.hub.emit({ type: 'renew_failed', at: now, error, failureClass, retryInMs: retry ? delay : null });
     // Out of budget: no more retries by timer. A wake-up (online, visible, focus) or a token
     // request tries again, so an outage never turns into a loop nor into a lost session.
     this.scheduleAt(retry ? now + delay : null);
+  }
+
+  /** During a run of failures: the scheduled retry, or (out of budget) one try per retry cap. */
+  private nextAttemptAllowedAt(): number {
+    return this.dueAt ?? this.lastAttemptAt + RETRY_CAP_MS;
   }
 
   private endSession(error: AuthError, generation: number): void {
@@ -179,6 +196,7 @@ export class RenewScheduler {
       const due = renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds);
       if (this.failures > 0 && this.clock.now() >= due) {
         this.failures = 0;
+        this.lastFailure = null;
         this.fire('wake-up');
       }
       return;

@@ -6,6 +6,7 @@ import {
   RETRY_MAX_TOTAL_MS,
   backoffDelayMs,
   classifyFailure,
+  isExpiring,
   renewAt,
   retryAllowed,
 } from './renew-timing';
@@ -33,6 +34,14 @@ describe('renew timing', () => {
   it('computes delays longer than setTimeout allows (handled by chaining timers)', () => {
     const sixtyDays = 60 * 24 * 3_600_000;
     expect(renewAt(T0 + sixtyDays, T0, 60) - T0).toBeGreaterThan(MAX_TIMER_MS);
+  });
+
+  it('hands out a token until close to expiry, with a margin fit for its lifetime', () => {
+    expect(isExpiring(T0 + 300_000, T0, T0 + 289_000)).toBeFalse();
+    expect(isExpiring(T0 + 300_000, T0, T0 + 290_000)).toBeTrue();
+    // A 10-second token is usable for 9 seconds, not "always expiring".
+    expect(isExpiring(T0 + 10_000, T0, T0 + 5_000)).toBeFalse();
+    expect(isExpiring(T0 + 10_000, T0, T0 + 9_000)).toBeTrue();
   });
 
   it('backs off exponentially with jitter, capped', () => {

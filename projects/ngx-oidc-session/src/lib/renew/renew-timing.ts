@@ -20,6 +20,18 @@ export function renewAt(expiresAt: number, receivedAt: number, leadSeconds: numb
   return Math.max(expiresAt - lead, receivedAt + Math.min(MIN_RENEW_DELAY_MS, lifetime));
 }
 
+/** A token this close to expiry is not handed out: it could expire on its way to the API. */
+export const EXPIRY_MARGIN_MS = 10_000;
+
+/**
+ * Whether the access token is too close to expiry to use. The margin shrinks for short-lived
+ * tokens (a tenth of the lifetime), or every use of a 10-second token would renew it.
+ */
+export function isExpiring(expiresAt: number, receivedAt: number, now: number): boolean {
+  const lifetime = Math.max(0, expiresAt - receivedAt);
+  return expiresAt - now <= Math.min(EXPIRY_MARGIN_MS, lifetime / 10);
+}
+
 /** Retries after transient failures: exponential, with jitter, bounded in count and time. */
 export const RETRY_BASE_MS = 1_000;
 export const RETRY_CAP_MS = 30_000;

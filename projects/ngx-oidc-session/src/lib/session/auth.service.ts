@@ -12,6 +12,7 @@ import { AuthBrowser } from './browser';
 import { Session, UserClaims, userClaimsOf } from './session';
 import { SessionStore } from './session-store';
 import { RenewScheduler } from '../renew/renew-scheduler';
+import { isExpiring } from '../renew/renew-timing';
 
 interface StoredAttempt extends AuthorizationAttempt {
   readonly returnUrl: string;
@@ -20,8 +21,6 @@ interface StoredAttempt extends AuthorizationAttempt {
 
 /** A sign-in attempt older than this is stale: its callback is refused. */
 const ATTEMPT_MAX_AGE_MS = 30 * 60 * 1000;
-/** getAccessToken() renews a token that expires within this margin instead of handing it out. */
-const TOKEN_EXPIRY_MARGIN_MS = 10_000;
 
 /**
  * The app's entry point: the auth state as observables and signals, sign-in, sign-out and
@@ -81,7 +80,7 @@ export class AuthService {
       this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error: null });
       return;
     }
-    if (session.expiresAt - this.clock.now() > TOKEN_EXPIRY_MARGIN_MS) {
+    if (!isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) {
       // A stored, still valid session: restored with no request to the OP.
       this.publish(session);
       return;
@@ -169,7 +168,7 @@ export class AuthService {
     await this.initialize();
     const session = this.store.session();
     if (!session) throw new AuthError('no_session', 'There is no signed-in session.');
-    if (session.expiresAt - this.clock.now() > TOKEN_EXPIRY_MARGIN_MS) return session.accessToken;
+    if (!isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) return session.accessToken;
     const renewed = await this.renewer.renew('token-request');
     return renewed.accessToken;
   }
