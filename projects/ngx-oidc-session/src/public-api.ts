@@ -24,3 +24,5 @@ export { MemoryTokenStorage } from './lib/storage/token-storage';
 export type { TokenStorage } from './lib/storage/token-storage';
 export type { Clock, TimerHandle } from './lib/time/clock';
 export { authGuard, authMatchGuard } from './lib/router/auth.guard';
+export { authInterceptor, AuthInterceptor, AUTH_TOKEN, withoutAuthToken } from './lib/http/auth-interceptor';
+export type { AuthTokenPolicy } from './lib/http/auth-interceptor';

@@ -1,7 +1,7 @@
 import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
-import { provideHttpClient, withFetch } from '@angular/common/http';
+import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
-import { provideAuth } from 'ngx-oidc-session';
+import { authInterceptor, provideAuth } from 'ngx-oidc-session';
 import { routes } from './app.routes';
 import { demoAuthConfig, demoStrategy } from './demo-settings';
 import { EventLog } from './event-log';
@@ -10,7 +10,8 @@ export const appConfig: ApplicationConfig = {
   providers: [
     provideBrowserGlobalErrorListeners(),
     provideRouter(routes),
-    provideHttpClient(withFetch()),
+    // The interceptor attaches the access token to the demo API (secureApis) and nowhere else.
+    provideHttpClient(withFetch(), withInterceptors([authInterceptor])),
     // Before provideAuth: the event log must listen before the sign-in callback is handled.
     provideAppInitializer(() => void inject(EventLog)),
     provideAuth(demoAuthConfig(demoStrategy())),

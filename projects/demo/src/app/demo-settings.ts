@@ -3,6 +3,8 @@ import { AuthConfig } from 'ngx-oidc-session';
 /** The dev OpenID Provider and demo API that `npm start` runs (tools/dev-op). */
 export const DEV_OP = 'http://localhost:4400';
 export const DEMO_API = 'http://localhost:4500/api';
+/** Runs with the test rig only: an origin that shares the API port's prefix, to show the token never goes there. */
+export const LOOKALIKE_API = 'http://localhost:45001/api';
 
 export type DemoStrategy = 'refresh_token' | 'iframe';
 const STRATEGY_KEY = 'ngx-oidc-session-demo:strategy';

@@ -1,10 +1,10 @@
 import { Component, DestroyRef, computed, inject, signal } from '@angular/core';
-import { HttpClient, HttpErrorResponse, HttpHeaders } from '@angular/common/http';
+import { HttpClient, HttpErrorResponse } from '@angular/common/http';
 import { JsonPipe } from '@angular/common';
 import { AuthService, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
-import { DEMO_API, DemoStrategy, demoStrategy, switchDemoStrategy } from './demo-settings';
+import { DEMO_API, DemoStrategy, LOOKALIKE_API, demoStrategy, switchDemoStrategy } from './demo-settings';
 
 interface ApiResult {
   readonly status: number;
@@ -90,6 +90,25 @@ interface ApiResult {
       </section>
 
       <section class="card">
+        <h2>Token safety</h2>
+        <p>
+          The token goes to <code>{{ api }}</code> only: matched by exact origin and whole path segments, never by string
+          prefix. These look-alikes get nothing:
+        </p>
+        <div class="actions">
+          <button type="button" class="secondary" (click)="callLookalike(lookalike + '/hello')" data-testid="call-lookalike">
+            localhost:45001/api
+          </button>
+          <button type="button" class="secondary" (click)="callLookalike(apisPath)" data-testid="call-apis-path">
+            localhost:4500/apis
+          </button>
+        </div>
+        @if (lookalikeResult(); as result) {
+          <p class="result" [class.ok]="result.safe" data-testid="lookalike-result">{{ result.text }}</p>
+        }
+      </section>
+
+      <section class="card">
         <h2>User claims</h2>
         @if (user(); as claims) {
           <table data-testid="claims">
@@ -134,6 +153,9 @@ export class HomePage {
   protected readonly user = this.auth.user;
   protected readonly apiResult = signal<ApiResult | null>(null);
   protected readonly autoCall = signal(false);
+  protected readonly lookalike = LOOKALIKE_API;
+  protected readonly apisPath = DEMO_API.replace(/\/api$/, '/apis/hello');
+  protected readonly lookalikeResult = signal<{ safe: boolean; text: string } | null>(null);
   protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
   private autoCallTimer: ReturnType<typeof setInterval> | undefined;
   private readonly now = signal(Date.now());
@@ -172,21 +194,19 @@ export class HomePage {
   }
 
   protected async callApi(): Promise<void> {
-    let headers = new HttpHeaders();
+    // No Authorization header here: authInterceptor adds it, because DEMO_API is in secureApis.
     const sentToken = this.auth.isAuthenticated();
     try {
-      if (sentToken) headers = headers.set('Authorization', `Bearer ${await this.auth.getAccessToken()}`);
-    } catch (error) {
-      // No token to be had right now (OP unreachable, session ended): the state shows why.
-      this.count(0);
-      this.apiResult.set({ status: 0, body: { error: isAuthError(error) ? error.code : 'failed' }, challenge: null, sentToken: false });
-      return;
-    }
-    try {
-      const body = await firstValueFrom(this.http.get<unknown>(`${DEMO_API}/hello`, { headers }));
+      const body = await firstValueFrom(this.http.get<unknown>(`${DEMO_API}/hello`));
       this.count(200);
       this.apiResult.set({ status: 200, body, challenge: null, sentToken });
     } catch (error) {
+      if (isAuthError(error)) {
+        // No token to be had right now (OP unreachable, session ended): the state shows why.
+        this.count(0);
+        this.apiResult.set({ status: 0, body: { error: error.code, message: error.message }, challenge: null, sentToken: false });
+        return;
+      }
       if (!(error instanceof HttpErrorResponse)) throw error;
       this.count(error.status);
       this.apiResult.set({
@@ -194,6 +214,20 @@ export class HomePage {
         body: error.error,
         challenge: error.headers.get('WWW-Authenticate'),
         sentToken,
+      });
+    }
+  }
+
+  protected async callLookalike(url: string): Promise<void> {
+    try {
+      const body = await firstValueFrom(this.http.get<{ hadAuthorization?: boolean }>(url));
+      const leaked = body.hadAuthorization === true;
+      this.lookalikeResult.set({ safe: !leaked, text: `${url}: ${leaked ? 'received a token!' : 'received no token'}` });
+    } catch (error) {
+      const status = error instanceof HttpErrorResponse ? error.status : 0;
+      this.lookalikeResult.set({
+        safe: true,
+        text: status === 0 ? `${url}: nothing listens there outside the test rig` : `${url}: HTTP ${status}, sent without a token`,
       });
     }
   }

@@ -1,4 +1,15 @@
-import { HttpBackend, provideHttpClient } from '@angular/common/http';
+import {
+  HTTP_INTERCEPTORS,
+  HttpBackend,
+  HttpEvent,
+  HttpRequest,
+  provideHttpClient,
+  withInterceptors,
+  withInterceptorsFromDi,
+} from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { Observable, Subject } from 'rxjs';
+import { AuthInterceptor, authInterceptor } from '../lib/http/auth-interceptor';
 import { inject, provideAppInitializer } from '@angular/core';
 import { AuthStateHub } from '../lib/session/auth-events';
 import { TestBed } from '@angular/core/testing';
@@ -15,6 +26,24 @@ import { FakeOp } from './fake-op';
 
 export const APP = 'https://app.example.com';
 
+/** OP requests go to the fake OP; every other request to HttpTestingController, announced on `apiRequests`. */
+class RoutingBackend implements HttpBackend {
+  constructor(
+    private readonly op: FakeOp,
+    private readonly api: HttpBackend,
+    private readonly apiRequests: Subject<HttpRequest<unknown>>,
+  ) {}
+
+  handle(request: HttpRequest<unknown>): Observable<HttpEvent<unknown>> {
+    if (new URL(request.url, APP).origin === this.op.issuer) return this.op.handle(request);
+    const response = this.api.handle(request);
+    this.apiRequests.next(request);
+    return response;
+  }
+}
+
+export type InterceptorSetup = 'none' | 'functional' | 'class';
+
 /**
  * Runs the library as an app would, one "page load" at a time: each load() is a fresh
  * injector (a reload), while storage, the OP and the clock carry over, as in a browser.
@@ -25,6 +54,10 @@ export class AuthHarness {
   readonly browser = new FakeBrowser();
   readonly clock = new FakeClock();
   readonly events: AuthEvent[] = [];
+  /** Requests that reached the API backend (HttpTestingController), as they arrive. */
+  readonly apiRequests = new Subject<HttpRequest<unknown>>();
+  /** How the app registers the interceptor on the next load(). */
+  interceptor: InterceptorSetup = 'none';
   auth!: AuthService;
 
   constructor(
@@ -40,10 +73,22 @@ export class AuthHarness {
   async load(href = `${APP}/`): Promise<AuthService> {
     TestBed.resetTestingModule();
     this.browser.href = href;
+    const http =
+      this.interceptor === 'none'
+        ? [provideHttpClient(), { provide: HttpBackend, useValue: this.op }]
+        : [
+            this.interceptor === 'functional'
+              ? provideHttpClient(withInterceptors([authInterceptor]))
+              : [provideHttpClient(withInterceptorsFromDi()), { provide: HTTP_INTERCEPTORS, useClass: AuthInterceptor, multi: true }],
+            provideHttpClientTesting(),
+            {
+              provide: HttpBackend,
+              useFactory: () => new RoutingBackend(this.op, inject(HttpTestingController) as unknown as HttpBackend, this.apiRequests),
+            },
+          ];
     TestBed.configureTestingModule({
       providers: [
-        provideHttpClient(),
-        { provide: HttpBackend, useValue: this.op },
+        http,
         // Listens before provideAuth's initializer runs, so that start-up events are seen too.
         provideAppInitializer(() => void inject(AuthStateHub).events$.subscribe((event) => this.events.push(event))),
         provideAuth({ authority: this.op.issuer, clientId: this.op.clientId, storage: this.storage, ...this.config }, withClock(this.clock)),

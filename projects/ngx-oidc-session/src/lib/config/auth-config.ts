@@ -64,6 +64,16 @@ export interface AuthConfig {
    * matched by exact origin and a path prefix on a segment boundary.
    */
   readonly secureApis?: readonly string[];
+  /**
+   * What the interceptor does with a request for a secure API when nobody is signed in:
+   * `send` it without a token (default; the API decides) or `fail` it with an AuthError `no_session`.
+   */
+  readonly unauthenticatedRequests?: 'send' | 'fail';
+  /**
+   * Which 401 answers from a secure API make the interceptor renew the token and retry once:
+   * `invalid_token` (default: a `WWW-Authenticate: Bearer error="invalid_token"` challenge) or `any`.
+   */
+  readonly retryOn401?: 'invalid_token' | 'any';
   /** Tolerated clock difference with the OP when checking token times. Default 30 seconds. */
   readonly clockToleranceSeconds?: number;
 }
@@ -81,6 +91,8 @@ export interface ResolvedAuthConfig {
   readonly loadUserInfo: boolean;
   readonly renew: Required<Omit<RenewConfig, 'silentRenewUrl'>> & { readonly silentRenewUrl: string | null };
   readonly secureApis: readonly string[];
+  readonly unauthenticatedRequests: 'send' | 'fail';
+  readonly retryOn401: 'invalid_token' | 'any';
   readonly clockToleranceSeconds: number;
   /** Prefix of every storage key: one namespace per authority and client. */
   readonly storageNamespace: string;
@@ -227,6 +239,15 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
     throw configError('storage', 'must be "session", "local", "memory" or an object implementing TokenStorage.');
   }
 
+  const unauthenticatedRequests = config.unauthenticatedRequests ?? 'send';
+  if (unauthenticatedRequests !== 'send' && unauthenticatedRequests !== 'fail') {
+    throw configError('unauthenticatedRequests', `must be "send" or "fail" (got "${String(unauthenticatedRequests)}").`);
+  }
+  const retryOn401 = config.retryOn401 ?? 'invalid_token';
+  if (retryOn401 !== 'invalid_token' && retryOn401 !== 'any') {
+    throw configError('retryOn401', `must be "invalid_token" or "any" (got "${String(retryOn401)}").`);
+  }
+
   return {
     authority,
     clientId,
@@ -246,6 +267,8 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
       signInWhenSessionEnds: renew.signInWhenSessionEnds ?? false,
     },
     secureApis: [...secureApis],
+    unauthenticatedRequests,
+    retryOn401,
     clockToleranceSeconds: checkSeconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
   };

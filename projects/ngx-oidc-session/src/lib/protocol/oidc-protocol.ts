@@ -46,6 +46,7 @@ export class OidcProtocol {
   private readonly clientAuth = oauth.None();
   private readonly discoveryKey = `${this.config.storageNamespace}:discovery`;
   private metadata: Promise<oauth.AuthorizationServer> | null = null;
+  private resolvedMetadata: oauth.AuthorizationServer | null = null;
   /**
    * oauth4webapi caches the JWKS per metadata object. A fresh copy of the metadata object is
    * how we make it download the JWKS again when a token is signed with a key it does not know.
@@ -70,10 +71,18 @@ export class OidcProtocol {
     return this.metadata;
   }
 
+  /**
+   * The OP's metadata if it is already known (in memory or in the discovery cache), without
+   * any request: for decisions that must not wait on the network.
+   */
+  knownMetadata(): oauth.AuthorizationServer | null {
+    return this.resolvedMetadata ?? this.readCachedMetadata(new URL(this.config.authority), false);
+  }
+
   private async loadMetadata(): Promise<oauth.AuthorizationServer> {
     const issuer = new URL(this.config.authority);
     const cached = this.readCachedMetadata(issuer);
-    if (cached) return cached;
+    if (cached) return (this.resolvedMetadata = cached);
     try {
       const response = await oauth.discoveryRequest(issuer, this.requestOptions);
       const metadata = await oauth.processDiscoveryResponse(issuer, response);
@@ -83,13 +92,13 @@ export class OidcProtocol {
         }
       }
       this.storage.setItem(this.discoveryKey, JSON.stringify({ fetchedAt: this.clock.now(), metadata }));
-      return metadata;
+      return (this.resolvedMetadata = metadata);
     } catch (error) {
       throw toAuthError(error, 'discovery');
     }
   }
 
-  private readCachedMetadata(issuer: URL): oauth.AuthorizationServer | null {
+  private readCachedMetadata(issuer: URL, discardInvalid = true): oauth.AuthorizationServer | null {
     try {
       const entry = JSON.parse(this.storage.getItem(this.discoveryKey) ?? 'null') as {
         fetchedAt?: unknown;
@@ -111,7 +120,7 @@ export class OidcProtocol {
     } catch {
       // corrupt cache entry: fall through and discard it
     }
-    this.storage.removeItem(this.discoveryKey);
+    if (discardInvalid) this.storage.removeItem(this.discoveryKey);
     return null;
   }
 

@@ -1,0 +1,222 @@
+import { HttpClient, HttpContext, HttpErrorResponse, HttpHeaders, HttpRequest } from '@angular/common/http';
+import { HttpTestingController } from '@angular/common/http/testing';
+import { TestBed } from '@angular/core/testing';
+import { firstValueFrom } from 'rxjs';
+import { AuthConfig } from '../config/auth-config';
+import { APP, AuthHarness, InterceptorSetup } from '../../testing/harness';
+import { AUTH_TOKEN, withoutAuthToken } from './auth-interceptor';
+
+const SECURE_APIS = ['https://api.example.com', 'http://localhost:4500/api', '/internal'];
+const INVALID_TOKEN = { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="expired"' };
+
+interface Setup {
+  harness: AuthHarness;
+  http: HttpClient;
+  controller: HttpTestingController;
+}
+
+async function setUp(config: Partial<AuthConfig> = {}, interceptor: InterceptorSetup = 'functional', signIn = true): Promise<Setup> {
+  const harness = await AuthHarness.create({ secureApis: SECURE_APIS, ...config });
+  harness.interceptor = interceptor;
+  if (signIn) await harness.signIn();
+  else await harness.load();
+  return { harness, http: TestBed.inject(HttpClient), controller: TestBed.inject(HttpTestingController) };
+}
+
+/** Sends a GET and resolves with the request as it reached the backend. */
+function send(setup: Setup, url: string, context?: HttpContext, headers?: HttpHeaders) {
+  const arrived = firstValueFrom(setup.harness.apiRequests);
+  const response = firstValueFrom(setup.http.get(url, { context, headers }));
+  response.catch(() => undefined); // asserted where it matters
+  return { arrived, response };
+}
+
+async function authorizationSentTo(setup: Setup, url: string, context?: HttpContext): Promise<string | null> {
+  const { arrived, response } = send(setup, url, context);
+  const request: HttpRequest<unknown> = await arrived;
+  setup.controller.match(() => true).forEach((pending) => pending.flush({ ok: true }));
+  await response;
+  return request.headers.get('Authorization');
+}
+
+describe('authInterceptor URL matching', () => {
+  let setup: Setup;
+  beforeEach(async () => {
+    setup = await setUp();
+  });
+
+  const attached = [
+    'https://api.example.com/v1/orders',
+    'https://api.example.com',
+    'https://api.example.com/',
+    'https://API.example.com/v1',
+    'http://localhost:4500/api',
+    'http://localhost:4500/api/',
+    'http://localhost:4500/api/hello?x=1',
+    '/internal/report',
+    `${APP}/internal`,
+  ];
+  for (const url of attached) {
+    it(`attaches the token to ${url}`, async () => {
+      expect(await authorizationSentTo(setup, url)).toBe('Bearer at-1');
+    });
+  }
+
+  const refused = [
+    'https://api.example.com.evil.net/v1',
+    'https://api.example.com:8443/v1',
+    'http://api.example.com/v1',
+    'https://evil.example.com/?target=https://api.example.com',
+    'https://evil.example.com/https://api.example.com/v1',
+    'http://localhost:45001/api/hello',
+    'http://localhost:4500/apis/hello',
+    'http://localhost:4500/api-internal',
+    'http://localhost:4500/',
+    'http://127.0.0.1:4500/api/hello',
+    'http://localhost:4500/api/../admin',
+    '/internalx',
+    '/other',
+    'https://other.example.com/internal',
+  ];
+  for (const url of refused) {
+    it(`sends no token to ${url}`, async () => {
+      expect(await authorizationSentTo(setup, url)).toBeNull();
+    });
+  }
+
+  it('never sends the token to the OP, even when its origin is listed', async () => {
+    const listed = await setUp({ secureApis: ['https://op.example.com', 'https://api.example.com'] });
+    const tokenRequests = listed.harness.op.requests.length;
+    await firstValueFrom(listed.http.get('https://op.example.com/userinfo'));
+    const seen = listed.harness.op.requests.slice(tokenRequests);
+    expect(seen.length).toBe(1);
+    expect(seen[0].headers.get('Authorization')).toBeNull();
+  });
+
+  it('lets a request opt out with the HttpContext token', async () => {
+    expect(await authorizationSentTo(setup, 'https://api.example.com/v1', withoutAuthToken())).toBeNull();
+  });
+
+  it('lets a request opt in only for the app origin or a listed origin', async () => {
+    const attach = () => new HttpContext().set(AUTH_TOKEN, 'attach');
+    expect(await authorizationSentTo(setup, '/other', attach())).toBe('Bearer at-1');
+    expect(await authorizationSentTo(setup, 'https://api.example.com/anything', attach())).toBe('Bearer at-1');
+    expect(await authorizationSentTo(setup, 'https://evil.example.com/', attach())).toBeNull();
+    expect(await authorizationSentTo(setup, 'http://localhost:45001/api', attach())).toBeNull();
+  });
+
+  it("leaves an app's own Authorization header alone", async () => {
+    const { arrived, response } = send(setup, 'https://api.example.com/v1', undefined, new HttpHeaders({ Authorization: 'Basic abc' }));
+    expect((await arrived).headers.get('Authorization')).toBe('Basic abc');
+    setup.controller.expectOne('https://api.example.com/v1').flush({});
+    await response;
+  });
+});
+
+describe('authInterceptor token freshness', () => {
+  it('waits for the renewal of an expiring token and attaches the fresh one, shared by all requests', async () => {
+    const setup = await setUp();
+    setup.harness.clock.jump(295_000); // 5 s before expiry
+    const first = send(setup, 'https://api.example.com/a');
+    const second = send(setup, 'http://localhost:4500/api/b');
+    expect((await first.arrived).headers.get('Authorization')).toBe('Bearer at-2');
+    await second.arrived;
+    setup.controller.match(() => true).forEach((request) => {
+      expect(request.request.headers.get('Authorization')).toBe('Bearer at-2');
+      request.flush({});
+    });
+    await Promise.all([first.response, second.response]);
+    expect(setup.harness.refreshGrants().length).toBe(1);
+  });
+
+  it('sends requests without a token when nobody is signed in', async () => {
+    const setup = await setUp({}, 'functional', false);
+    expect(await authorizationSentTo(setup, 'https://api.example.com/v1')).toBeNull();
+  });
+
+  it('fails requests with no_session when configured to, without sending them', async () => {
+    const setup = await setUp({ unauthenticatedRequests: 'fail' }, 'functional', false);
+    await expectAsync(firstValueFrom(setup.http.get('https://api.example.com/v1'))).toBeRejectedWith(
+      jasmine.objectContaining({ code: 'no_session' }),
+    );
+    setup.controller.expectNone('https://api.example.com/v1');
+  });
+});
+
+describe('authInterceptor 401 recovery', () => {
+  it('renews once for all requests that fail together and retries each once', async () => {
+    const setup = await setUp();
+    const calls = ['a', 'b', 'c'].map((path) => send(setup, `https://api.example.com/${path}`));
+    await Promise.all(calls.map((call) => call.arrived));
+    const retried = new Promise<void>((resolve) => {
+      let seen = 0;
+      const subscription = setup.harness.apiRequests.subscribe(() => {
+        if (++seen === 3) {
+          subscription.unsubscribe();
+          resolve();
+        }
+      });
+    });
+    setup.controller.match(() => true).forEach((request) => request.flush({ error: 'invalid_token' }, { status: 401, statusText: 'Unauthorized', headers: INVALID_TOKEN }));
+    await retried;
+    const retries = setup.controller.match(() => true);
+    expect(retries.length).toBe(3);
+    for (const retry of retries) {
+      expect(retry.request.headers.get('Authorization')).toBe('Bearer at-2');
+      retry.flush({ ok: true });
+    }
+    expect(await Promise.all(calls.map((call) => call.response))).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(setup.harness.refreshGrants().length).toBe(1);
+  });
+
+  it('returns a second 401 to the caller: one retry, no loop', async () => {
+    const setup = await setUp();
+    const call = send(setup, 'https://api.example.com/a');
+    await call.arrived;
+    const retry = firstValueFrom(setup.harness.apiRequests);
+    setup.controller.expectOne('https://api.example.com/a').flush({}, { status: 401, statusText: 'Unauthorized', headers: INVALID_TOKEN });
+    await retry;
+    setup.controller.expectOne('https://api.example.com/a').flush({}, { status: 401, statusText: 'Unauthorized', headers: INVALID_TOKEN });
+    const error = await call.response.then(() => null, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HttpErrorResponse);
+    expect((error as HttpErrorResponse).status).toBe(401);
+    setup.controller.verify();
+    expect(setup.harness.refreshGrants().length).toBe(1);
+  });
+
+  it('does not retry a 401 without an invalid_token challenge, unless configured to', async () => {
+    const plain = await setUp();
+    const call = send(plain, 'https://api.example.com/a');
+    await call.arrived;
+    plain.controller.expectOne('https://api.example.com/a').flush({}, { status: 401, statusText: 'Unauthorized', headers: { 'WWW-Authenticate': 'Bearer realm="api"' } });
+    await expectAsync(call.response).toBeRejected();
+    plain.controller.verify();
+    expect(plain.harness.refreshGrants().length).toBe(0);
+
+    const any = await setUp({ retryOn401: 'any' });
+    const second = send(any, 'https://api.example.com/a');
+    await second.arrived;
+    const retry = firstValueFrom(any.harness.apiRequests);
+    any.controller.expectOne('https://api.example.com/a').flush({}, { status: 401, statusText: 'Unauthorized' });
+    await retry;
+    any.controller.expectOne('https://api.example.com/a').flush({ ok: true });
+    expect(await second.response).toEqual({ ok: true });
+  });
+
+  it('does not retry a 401 from a URL it attached no token to', async () => {
+    const setup = await setUp();
+    const call = send(setup, 'https://other.example.com/a');
+    await call.arrived;
+    setup.controller.expectOne('https://other.example.com/a').flush({}, { status: 401, statusText: 'Unauthorized', headers: INVALID_TOKEN });
+    await expectAsync(call.response).toBeRejected();
+    setup.controller.verify();
+  });
+});
+
+describe('AuthInterceptor (class, withInterceptorsFromDi)', () => {
+  it('behaves like the functional interceptor', async () => {
+    const setup = await setUp({}, 'class');
+    expect(await authorizationSentTo(setup, 'https://api.example.com/v1')).toBe('Bearer at-1');
+    expect(await authorizationSentTo(setup, 'https://api.example.com.evil.net/v1')).toBeNull();
+  });
+});

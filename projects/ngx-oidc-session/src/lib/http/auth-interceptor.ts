@@ -1,0 +1,133 @@
+import {
+  HttpContext,
+  HttpContextToken,
+  HttpErrorResponse,
+  HttpEvent,
+  HttpHandler,
+  HttpHandlerFn,
+  HttpInterceptor,
+  HttpInterceptorFn,
+  HttpRequest,
+} from '@angular/common/http';
+import { EnvironmentInjector, Injectable, inject, runInInjectionContext } from '@angular/core';
+import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
+import { AUTH_CONFIG } from '../config/auth-config';
+import { AuthError, isAuthError } from '../errors';
+import { OidcProtocol } from '../protocol/oidc-protocol';
+import { AuthService } from '../session/auth.service';
+import { AuthBrowser } from '../session/browser';
+import { SessionStore } from '../session/session-store';
+import { SecureUrlMatcher } from './secure-url-matcher';
+
+/**
+ * Per-request choice, set with `new HttpContext().set(AUTH_TOKEN, 'skip')`:
+ * - `auto` (default): the token goes to URLs of `secureApis` only;
+ * - `skip`: never attach the token to this request;
+ * - `attach`: attach it to this request although its URL is not in `secureApis`, provided
+ *   it goes to the app's own origin or an origin of `secureApis` (never elsewhere, never to the OP).
+ */
+export type AuthTokenPolicy = 'auto' | 'skip' | 'attach';
+export const AUTH_TOKEN = new HttpContextToken<AuthTokenPolicy>(() => 'auto');
+
+/** `http.get(url, { context: withoutAuthToken() })`: this request goes out without the token. */
+export function withoutAuthToken(context: HttpContext = new HttpContext()): HttpContext {
+  return context.set(AUTH_TOKEN, 'skip');
+}
+
+/** `invalid_token` in a Bearer challenge (RFC 6750 3.1): the token, not the request, is at fault. */
+function isInvalidTokenChallenge(error: HttpErrorResponse): boolean {
+  const challenge = error.headers?.get('WWW-Authenticate') ?? '';
+  return /^\s*Bearer\b/i.test(challenge) && /error\s*=\s*"?invalid_token"?/i.test(challenge);
+}
+
+/**
+ * Attaches the access token to requests for the app's own APIs (`secureApis`) only, never
+ * an expired one: it waits for the renewal when the token is about to expire. A 401
+ * `invalid_token` from such an API triggers one renewal (shared by all requests that failed
+ * together) and one retry; a second 401 goes to the caller.
+ *
+ * `provideHttpClient(withInterceptors([authInterceptor]))`
+ */
+export const authInterceptor: HttpInterceptorFn = (request, next) => {
+  const browser = inject(AuthBrowser);
+  if (!browser.isBrowser) return next(request); // no session on the server
+  const config = inject(AUTH_CONFIG);
+  const auth = inject(AuthService);
+  const store = inject(SessionStore);
+  const protocol = inject(OidcProtocol);
+
+  const policy = request.context.get(AUTH_TOKEN);
+  if (policy === 'skip' || request.headers.has('Authorization')) return next(request);
+  const metadata = protocol.knownMetadata();
+  const opUrls = [
+    config.authority,
+    ...(metadata
+      ? [metadata.token_endpoint, metadata.revocation_endpoint, metadata.introspection_endpoint, metadata.userinfo_endpoint, metadata.authorization_endpoint, metadata.end_session_endpoint, metadata.jwks_uri]
+      : []),
+  ].filter((url): url is string => typeof url === 'string');
+  const matcher = new SecureUrlMatcher(config.secureApis, browser.origin, opUrls);
+  const eligible = policy === 'attach' ? matcher.allowsOptIn(request.url) : matcher.matches(request.url);
+  if (!eligible) return next(request);
+
+  const send = (token: string) => next(request.clone({ setHeaders: { Authorization: `Bearer ${token}` } }));
+
+  return from(auth.getAccessToken().then((token) => ({ token }), (error: unknown) => ({ error }))).pipe(
+    switchMap((result): Observable<HttpEvent<unknown>> => {
+      if ('error' in result) {
+        const error = isAuthError(result.error) ? result.error : new AuthError('no_session', 'No access token is available.');
+        if (error.code === 'no_session' && config.unauthenticatedRequests === 'send') return next(request);
+        return throwError(() => error);
+      }
+      const usedToken = result.token;
+      return send(usedToken).pipe(
+        catchError((error: unknown) => {
+          const retryable =
+            error instanceof HttpErrorResponse &&
+            error.status === 401 &&
+            (config.retryOn401 === 'any' || isInvalidTokenChallenge(error));
+          if (!retryable) return throwError(() => error);
+          return from(freshTokenAfterRejection(auth, store, usedToken)).pipe(
+            switchMap((fresh) => {
+              if (fresh === null) return throwError(() => error);
+              // The retry goes straight to the next handler, outside this catchError: a second
+              // 401 reaches the caller, so there is exactly one retry and never a loop.
+              return send(fresh);
+            }),
+          );
+        }),
+      );
+    }),
+  );
+};
+
+/**
+ * A token to retry with after `rejected` was refused: when another request already renewed
+ * (the stored token is no longer the rejected one), its result is used; otherwise one forced
+ * renewal runs, shared by every request waiting for it. Null: no token to retry with.
+ */
+async function freshTokenAfterRejection(auth: AuthService, store: SessionStore, rejected: string): Promise<string | null> {
+  const current = store.session();
+  if (current && current.accessToken !== rejected) return current.accessToken;
+  try {
+    await auth.renew();
+    const renewed = store.session();
+    return renewed && renewed.accessToken !== rejected ? renewed.accessToken : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * authInterceptor for apps that register interceptors as classes:
+ * `provideHttpClient(withInterceptorsFromDi())` and
+ * `{ provide: HTTP_INTERCEPTORS, useClass: AuthInterceptor, multi: true }`.
+ */
+@Injectable()
+export class AuthInterceptor implements HttpInterceptor {
+  private readonly injector = inject(EnvironmentInjector);
+
+  intercept(request: HttpRequest<unknown>, next: HttpHandler): Observable<HttpEvent<unknown>> {
+    const handle: HttpHandlerFn = (forwarded) => next.handle(forwarded);
+    return runInInjectionContext(this.injector, () => authInterceptor(request, handle));
+  }
+}
