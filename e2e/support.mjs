@@ -17,15 +17,15 @@ const demoDir = fileURLToPath(new URL('../dist/demo/browser', import.meta.url));
  * Starts everything a scenario needs. `ttl` sets the OP's token lifetimes (seconds).
  * Returns helpers and a `close()` for `after()`.
  */
-export async function startRig({ ttl } = {}) {
-  if (!existsSync(`${demoDir}/index.html`)) {
+export async function startRig({ ttl, serveDemo = true } = {}) {
+  if (serveDemo && !existsSync(`${demoDir}/index.html`)) {
     throw new Error('dist/demo is missing: build the demo first (npm test builds it before the e2e suite).');
   }
   const op = await startDevEnvironment({ testMode: true, ...(ttl ?? {}) });
   let app;
   let browser;
   try {
-    app = await serveStatic(demoDir, { port: 4200 });
+    if (serveDemo) app = await serveStatic(demoDir, { port: 4200 });
     browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_FLAGS });
   } catch (error) {
     await app?.close();
@@ -57,7 +57,7 @@ export async function startRig({ ttl } = {}) {
     resetCounters: () => hook('/counters/reset', { method: 'POST' }),
     async close() {
       await browser.close();
-      await app.close();
+      await app?.close();
       await op.close();
     },
   };

@@ -33,6 +33,7 @@ writeFileSync(`${outDir}/package.json`, JSON.stringify({ type: 'commonjs' }, nul
 if (forTests) {
   mkdirSync(packageRoot, { recursive: true });
   cpSync(`${root}projects/ngx-oidc-session/package.json`, `${packageRoot}/package.json`);
+  cpSync(`${root}projects/ngx-oidc-session/assets`, `${packageRoot}/assets`, { recursive: true });
 } else {
   const manifestPath = `${packageRoot}/package.json`;
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));

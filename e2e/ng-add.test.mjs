@@ -1,0 +1,101 @@
+// `ng add` for real: fresh `ng new` apps (standalone, and --standalone=false) get the packed
+// library non-interactively, build, ship silent-renew.html for the iframe strategy, and sign
+// in against the dev OP in Chromium.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../tools/lib/run.mjs';
+import { serveStatic } from '../tools/lib/static-server.mjs';
+import { APP, signInAtOp, startRig } from './support.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cliVersion = JSON.parse(readFileSync(join(root, 'node_modules/@angular/cli/package.json'), 'utf8')).version;
+const work = mkdtempSync(join(tmpdir(), 'ngx-oidc-session-ng-add-'));
+let tarball;
+let rig;
+
+async function sh(cwd, command, args) {
+  // The workspace's own npm_* settings must not leak into the generated apps' npm runs.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('npm_')));
+  const { code, out } = await run(command, args, { cwd, env, capture: true, prefix: '    | ' });
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed with ${code}:\n${out.slice(-2000)}`);
+  return out;
+}
+
+before(async () => {
+  if (!existsSync(join(root, 'dist/ngx-oidc-session/package.json'))) {
+    throw new Error('dist/ngx-oidc-session is missing: run the build first (npm run build:lib).');
+  }
+  await sh(work, 'npm', ['pack', join(root, 'dist/ngx-oidc-session'), '--pack-destination', work, '--silent']);
+  tarball = join(work, readdirSync(work).find((name) => name.endsWith('.tgz')));
+  rig = await startRig({ serveDemo: false });
+});
+
+after(async () => {
+  await rig?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** What a developer writes first after ng add: a sign-in button and the auth state. */
+function addSignInButton(appDir) {
+  writeFileSync(
+    join(appDir, 'src/app/app.html'),
+    `<button id="sign-in" (click)="auth.login()">Sign in</button>\n<p id="status">{{ auth.state().status }}</p>\n<p id="user">{{ auth.user()?.sub }}</p>\n<router-outlet />\n`,
+  );
+  const component = join(appDir, 'src/app/app.ts');
+  const source = readFileSync(component, 'utf8')
+    .replace("import { Component, signal } from '@angular/core';", "import { Component, inject, signal } from '@angular/core';\nimport { AuthService } from 'ngx-oidc-session';")
+    .replace('export class App {', 'export class App {\n  protected readonly auth = inject(AuthService);');
+  assert.notEqual(source, readFileSync(component, 'utf8'), 'the generated component has the expected shape');
+  writeFileSync(component, source);
+}
+
+const variants = [
+  { name: 'standalone-app', standalone: true, strategy: 'iframe', clientId: 'ngx-oidc-demo-no-refresh' },
+  { name: 'module-app', standalone: false, strategy: 'refresh_token', clientId: 'ngx-oidc-demo' },
+];
+
+for (const variant of variants) {
+  describe(`ng add on a new ${variant.standalone ? 'standalone' : 'NgModule'} app (${variant.strategy})`, () => {
+    const appDir = join(work, variant.name);
+
+    test('ng new, ng add from the packed library, ng build', async () => {
+      await sh(work, 'npm', ['exec', '--yes', `--package=@angular/cli@${cliVersion}`, '--', 'ng', 'new', variant.name, `--standalone=${variant.standalone}`, '--skip-git', '--skip-install', '--defaults', '--ssr=false', '--style=css', '--routing', '--package-manager=npm']);
+      await sh(appDir, 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline']);
+      const output = await sh(appDir, 'npx', ['ng', 'add', tarball, '--skip-confirmation', '--authority=http://localhost:4400', `--client-id=${variant.clientId}`, `--strategy=${variant.strategy}`, '--api=http://localhost:4500/api']);
+      assert.match(output, /ngx-oidc-session set up in project/);
+      const manifest = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
+      assert.ok(manifest.dependencies['ngx-oidc-session'], 'the package is a dependency');
+      addSignInButton(appDir);
+      await sh(appDir, 'npx', ['ng', 'build']);
+      const built = join(appDir, 'dist', variant.name, 'browser');
+      assert.ok(existsSync(join(built, 'index.html')));
+      assert.equal(existsSync(join(built, 'silent-renew.html')), variant.strategy === 'iframe');
+    });
+
+    test('ng add a second time changes nothing', async () => {
+      const output = await sh(appDir, 'npx', ['ng', 'add', tarball, '--skip-confirmation', '--authority=http://localhost:4400', `--client-id=${variant.clientId}`, `--strategy=${variant.strategy}`, '--api=http://localhost:4500/api']);
+      assert.match(output, /already set up in project "[^"]+": nothing changed/);
+    });
+
+    test('the built app signs in against the dev OP', async () => {
+      const server = await serveStatic(join(appDir, 'dist', variant.name, 'browser'), { port: 4200 });
+      const context = await rig.browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(APP);
+        await page.locator('#status').filter({ hasText: 'unauthenticated' }).waitFor();
+        await page.locator('#sign-in').click();
+        await signInAtOp(page, 'dana');
+        await page.locator('#status').filter({ hasText: /^authenticated$/ }).waitFor();
+        assert.equal(await page.locator('#user').textContent(), 'dana');
+      } finally {
+        await context.close();
+        await server.close();
+      }
+    });
+  });
+}
