@@ -74,6 +74,12 @@ export interface AuthConfig {
    * `invalid_token` (default: a `WWW-Authenticate: Bearer error="invalid_token"` challenge) or `any`.
    */
   readonly retryOn401?: 'invalid_token' | 'any';
+  /**
+   * `shared` (default): the tabs of this app share one session: one renewal for all of them
+   * (under a Web Lock), sign-in and sign-out in one tab reach the others, and a new tab is
+   * signed in by the live tabs without a redirect. `isolated`: each tab has its own session.
+   */
+  readonly tabs?: 'shared' | 'isolated';
   /** Tolerated clock difference with the OP when checking token times. Default 30 seconds. */
   readonly clockToleranceSeconds?: number;
 }
@@ -93,6 +99,7 @@ export interface ResolvedAuthConfig {
   readonly secureApis: readonly string[];
   readonly unauthenticatedRequests: 'send' | 'fail';
   readonly retryOn401: 'invalid_token' | 'any';
+  readonly tabs: 'shared' | 'isolated';
   readonly clockToleranceSeconds: number;
   /** Prefix of every storage key: one namespace per authority and client. */
   readonly storageNamespace: string;
@@ -248,6 +255,11 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
     throw configError('retryOn401', `must be "invalid_token" or "any" (got "${String(retryOn401)}").`);
   }
 
+  const tabs = config.tabs ?? 'shared';
+  if (tabs !== 'shared' && tabs !== 'isolated') {
+    throw configError('tabs', `must be "shared" or "isolated" (got "${String(tabs)}").`);
+  }
+
   return {
     authority,
     clientId,
@@ -269,6 +281,7 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
     secureApis: [...secureApis],
     unauthenticatedRequests,
     retryOn401,
+    tabs,
     clockToleranceSeconds: checkSeconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
   };

@@ -9,6 +9,7 @@ import { Session } from '../session/session';
 import { SessionStore } from '../session/session-store';
 import { AUTH_CLOCK, TimerHandle } from '../time/clock';
 import { IframeRenewer } from './iframe-renewer';
+import { TabCoordinator } from '../tabs/tab-coordinator';
 import { MAX_TIMER_MS, RETRY_CAP_MS, backoffDelayMs, classifyFailure, renewAt, retryAllowed } from './renew-timing';
 
 export interface RenewCallbacks {
@@ -40,6 +41,7 @@ export class RenewScheduler {
   private readonly clock = inject(AUTH_CLOCK);
   private readonly browser = inject(AuthBrowser);
   private readonly zone = inject(NgZone);
+  private readonly tabs = inject(TabCoordinator);
   private callbacks: RenewCallbacks | null = null;
   private inFlight: Promise<Session> | null = null;
   private timer: TimerHandle | null = null;
@@ -105,29 +107,46 @@ export class RenewScheduler {
 
   private async attempt(trigger: RenewTrigger): Promise<Session> {
     const generation = this.generation;
-    const current = this.store.session() ?? this.store.load();
-    if (!current) throw new AuthError('no_session', 'There is no session to renew.');
-    if (!this.canRenew(current)) {
+    const before = this.store.session() ?? this.store.load();
+    if (!before) throw new AuthError('no_session', 'There is no session to renew.');
+    if (!this.canRenew(before)) {
       const error = new AuthError('no_session', 'The access token expired and this session cannot be renewed (renew.strategy or no refresh token).');
       this.endSession(error, generation);
       throw error;
     }
     this.scheduleAt(null);
-    this.lastAttemptAt = this.clock.now();
-    this.hub.emit({ type: 'renew_started', at: this.clock.now(), trigger });
     try {
-      const renewed = current.refreshToken && this.config.renew.strategy === 'refresh_token'
-        ? await this.protocol.refresh(current)
-        : await this.iframe.renew(current);
-      if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while it was being renewed.');
-      this.store.set(renewed);
-      this.callbacks?.onRenewed(renewed);
-      this.sessionChanged(renewed);
-      this.hub.emit({ type: 'token_renewed', at: this.clock.now(), expiresAt: renewed.expiresAt });
-      return renewed;
+      // Check, lock, check again, act: the renewal runs in one tab at a time, and a tab that
+      // gets the lock after another one renewed takes that tab's tokens instead of renewing.
+      return await this.tabs.exclusive(async () => {
+        if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while waiting to renew.');
+        const fresher = await this.fresherSessionFromOtherTabs(before);
+        if (fresher && (trigger !== 'forced' || fresher.accessToken !== before.accessToken) && !this.isDue(fresher)) {
+          this.inFlight = null;
+          this.adopt(fresher);
+          return fresher;
+        }
+        const current = fresher ?? this.store.session() ?? before;
+        this.lastAttemptAt = this.clock.now();
+        this.hub.emit({ type: 'renew_started', at: this.clock.now(), trigger });
+        const renewed =
+          current.refreshToken && this.config.renew.strategy === 'refresh_token'
+            ? await this.protocol.refresh(current)
+            : await this.iframe.renew(current);
+        if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while it was being renewed.');
+        // Done: a trigger from here on (even from a listener of the events below) starts a new renewal.
+        this.inFlight = null;
+        this.store.set(renewed);
+        this.tabs.announce(renewed, true);
+        this.callbacks?.onRenewed(renewed);
+        this.sessionChanged(renewed);
+        this.hub.emit({ type: 'token_renewed', at: this.clock.now(), expiresAt: renewed.expiresAt });
+        return renewed;
+      });
     } catch (caught) {
       const error = isAuthError(caught) ? caught : new AuthError('token_error', 'The renewal failed.');
       if (generation !== this.generation) throw error;
+      this.inFlight = null;
       this.handleFailure(error, generation);
       throw error;
     }
@@ -151,6 +170,33 @@ export class RenewScheduler {
     // Out of budget: no more retries by timer. A wake-up (online, visible, focus) or a token
     // request tries again, so an outage never turns into a loop nor into a lost session.
     this.scheduleAt(retry ? now + delay : null);
+  }
+
+  /** Another tab's session, taken in as if this tab had renewed (without the event). */
+  adopt(session: Session): void {
+    this.store.set(session);
+    this.callbacks?.onRenewed(session);
+    this.sessionChanged(session);
+  }
+
+  private isDue(session: Session): boolean {
+    return this.clock.now() >= renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds);
+  }
+
+  /**
+   * A session newer than `mine` that another tab renewed: from shared storage, from a
+   * broadcast already received, or asked from the live tabs when the ledger says one renewed
+   * after `mine` was received (a tab that slept, or missed the broadcast). Null: none.
+   */
+  private async fresherSessionFromOtherTabs(mine: Session): Promise<Session | null> {
+    const newer = (candidate: Session | null) => (candidate && candidate.receivedAt > mine.receivedAt ? candidate : null);
+    const candidates = [newer(this.store.peekStored()), newer(this.tabs.announced())].filter((session): session is Session => session !== null);
+    const ledger = this.tabs.lastRenewalAt();
+    if (ledger !== null && ledger > mine.receivedAt && !candidates.some((session) => session.receivedAt >= ledger)) {
+      const asked = newer(await this.tabs.requestSession(1_000));
+      if (asked) candidates.push(asked);
+    }
+    return candidates.sort((a, b) => b.receivedAt - a.receivedAt)[0] ?? null;
   }
 
   /** During a run of failures: the scheduled retry, or (out of budget) one try per retry cap. */

@@ -13,12 +13,15 @@ import { Session, UserClaims, userClaimsOf } from './session';
 import { SessionStore } from './session-store';
 import { RenewScheduler } from '../renew/renew-scheduler';
 import { isExpiring } from '../renew/renew-timing';
+import { TabCoordinator } from '../tabs/tab-coordinator';
 
 interface StoredAttempt extends AuthorizationAttempt {
   readonly returnUrl: string;
   readonly createdAt: number;
 }
 
+/** How long a new tab waits for a live tab to hand it the session before it decides. */
+const NEW_TAB_WAIT_MS = 300;
 /** A sign-in attempt older than this is stale: its callback is refused. */
 const ATTEMPT_MAX_AGE_MS = 30 * 60 * 1000;
 
@@ -36,6 +39,7 @@ export class AuthService {
   private readonly clock = inject(AUTH_CLOCK);
   private readonly attempts = inject(ATTEMPT_STORAGE);
   private readonly renewer = inject(RenewScheduler);
+  private readonly tabs = inject(TabCoordinator);
   private readonly attemptKey = `${this.config.storageNamespace}:sign-in`;
   private readonly logoutStateKey = `${this.config.storageNamespace}:sign-out`;
   private initialized: Promise<void> | null = null;
@@ -56,6 +60,11 @@ export class AuthService {
       onRenewed: (session) => this.publishRenewed(session),
       onSessionEnded: (error) => this.endSession(error),
     });
+    this.tabs.listen({
+      onSession: (session) => this.takeSessionFromOtherTab(session),
+      onSignedOut: () => this.signOutFromOtherTab(),
+      currentSession: () => (this.hub.snapshot.status === 'authenticated' ? this.store.session() : null),
+    });
   }
 
   /**
@@ -75,7 +84,12 @@ export class AuthService {
       await this.handleCallback(url);
       return;
     }
-    const session = this.store.load();
+    let session = this.store.load();
+    if (!session && this.tabs.enabled) {
+      // A new tab of a signed-in user: the live tabs hand over the session, no redirect.
+      session = await this.tabs.requestSession(NEW_TAB_WAIT_MS);
+      if (session) this.store.set(session);
+    }
     if (!session) {
       this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error: null });
       return;
@@ -139,6 +153,7 @@ export class AuthService {
       }
     }
     this.store.clear();
+    this.tabs.announceSignOut();
     this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error: null });
     this.hub.emit({ type: 'signed_out', at: this.clock.now(), reason: 'logout' });
     if (!this.browser.isBrowser) return { outcome: 'local', reason: 'not_in_browser', refreshTokenRevoked, error };
@@ -208,6 +223,7 @@ export class AuthService {
       }
       this.store.set(session);
       this.publish(session);
+      this.tabs.announce(session, false);
       this.hub.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });
     } catch (error) {
       this.store.clear();
@@ -273,8 +289,27 @@ export class AuthService {
     this.hub.setState({ status: 'authenticated', user: userClaimsOf(session), accessTokenExpiresAt: session.expiresAt, error: null });
   }
 
+  /** Another tab signed in or renewed: take its session if it is newer than ours. */
+  private takeSessionFromOtherTab(session: Session): void {
+    const mine = this.store.session();
+    if (mine && session.receivedAt <= mine.receivedAt) return;
+    const wasSignedIn = this.hub.snapshot.status === 'authenticated';
+    this.renewer.adopt(session); // stores it, publishes it, and re-arms the timer
+    if (!wasSignedIn) this.hub.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });
+  }
+
+  /** Another tab signed out: so does this one, without going to the OP itself. */
+  private signOutFromOtherTab(): void {
+    if (!this.store.session() && this.hub.snapshot.status !== 'authenticated') return;
+    this.renewer.stop();
+    this.store.clear();
+    this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error: null });
+    this.hub.emit({ type: 'signed_out', at: this.clock.now(), reason: 'other_tab' });
+  }
+
   private endSession(error: AuthError | null): void {
     this.store.clear();
+    this.tabs.announceSignOut();
     this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error });
     this.hub.emit({ type: 'session_expired', at: this.clock.now(), error });
     if (this.config.renew.signInWhenSessionEnds && this.browser.isBrowser) {

@@ -65,7 +65,11 @@ export function parseStoredSession(text: string | null, owner: string): Session 
     return null;
   }
   if (!isRecord(parsed) || parsed['format'] !== SESSION_FORMAT || parsed['owner'] !== owner) return null;
-  const session = parsed['session'];
+  return validSession(parsed['session']);
+}
+
+/** The value as a Session when it has every field with the right type, else null. */
+export function validSession(session: unknown): Session | null {
   if (!isRecord(session)) return null;
   const claims = session['idTokenClaims'];
   if (

@@ -1,0 +1,217 @@
+import { TestBed } from '@angular/core/testing';
+import { filter, firstValueFrom } from 'rxjs';
+import { AuthHarness } from '../../testing/harness';
+import { Session } from '../session/session';
+import { parseTabMessage } from './tab-coordinator';
+
+const OWNER = 'spa@https://op.example.com';
+const CHANNEL = `ngx-oidc-session:${OWNER}`;
+const LEDGER = 'ngx-oidc-session:spa@https://op.example.com/:last-renewal';
+
+/** Plays "another tab" of the same app: a raw BroadcastChannel on the library's channel name. */
+class OtherTab {
+  readonly channel = new BroadcastChannel(CHANNEL);
+  readonly received: Record<string, unknown>[] = [];
+  session: Session | null = null;
+
+  constructor() {
+    this.channel.onmessage = (event: MessageEvent) => {
+      const data = event.data as Record<string, unknown>;
+      this.received.push(data);
+      if (data['kind'] === 'session-request' && this.session) {
+        this.channel.postMessage({ format: 1, owner: OWNER, kind: 'session-response', requestId: data['requestId'], session: this.session });
+      }
+    };
+  }
+
+  send(message: Record<string, unknown>): void {
+    this.channel.postMessage({ format: 1, owner: OWNER, ...message });
+  }
+
+  /** Resolves with the next message of a kind. */
+  next(kind: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      const listener = (event: MessageEvent) => {
+        if ((event.data as Record<string, unknown>)['kind'] === kind) {
+          this.channel.removeEventListener('message', listener);
+          resolve(event.data as Record<string, unknown>);
+        }
+      };
+      this.channel.addEventListener('message', listener);
+    });
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}
+
+function storedSession(harness: AuthHarness): Session {
+  return JSON.parse(harness.storage.getItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`)!).session as Session;
+}
+
+/** A session another tab renewed: newer tokens, newer receipt. */
+function renewedBy(other: Session, clockNow: number, token: string): Session {
+  return { ...other, accessToken: token, refreshToken: `${token}-refresh`, receivedAt: clockNow, expiresAt: clockNow + 300_000 };
+}
+
+describe('parseTabMessage', () => {
+  it('ignores messages of another app or client, another format, or malformed ones', () => {
+    expect(parseTabMessage({ format: 1, owner: 'other@https://op.example.com', kind: 'signed-out' }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 2, owner: OWNER, kind: 'signed-out' }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'explode' }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'session', session: { accessToken: 'x' } }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'session-request' }, OWNER)).toBeNull();
+    expect(parseTabMessage('signed-out', OWNER)).toBeNull();
+    expect(parseTabMessage(null, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'signed-out' }, OWNER)).toEqual({ kind: 'signed-out' });
+  });
+});
+
+describe('TabCoordinator between tabs', () => {
+  let harness: AuthHarness;
+  let other: OtherTab;
+
+  beforeEach(async () => {
+    localStorage.removeItem(LEDGER);
+    other = new OtherTab();
+    harness = await AuthHarness.create();
+    harness.browser.windowRef = window;
+    await harness.signIn();
+  });
+
+  afterEach(() => {
+    other.close();
+    TestBed.resetTestingModule(); // closes the tab's channel
+    localStorage.removeItem(LEDGER);
+  });
+
+  it('announces a sign-in and every renewal, with the ledger updated (no token in it)', async () => {
+    const announced = new Promise<Session>((resolve) => {
+      other.channel.addEventListener('message', (event: MessageEvent) => {
+        const session = (event.data as Record<string, unknown>)['session'] as Session | undefined;
+        if (session?.accessToken === 'at-2') resolve(session);
+      });
+    });
+    await harness.runNextTimer();
+    expect((await announced).refreshToken).toBe('rt-2');
+    expect(Number(localStorage.getItem(LEDGER))).toBe(storedSession(harness).receivedAt);
+  });
+
+  it("takes another tab's renewed session instead of renewing itself", async () => {
+    const mine = storedSession(harness);
+    const theirs = renewedBy(mine, harness.clock.now() + 1, 'at-from-other-tab');
+    const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    other.send({ kind: 'session', session: theirs });
+    await adopted;
+    expect(await harness.auth.getAccessToken()).toBe('at-from-other-tab');
+    harness.clock.advance(200_000); // the old token's renewal time passes: nothing to do
+    expect(harness.refreshGrants().length).toBe(0);
+  });
+
+  it('ignores an older session, another client, and malformed messages', async () => {
+    const mine = storedSession(harness);
+    other.send({ kind: 'session', session: { ...mine, accessToken: 'older', receivedAt: mine.receivedAt - 1 } });
+    other.channel.postMessage({ format: 1, owner: 'intruder@https://op.example.com', kind: 'session', session: renewedBy(mine, harness.clock.now() + 5, 'foreign') });
+    other.send({ kind: 'session', session: { accessToken: 'broken' } });
+    other.channel.postMessage('garbage');
+    // A message sent after those arrives after them: when it is handled, they were too.
+    const signedOut = harness.nextEvent('signed_out');
+    other.send({ kind: 'signed-out' });
+    await signedOut;
+    expect(harness.events.filter((event) => event.type === 'signed_in').length).toBe(1); // only the real sign-in
+    expect(harness.auth.state().error).toBeNull();
+  });
+
+  it('after the lock, a tab that finds the ledger ahead asks the live tabs and takes their tokens', async () => {
+    const mine = storedSession(harness);
+    const theirs = renewedBy(mine, harness.clock.now() + 200_000, 'at-renewed-while-asleep');
+    other.session = theirs;
+    localStorage.setItem(LEDGER, String(theirs.receivedAt)); // another tab renewed while this one slept
+    harness.clock.advance(200_000);
+    harness.clock.advanceToNextTimer();
+    const adopted = await firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    expect(adopted.status).toBe('authenticated');
+    expect(await harness.auth.getAccessToken()).toBe('at-renewed-while-asleep');
+    expect(harness.refreshGrants().length).toBe(0);
+  });
+
+  it('signs out when another tab signs out, without a redirect', async () => {
+    const navigations = harness.browser.navigations.length;
+    const signedOut = harness.nextEvent('signed_out');
+    other.send({ kind: 'signed-out' });
+    expect((await signedOut).reason).toBe('other_tab');
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(harness.browser.navigations.length).toBe(navigations);
+    expect(harness.clock.pendingTimers).toBe(0);
+  });
+
+  it('tells the other tabs when it signs out', async () => {
+    const told = other.next('signed-out');
+    await harness.auth.logout({ localOnly: true });
+    expect((await told)['kind']).toBe('signed-out');
+  });
+
+  it('hands its session to a tab that asks', async () => {
+    const answered = other.next('session-response');
+    other.send({ kind: 'session-request', requestId: 'r1' });
+    const response = await answered;
+    expect(response['requestId']).toBe('r1');
+    expect((response['session'] as Session).accessToken).toBe('at-1');
+  });
+
+  it('signs a new tab in from a live tab, with no request to the OP and no redirect', async () => {
+    other.session = storedSession(harness);
+    harness.storage.removeItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`); // a new tab: its own empty sessionStorage
+    const requests = harness.op.requests.length;
+    const navigations = harness.browser.navigations.length;
+    const auth = await harness.load();
+    expect(auth.state().status).toBe('authenticated');
+    expect(await auth.getAccessToken()).toBe('at-1');
+    expect(harness.op.requests.length).toBe(requests);
+    expect(harness.browser.navigations.length).toBe(navigations);
+  });
+
+  it('serialises renewals across tabs with a Web Lock', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    let granted!: () => void;
+    const lockGranted = new Promise<void>((resolve) => (granted = resolve));
+    const held = navigator.locks.request('ngx-oidc-session:spa@https://op.example.com/:renew', () => {
+      order.push('other tab holds the lock');
+      granted();
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    await lockGranted;
+    const renewal = harness.auth.renew().then(() => order.push('this tab renewed'));
+    await Promise.resolve();
+    expect(harness.refreshGrants().length).toBe(0);
+    order.push('other tab releases');
+    release();
+    await held;
+    await renewal;
+    expect(order).toEqual(['other tab holds the lock', 'other tab releases', 'this tab renewed']);
+    expect(harness.refreshGrants().length).toBe(1);
+  });
+});
+
+describe('TabCoordinator with isolated tabs', () => {
+  it('neither listens nor tells', async () => {
+    const other = new OtherTab();
+    const harness = await AuthHarness.create({ tabs: 'isolated' });
+    harness.browser.windowRef = window;
+    await harness.signIn();
+    other.send({ kind: 'signed-out' });
+    await harness.auth.logout({ localOnly: true });
+    // The logout above would have been announced first if the tab were shared.
+    const next = other.next('signed-out');
+    const probe = new BroadcastChannel(CHANNEL);
+    probe.postMessage({ format: 1, owner: OWNER, kind: 'signed-out' });
+    await next;
+    probe.close();
+    expect(other.received.map((message) => message['kind'])).toEqual(['signed-out']); // only the probe's
+    expect(harness.events.some((event) => event.type === 'signed_out' && event.reason === 'other_tab')).toBeFalse();
+    other.close();
+    TestBed.resetTestingModule();
+  });
+});
