@@ -4,7 +4,7 @@ import angular from 'angular-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'out-tsc/**', '.angular/**', 'node_modules/**', 'bench/work/**', 'bench/results/**', '.test-results/**', 'e2e/artifacts/**'],
+    ignores: ['dist/**', 'out-tsc/**', '.angular/**', 'node_modules/**', 'bench/node_modules/**', 'bench/results/**', '.test-results/**', 'e2e/artifacts/**'],
   },
   {
     files: ['**/*.ts'],
@@ -13,8 +13,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      '@angular-eslint/directive-selector': ['error', { type: 'attribute', prefix: ['app', 'auth'], style: 'camelCase' }],
-      '@angular-eslint/component-selector': ['error', { type: 'element', prefix: ['app', 'auth'], style: 'kebab-case' }],
+      '@angular-eslint/directive-selector': ['error', { type: 'attribute', prefix: ['app', 'auth', 'bench'], style: 'camelCase' }],
+      '@angular-eslint/component-selector': ['error', { type: 'element', prefix: ['app', 'auth', 'bench'], style: 'kebab-case' }],
       'no-console': 'error',
     },
   },

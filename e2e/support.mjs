@@ -14,18 +14,19 @@ export const API = 'http://localhost:4500';
 const demoDir = fileURLToPath(new URL('../dist/demo/browser', import.meta.url));
 
 /**
- * Starts everything a scenario needs. `ttl` sets the OP's token lifetimes (seconds).
+ * Starts everything a scenario needs. `ttl` sets the OP's token lifetimes (seconds); `appDir`
+ * serves another built app than the demo on the app origin (the benchmarks' probe page).
  * Returns helpers and a `close()` for `after()`.
  */
-export async function startRig({ ttl, serveDemo = true } = {}) {
-  if (serveDemo && !existsSync(`${demoDir}/index.html`)) {
-    throw new Error('dist/demo is missing: build the demo first (npm test builds it before the e2e suite).');
+export async function startRig({ ttl, serveDemo = true, appDir = demoDir } = {}) {
+  if (serveDemo && !existsSync(`${appDir}/index.html`)) {
+    throw new Error(`${appDir} is missing: build the app first (npm test builds the demo before the e2e suite).`);
   }
   const op = await startDevEnvironment({ testMode: true, ...(ttl ?? {}) });
   let app;
   let browser;
   try {
-    if (serveDemo) app = await serveStatic(demoDir, { port: 4200 });
+    if (serveDemo) app = await serveStatic(appDir, { port: 4200 });
     browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_FLAGS });
   } catch (error) {
     await app?.close();

@@ -5,7 +5,7 @@
 //
 //   npm test                  everything
 //   npm test -- unit e2e      only the named suites (lint, typecheck, unit, build,
-//                             schematics, demo, e2e); later suites may need earlier ones' output
+//                             size, schematics, demo, e2e); later suites may need earlier ones' output
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureNode22, run } from './lib/run.mjs';
@@ -71,6 +71,8 @@ const suites = [
     },
   },
   check('build', 'npm', ['run', '--silent', 'build:lib']),
+  // The library's bundle cost in the bench app against bench/size-budget.json (needs the build above).
+  check('size', 'node', ['bench/check-size-budget.mjs']),
   {
     name: 'schematics',
     async run() {

@@ -2,10 +2,11 @@
 import { spawn } from 'node:child_process';
 
 /**
- * Runs a command, streaming its output, and resolves with its exit code and captured stdout.
+ * Runs a command, streaming its output (unless `quiet`), and resolves with its exit code and
+ * captured output (with `capture`).
  * Commands are resolved on PATH, which `npm run` puts node_modules/.bin (and Node 22) in front of.
  */
-export function run(command, args, { env = {}, cwd, capture = false, prefix } = {}) {
+export function run(command, args, { env = {}, cwd, capture = false, quiet = false, prefix } = {}) {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd,
@@ -17,7 +18,7 @@ export function run(command, args, { env = {}, cwd, capture = false, prefix } = 
       stream.on('data', (chunk) => {
         const text = chunk.toString();
         if (capture) out += text;
-        target.write(prefix ? text.replace(/^(?=.)/gm, prefix) : text);
+        if (!quiet) target.write(prefix ? text.replace(/^(?=.)/gm, prefix) : text);
       });
     };
     forward(child.stdout, process.stdout);

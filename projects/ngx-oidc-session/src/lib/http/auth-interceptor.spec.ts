@@ -93,6 +93,17 @@ describe('authInterceptor URL matching', () => {
     expect(seen[0].headers.get('Authorization')).toBeNull();
   });
 
+  it('never sends the token to an OP endpoint that lies under a listed API', async () => {
+    const harness = await AuthHarness.create({ secureApis: SECURE_APIS });
+    harness.interceptor = 'functional';
+    harness.op.metadata['userinfo_endpoint'] = 'https://api.example.com/oidc/userinfo';
+    await harness.signIn();
+    const withOpOnApi: Setup = { harness, http: TestBed.inject(HttpClient), controller: TestBed.inject(HttpTestingController) };
+    expect(await authorizationSentTo(withOpOnApi, 'https://api.example.com/v1/orders')).toBe('Bearer at-1');
+    expect(await authorizationSentTo(withOpOnApi, 'https://api.example.com/oidc/userinfo')).toBeNull();
+    expect(await authorizationSentTo(withOpOnApi, 'https://api.example.com/v1/orders')).toBe('Bearer at-1');
+  });
+
   it('lets a request opt out with the HttpContext token', async () => {
     expect(await authorizationSentTo(setup, 'https://api.example.com/v1', withoutAuthToken())).toBeNull();
   });
@@ -103,6 +114,7 @@ describe('authInterceptor URL matching', () => {
     expect(await authorizationSentTo(setup, 'https://api.example.com/anything', attach())).toBe('Bearer at-1');
     expect(await authorizationSentTo(setup, 'https://evil.example.com/', attach())).toBeNull();
     expect(await authorizationSentTo(setup, 'http://localhost:45001/api', attach())).toBeNull();
+    expect(await authorizationSentTo(setup, 'ws://api.example.com/socket', attach())).toBeNull();
   });
 
   it("leaves an app's own Authorization header alone", async () => {

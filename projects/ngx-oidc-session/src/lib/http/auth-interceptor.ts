@@ -11,7 +11,8 @@ import {
 } from '@angular/common/http';
 import { EnvironmentInjector, Injectable, inject, runInInjectionContext } from '@angular/core';
 import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
-import { AUTH_CONFIG } from '../config/auth-config';
+import type { AuthorizationServer } from 'oauth4webapi';
+import { AUTH_CONFIG, ResolvedAuthConfig } from '../config/auth-config';
 import { AuthError, isAuthError } from '../errors';
 import { OidcProtocol } from '../protocol/oidc-protocol';
 import { AuthService } from '../session/auth.service';
@@ -40,6 +41,29 @@ function isInvalidTokenChallenge(error: HttpErrorResponse): boolean {
   return /^\s*Bearer\b/i.test(challenge) && /error\s*=\s*"?invalid_token"?/i.test(challenge);
 }
 
+/** The last matcher built per app (config object), with the OP URLs it was built for. */
+const matchers = new WeakMap<ResolvedAuthConfig, { key: string; matcher: SecureUrlMatcher }>();
+
+/**
+ * The allow-list matcher, with the OP's own endpoints excluded. Built once and again only when
+ * the OP metadata changes: parsing a dozen URLs per request cost more than all the rest of the
+ * interceptor (bench/: interceptor overhead).
+ */
+function matcherFor(config: ResolvedAuthConfig, appOrigin: string, metadata: AuthorizationServer | null): SecureUrlMatcher {
+  const opUrls = [
+    config.authority,
+    ...(metadata
+      ? [metadata.token_endpoint, metadata.revocation_endpoint, metadata.introspection_endpoint, metadata.userinfo_endpoint, metadata.authorization_endpoint, metadata.end_session_endpoint, metadata.jwks_uri]
+      : []),
+  ].filter((url): url is string => typeof url === 'string');
+  const key = `${appOrigin} ${opUrls.join(' ')}`;
+  const cached = matchers.get(config);
+  if (cached?.key === key) return cached.matcher;
+  const matcher = new SecureUrlMatcher(config.secureApis, appOrigin, opUrls);
+  matchers.set(config, { key, matcher });
+  return matcher;
+}
+
 /**
  * Attaches the access token to requests for the app's own APIs (`secureApis`) only, never
  * an expired one: it waits for the renewal when the token is about to expire. A 401
@@ -58,14 +82,7 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => {
 
   const policy = request.context.get(AUTH_TOKEN);
   if (policy === 'skip' || request.headers.has('Authorization')) return next(request);
-  const metadata = protocol.knownMetadata();
-  const opUrls = [
-    config.authority,
-    ...(metadata
-      ? [metadata.token_endpoint, metadata.revocation_endpoint, metadata.introspection_endpoint, metadata.userinfo_endpoint, metadata.authorization_endpoint, metadata.end_session_endpoint, metadata.jwks_uri]
-      : []),
-  ].filter((url): url is string => typeof url === 'string');
-  const matcher = new SecureUrlMatcher(config.secureApis, browser.origin, opUrls);
+  const matcher = matcherFor(config, browser.origin, protocol.knownMetadata());
   const eligible = policy === 'attach' ? matcher.allowsOptIn(request.url) : matcher.matches(request.url);
   if (!eligible) return next(request);
 

@@ -25,6 +25,7 @@ function pathMatches(rule: SecureUrlRule, pathname: string): boolean {
 export class SecureUrlMatcher {
   private readonly rules: readonly SecureUrlRule[];
   private readonly excluded: readonly SecureUrlRule[];
+  private readonly base: string;
 
   /**
    * @param entries the config's secureApis: absolute URLs, or app-relative paths
@@ -38,25 +39,32 @@ export class SecureUrlMatcher {
   ) {
     this.rules = entries.map((entry) => toRule(entry, appOrigin));
     this.excluded = excluded.map((entry) => toRule(entry, appOrigin));
+    this.base = `${appOrigin}/`;
   }
 
-  /** The request URL parsed against the app, or null when it cannot be parsed. */
-  private parse(requestUrl: string): URL | null {
+  /**
+   * The request URL's origin and normalised path, or null when it cannot be parsed or is not
+   * http(s). Read once: each read of URL.origin builds a new string.
+   */
+  private parse(requestUrl: string): { origin: string; pathname: string } | null {
+    let url: URL;
     try {
-      return new URL(requestUrl, `${this.appOrigin}/`);
+      url = new URL(requestUrl, this.base);
     } catch {
       return null;
     }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+    return { origin: url.origin, pathname: url.pathname };
   }
 
-  private isExcluded(url: URL): boolean {
+  private isExcluded(url: { origin: string; pathname: string }): boolean {
     return this.excluded.some((rule) => url.origin === rule.origin && pathMatches(rule, url.pathname));
   }
 
   /** Whether the token may be attached to a request for this URL by the allow-list. */
   matches(requestUrl: string): boolean {
     const url = this.parse(requestUrl);
-    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || this.isExcluded(url)) return false;
+    if (!url || this.isExcluded(url)) return false;
     return this.rules.some((rule) => url.origin === rule.origin && pathMatches(rule, url.pathname));
   }
 

@@ -20,8 +20,9 @@ export class AuthBrowser {
     return this.window?.location.href ?? 'http://server.invalid/';
   }
 
+  /** The page's origin; read on every intercepted request, so without parsing the URL. */
   get origin(): string {
-    return new URL(this.href).origin;
+    return this.window?.location.origin ?? 'http://server.invalid';
   }
 
   /** Leaves the app for the OP (sign-in, sign-out). */

@@ -1,0 +1,89 @@
+// Bundle cost: builds the bench app (bench/app) for production in one variant per library and
+// measures the JavaScript a browser loads before the app starts (the initial files that
+// index.html references), raw, gzip and brotli. Used by `npm run bench` and by the size-budget
+// check of `npm test`.
+import { readFileSync, existsSync } from 'node:fs';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { run } from '../../tools/lib/run.mjs';
+
+export const benchDir = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+export const outputRoot = fileURLToPath(new URL('../../dist/bench', import.meta.url));
+
+/** The variants of the bench app, in the order the table shows them. */
+export const SIZE_VARIANTS = [
+  { id: 'bare', label: 'no auth (baseline)', packages: [] },
+  { id: 'ngx-oidc-session', label: 'ngx-oidc-session', packages: [] },
+  { id: 'angular-auth-oidc-client', label: 'angular-auth-oidc-client', packages: ['angular-auth-oidc-client'] },
+  { id: 'angular-oauth2-oidc', label: 'angular-oauth2-oidc', packages: ['angular-oauth2-oidc'] },
+  { id: 'oidc-client-ts', label: 'oidc-client-ts + minimal service', packages: ['oidc-client-ts'] },
+  { id: 'keycloak-angular', label: 'keycloak-angular + keycloak-js', packages: ['keycloak-angular', 'keycloak-js'] },
+  { id: 'auth0-angular', label: '@auth0/auth0-angular', packages: ['@auth0/auth0-angular', '@auth0/auth0-spa-js'] },
+];
+
+/**
+ * Builds one variant (`ng build bench-app -c production,<id>`) with esbuild's metafile, so that
+ * the bytes can be traced to their modules. Throws when the build fails.
+ */
+export async function buildVariant(id, { quiet = true } = {}) {
+  const { code, out } = await run('ng', ['build', 'bench-app', '--configuration', `production,${id}`, '--stats-json', '--progress=false'], {
+    cwd: benchDir,
+    capture: true,
+    quiet,
+  });
+  if (code !== 0) {
+    if (quiet) process.stderr.write(out);
+    throw new Error(`building the bench app variant "${id}" failed (exit ${code})`);
+  }
+  return `${outputRoot}/${id}`;
+}
+
+/** The JavaScript files index.html loads up front: module scripts and modulepreload links. */
+export function initialScripts(outputDir) {
+  const html = readFileSync(`${outputDir}/browser/index.html`, 'utf8');
+  const files = new Set();
+  for (const match of html.matchAll(/<script[^>]*\bsrc="([^"]+\.js)"/g)) files.add(match[1]);
+  for (const match of html.matchAll(/<link[^>]*rel="modulepreload"[^>]*href="([^"]+\.js)"/g)) files.add(match[1]);
+  for (const match of html.matchAll(/<link[^>]*href="([^"]+\.js)"[^>]*rel="modulepreload"/g)) files.add(match[1]);
+  if (files.size === 0) throw new Error(`no initial script found in ${outputDir}/browser/index.html`);
+  return [...files].sort();
+}
+
+/** Raw, gzip (level 9) and brotli (quality 11) bytes of the initial scripts, each file compressed on its own as a server would. */
+export function measureInitialJs(outputDir) {
+  const total = { raw: 0, gzip: 0, brotli: 0, files: [] };
+  for (const file of initialScripts(outputDir)) {
+    const bytes = readFileSync(`${outputDir}/browser/${file}`);
+    total.raw += bytes.length;
+    total.gzip += gzipSync(bytes, { level: 9 }).length;
+    total.brotli += brotliCompressSync(bytes, {
+      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }).length;
+    total.files.push(file);
+  }
+  return total;
+}
+
+/** Minified bytes per input module in the initial scripts, from esbuild's metafile (stats.json). */
+export function bytesByModule(outputDir) {
+  const statsFile = [`${outputDir}/browser-stats.json`, `${outputDir}/stats.json`].find((file) => existsSync(file));
+  if (!statsFile) throw new Error(`no esbuild metafile in ${outputDir}: build with --stats-json`);
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+  const initial = new Set(initialScripts(outputDir));
+  const modules = new Map();
+  for (const [output, info] of Object.entries(stats.outputs)) {
+    const name = output.split('/').pop();
+    if (!initial.has(name)) continue;
+    for (const [input, { bytesInOutput }] of Object.entries(info.inputs)) {
+      modules.set(input, (modules.get(input) ?? 0) + bytesInOutput);
+    }
+  }
+  return modules;
+}
+
+/** The budget of the library's own cost, recorded in bench/size-budget.json. */
+export function readBudget() {
+  return JSON.parse(readFileSync(`${benchDir}/size-budget.json`, 'utf8'));
+}
+
+export const kB = (bytes) => (bytes / 1000).toFixed(1);

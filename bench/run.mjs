@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// `npm run bench`: what ngx-oidc-session costs, side by side with the libraries Angular teams
+// use today. Prints a table and writes it to bench/results/<date>.md (and .json).
+//
+//   npm run bench                      everything (about 5 minutes on 2 cores)
+//   npm run bench -- size              only the bundle cost
+//   npm run bench -- renew interceptor only the browser measurements
+//
+// Not part of `npm test`; the size budget check there (tools/check-size-budget.mjs) reuses
+// the same build and measurement.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ensureNode22, run } from '../tools/lib/run.mjs';
+
+await ensureNode22(import.meta.url);
+
+const { SIZE_VARIANTS, benchDir, buildVariant, bytesByModule, kB, measureInitialJs, outputRoot, readBudget } = await import(
+  './lib/size.mjs'
+);
+const { runProbe } = await import('./lib/probe.mjs');
+
+const PARTS = ['size', 'renew', 'interceptor'];
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((part) => !PARTS.includes(part));
+if (unknown.length) {
+  console.error(`Unknown part(s): ${unknown.join(', ')}. Known: ${PARTS.join(', ')}`);
+  process.exit(2);
+}
+const doing = (part) => wanted.length === 0 || wanted.includes(part);
+const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+const versionOf = (dir, name) => JSON.parse(readFileSync(`${dir}/node_modules/${name}/package.json`, 'utf8')).version;
+
+async function step(label, command, args, cwd) {
+  console.log(`\n> ${label}`);
+  const { code } = await run(command, args, { cwd });
+  if (code !== 0) {
+    console.error(`${label} failed (exit ${code})`);
+    process.exit(1);
+  }
+}
+
+// The other libraries live in bench/node_modules, pinned by bench/package-lock.json. Without
+// their peer dependencies, so that Angular and rxjs resolve to the workspace's own copies.
+if (doing('size')) {
+  const lock = readFileSync(`${benchDir}/package-lock.json`, 'utf8');
+  const marker = `${benchDir}/node_modules/.installed-from-lock`;
+  const installed = existsSync(marker) ? readFileSync(marker, 'utf8') : '';
+  if (installed !== lock) {
+    await step('install the compared libraries (bench/package-lock.json)', 'npm', ['ci', '--legacy-peer-deps', '--no-audit', '--no-fund'], benchDir);
+    writeFileSync(marker, lock);
+  }
+}
+await step('build ngx-oidc-session (dist/ngx-oidc-session)', 'npm', ['run', '--silent', 'build:lib'], root);
+
+const results = {
+  date: new Date().toISOString().slice(0, 10),
+  machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.versions.node}`,
+  versions: { '@angular/core': versionOf(root, '@angular/core'), '@angular/build': versionOf(root, '@angular/build') },
+};
+
+if (doing('size')) {
+  console.log('\n> bundle cost: production builds of the bench app, one per library');
+  results.size = [];
+  for (const variant of SIZE_VARIANTS) {
+    process.stdout.write(`  ${variant.label} … `);
+    const measured = measureInitialJs(await buildVariant(variant.id));
+    const versions = Object.fromEntries(variant.packages.map((name) => [name, versionOf(benchDir, name)]));
+    if (variant.id === 'ngx-oidc-session') {
+      versions['ngx-oidc-session'] = JSON.parse(readFileSync(`${root}/dist/ngx-oidc-session/package.json`, 'utf8')).version;
+      versions.oauth4webapi = versionOf(root, 'oauth4webapi');
+    }
+    results.size.push({ id: variant.id, label: variant.label, versions, ...measured });
+    console.log(`${kB(measured.gzip)} kB gzip`);
+  }
+  const bare = results.size[0];
+  for (const row of results.size) {
+    row.delta = { raw: row.raw - bare.raw, gzip: row.gzip - bare.gzip, brotli: row.brotli - bare.brotli };
+  }
+  results.budget = readBudget();
+
+  console.log('  where the bytes go: ngx-oidc-session built from source, per module');
+  results.breakdown = breakdown(bytesByModule(`${outputRoot}/bare`), bytesByModule(await buildVariant('ngx-oidc-session-source')));
+}
+
+if (doing('renew') || doing('interceptor')) {
+  console.log('\n> renew cost and interceptor overhead in Chromium against the dev OP');
+  const probeDir = await buildVariant('probe');
+  // The asset lives outside the bench workspace, which the builder refuses; the page needs it for iframe renewals.
+  copyFileSync(`${root}/dist/ngx-oidc-session/assets/silent-renew.html`, `${probeDir}/browser/silent-renew.html`);
+  const probe = await runProbe({
+    rounds: doing('renew') ? 25 : 0,
+    batches: doing('interceptor') ? 31 : 0,
+  });
+  results.versions.chromium = probe.chromium;
+  if (doing('renew')) results.renew = probe.renew;
+  if (doing('interceptor')) results.interceptor = probe.interceptor;
+}
+
+const report = formatReport(results);
+console.log(`\n${report}`);
+mkdirSync(`${benchDir}/results`, { recursive: true });
+const base = `${benchDir}/results/${results.date}${wanted.length ? `-${wanted.join('-')}` : ''}`;
+writeFileSync(`${base}.md`, report);
+writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`Written to ${base.slice(root.length + 1)}.md and .json`);
+
+/**
+ * The library's bytes by source folder, plus what it pulls in that the bare app does not have
+ * (oauth4webapi, more of Angular and rxjs). Minified bytes, before compression.
+ */
+function breakdown(bareModules, libModules) {
+  const groups = new Map();
+  const add = (group, bytes) => groups.set(group, (groups.get(group) ?? 0) + bytes);
+  for (const [input, bytes] of libModules) {
+    const lib = input.match(/projects\/ngx-oidc-session\/src\/(?:lib\/)?([^/]+)/);
+    if (lib) add(`ngx-oidc-session: ${lib[1].replace(/\.ts$/, '')}`, bytes);
+    else if (input.includes('node_modules/oauth4webapi/')) add('oauth4webapi', bytes);
+    else if (input.includes('node_modules/rxjs/')) add('rxjs (more operators)', bytes - (bareModules.get(input) ?? 0));
+    else if (input.includes('node_modules/@angular/')) add('Angular (more of it)', bytes - (bareModules.get(input) ?? 0));
+    else add('app code and other', bytes - (bareModules.get(input) ?? 0));
+  }
+  return [...groups].map(([group, bytes]) => ({ group, bytes })).filter(({ bytes }) => bytes !== 0).sort((a, b) => b.bytes - a.bytes);
+}
+
+function formatReport(r) {
+  const lines = [`# ngx-oidc-session benchmarks, ${r.date}`, '', `Machine: ${r.machine}. Angular ${r.versions['@angular/core']} (@angular/build ${r.versions['@angular/build']})${r.versions.chromium ? `, Chromium ${r.versions.chromium}` : ''}.`, ''];
+  if (r.size) {
+    lines.push(
+      '## Bundle cost',
+      '',
+      'Initial JavaScript of the same standalone app (one routed page reading the auth state, `provideHttpClient` with the',
+      "library's interceptor for one API origin, code + PKCE with refresh tokens), production build. gzip level 9, brotli",
+      'quality 11, each file on its own. Delta = over the app without auth.',
+      '',
+      '| build | versions | raw | gzip | brotli | Δ raw | Δ gzip | Δ brotli |',
+      '|---|---|--:|--:|--:|--:|--:|--:|',
+    );
+    for (const row of r.size) {
+      const versions = Object.entries(row.versions).map(([name, version]) => `${name} ${version}`).join(', ') || '–';
+      const delta = row.id === 'bare' ? ['–', '–', '–'] : [kB(row.delta.raw), kB(row.delta.gzip), kB(row.delta.brotli)];
+      lines.push(`| ${row.label} | ${versions} | ${kB(row.raw)} kB | ${kB(row.gzip)} kB | ${kB(row.brotli)} kB | ${delta.map((d) => `${d} kB`).join(' | ').replaceAll('– kB', '–')} |`);
+    }
+    const own = r.size.find((row) => row.id === 'ngx-oidc-session');
+    lines.push('', `Size budget (bench/size-budget.json): ${r.budget.gzipBytes} B gzip; measured ${own.delta.gzip} B.`, '');
+    lines.push('### Where the bytes of ngx-oidc-session go', '', 'Minified bytes before compression, from a build of the library from source (esbuild metafile).', '', '| part | bytes | share |', '|---|--:|--:|');
+    const total = r.breakdown.reduce((sum, { bytes }) => sum + bytes, 0);
+    for (const { group, bytes } of r.breakdown) lines.push(`| ${group} | ${bytes} | ${((100 * bytes) / total).toFixed(0)} % |`);
+    lines.push(`| total | ${total} | |`, '');
+  }
+  if (r.renew) {
+    lines.push(
+      '## Renew cost',
+      '',
+      'Against the dev OP (oidc-provider, same machine), forced with `AuthService.renew()`, which runs the same code as',
+      'the timer; time until `getAccessToken()` returns the new token. Requests counted from the page, iframe included.',
+      '',
+      '| strategy | renewals | median | p10–p90 | min–max | requests to the OP | OP endpoints per renewal | requests to the app |',
+      '|---|--:|--:|--:|--:|--:|---|--:|',
+    );
+    for (const [strategy, m] of Object.entries(r.renew)) {
+      const ms = (v) => `${v.toFixed(1)} ms`;
+      const endpoints = Object.entries(m.endpoints).map(([path, n]) => `${path} × ${n}`).join(', ');
+      lines.push(`| ${strategy} | ${m.ms.n} | ${ms(m.ms.median)} | ${ms(m.ms.p10)}–${ms(m.ms.p90)} | ${ms(m.ms.min)}–${ms(m.ms.max)} | ${m.opRequests.median} (max ${m.opRequests.max}) | ${endpoints} | ${m.appRequests.median} |`);
+    }
+    lines.push('');
+  }
+  if (r.interceptor) {
+    const us = (v) => `${(Math.abs(v) < 0.05 ? 0 : v).toFixed(1)} µs`; // no "-0.0" from noise
+    lines.push(
+      '## Interceptor overhead',
+      '',
+      'Added time per request when no renewal is needed: HttpClient with `authInterceptor` against HttpClient without it,',
+      'both ending in an interceptor that answers at once (no network). Median over interleaved batches.',
+      '',
+      '| request | added per request |',
+      '|---|--:|',
+      `| to a secure API (token attached) | ${us(r.interceptor.secureUs)} |`,
+      `| to another URL (passed through) | ${us(r.interceptor.otherUs)} |`,
+      `| for comparison: an empty interceptor \`(req, next) => next(req)\` | ${us(r.interceptor.emptyInterceptorUs)} |`,
+      '',
+      `Baseline: ${us(r.interceptor.baselineUs)} per request through HttpClient without the interceptor.`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
