@@ -2,11 +2,11 @@
 // `npm run bench`: what ngx-oidc-session costs, side by side with the libraries Angular teams
 // use today. Prints a table and writes it to bench/results/<date>.md (and .json).
 //
-//   npm run bench                      everything (about 5 minutes on 2 cores)
+//   npm run bench                      everything (about a minute on 2 cores)
 //   npm run bench -- size              only the bundle cost
 //   npm run bench -- renew interceptor only the browser measurements
 //
-// Not part of `npm test`; the size budget check there (tools/check-size-budget.mjs) reuses
+// Not part of `npm test`; the size budget check there (bench/check-size-budget.mjs) reuses
 // the same build and measurement.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,7 +15,7 @@ import { ensureNode22, run } from '../tools/lib/run.mjs';
 
 await ensureNode22(import.meta.url);
 
-const { SIZE_VARIANTS, benchDir, buildVariant, bytesByModule, kB, measureInitialJs, outputRoot, readBudget } = await import(
+const { SIZE_VARIANTS, benchDir, buildVariant, bytesByModule, kB, measureInitialJs, measureOauth4webapiAlone, outputRoot, readBudget } = await import(
   './lib/size.mjs'
 );
 const { runProbe } = await import('./lib/probe.mjs');
@@ -80,6 +80,7 @@ if (doing('size')) {
   results.budget = readBudget();
 
   console.log('  where the bytes go: ngx-oidc-session built from source, per module');
+  results.oauth4webapiAlone = await measureOauth4webapiAlone(`${root}/dist/ngx-oidc-session/fesm2022/ngx-oidc-session.mjs`);
   results.breakdown = breakdown(bytesByModule(`${outputRoot}/bare`), bytesByModule(await buildVariant('ngx-oidc-session-source')));
 }
 
@@ -112,13 +113,17 @@ console.log(`Written to ${base.slice(root.length + 1)}.md and .json`);
 function breakdown(bareModules, libModules) {
   const groups = new Map();
   const add = (group, bytes) => groups.set(group, (groups.get(group) ?? 0) + bytes);
-  for (const [input, bytes] of libModules) {
+  const group = (input) => {
     const lib = input.match(/projects\/ngx-oidc-session\/src\/(?:lib\/)?([^/]+)/);
-    if (lib) add(`ngx-oidc-session: ${lib[1].replace(/\.ts$/, '')}`, bytes);
-    else if (input.includes('node_modules/oauth4webapi/')) add('oauth4webapi', bytes);
-    else if (input.includes('node_modules/rxjs/')) add('rxjs (more operators)', bytes - (bareModules.get(input) ?? 0));
-    else if (input.includes('node_modules/@angular/')) add('Angular (more of it)', bytes - (bareModules.get(input) ?? 0));
-    else add('app code and other', bytes - (bareModules.get(input) ?? 0));
+    if (lib) return `ngx-oidc-session: ${lib[1].replace(/\.ts$/, '')}`;
+    if (input.includes('node_modules/oauth4webapi/')) return 'oauth4webapi';
+    if (input.includes('node_modules/rxjs/')) return 'rxjs (more operators)';
+    if (input.includes('node_modules/@angular/')) return 'Angular (more of it)';
+    return 'app code and other';
+  };
+  // Every module counts with its difference to the bare app, including those only the bare app has.
+  for (const input of new Set([...libModules.keys(), ...bareModules.keys()])) {
+    add(group(input), (libModules.get(input) ?? 0) - (bareModules.get(input) ?? 0));
   }
   return [...groups].map(([group, bytes]) => ({ group, bytes })).filter(({ bytes }) => bytes !== 0).sort((a, b) => b.bytes - a.bytes);
 }
@@ -143,10 +148,15 @@ function formatReport(r) {
     }
     const own = r.size.find((row) => row.id === 'ngx-oidc-session');
     lines.push('', `Size budget (bench/size-budget.json): ${r.budget.gzipBytes} B gzip; measured ${own.delta.gzip} B.`, '');
-    lines.push('### Where the bytes of ngx-oidc-session go', '', 'Minified bytes before compression, from a build of the library from source (esbuild metafile).', '', '| part | bytes | share |', '|---|--:|--:|');
+    lines.push('### Where the bytes of ngx-oidc-session go', '', 'Minified bytes before compression (shares of raw bytes, not of gzip), each module against the bare app, from a build of the library from source (esbuild metafile).', '', '| part | bytes | share |', '|---|--:|--:|');
     const total = r.breakdown.reduce((sum, { bytes }) => sum + bytes, 0);
     for (const { group, bytes } of r.breakdown) lines.push(`| ${group} | ${bytes} | ${((100 * bytes) / total).toFixed(0)} % |`);
     lines.push(`| total | ${total} | |`, '');
+    const alone = r.oauth4webapiAlone;
+    lines.push(
+      `oauth4webapi alone, the ${alone.exports} exports the library uses bundled and minified on their own: ${alone.raw} B raw, ${alone.gzip} B gzip.`,
+      '',
+    );
   }
   if (r.renew) {
     lines.push(

@@ -1,6 +1,6 @@
 // Bundle cost: builds the bench app (bench/app) for production in one variant per library and
-// measures the JavaScript a browser loads before the app starts (the initial files that
-// index.html references), raw, gzip and brotli. Used by `npm run bench` and by the size-budget
+// measures the JavaScript a browser loads before the app starts (the entry points and what
+// they import statically), raw, gzip and brotli. Used by `npm run bench` and by the size-budget
 // check of `npm test`.
 import { readFileSync, existsSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -38,14 +38,35 @@ export async function buildVariant(id, { quiet = true } = {}) {
   return `${outputRoot}/${id}`;
 }
 
-/** The JavaScript files index.html loads up front: module scripts and modulepreload links. */
+/** esbuild's metafile of a build made with --stats-json. */
+function readStats(outputDir) {
+  const statsFile = [`${outputDir}/browser-stats.json`, `${outputDir}/stats.json`].find((file) => existsSync(file));
+  if (!statsFile) throw new Error(`no esbuild metafile in ${outputDir}: build with --stats-json`);
+  return JSON.parse(readFileSync(statsFile, 'utf8'));
+}
+
+/**
+ * The JavaScript a browser must load before the app starts: the entry points and every file
+ * they import statically, followed through the metafile (index.html preloads only some of
+ * them, and lazy chunks behind import() are not initial).
+ */
 export function initialScripts(outputDir) {
-  const html = readFileSync(`${outputDir}/browser/index.html`, 'utf8');
+  const { outputs } = readStats(outputDir);
+  const name = (path) => path.split('/').pop();
+  const byName = new Map(Object.entries(outputs).map(([path, info]) => [name(path), info]));
+  const pending = Object.entries(outputs)
+    .filter(([path, info]) => info.entryPoint && path.endsWith('.js'))
+    .map(([path]) => name(path));
   const files = new Set();
-  for (const match of html.matchAll(/<script[^>]*\bsrc="([^"]+\.js)"/g)) files.add(match[1]);
-  for (const match of html.matchAll(/<link[^>]*rel="modulepreload"[^>]*href="([^"]+\.js)"/g)) files.add(match[1]);
-  for (const match of html.matchAll(/<link[^>]*href="([^"]+\.js)"[^>]*rel="modulepreload"/g)) files.add(match[1]);
-  if (files.size === 0) throw new Error(`no initial script found in ${outputDir}/browser/index.html`);
+  while (pending.length) {
+    const file = pending.pop();
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const imported of byName.get(file)?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !imported.external) pending.push(name(imported.path));
+    }
+  }
+  if (files.size === 0) throw new Error(`no entry point in the metafile of ${outputDir}`);
   return [...files].sort();
 }
 
@@ -66,9 +87,7 @@ export function measureInitialJs(outputDir) {
 
 /** Minified bytes per input module in the initial scripts, from esbuild's metafile (stats.json). */
 export function bytesByModule(outputDir) {
-  const statsFile = [`${outputDir}/browser-stats.json`, `${outputDir}/stats.json`].find((file) => existsSync(file));
-  if (!statsFile) throw new Error(`no esbuild metafile in ${outputDir}: build with --stats-json`);
-  const stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+  const stats = readStats(outputDir);
   const initial = new Set(initialScripts(outputDir));
   const modules = new Map();
   for (const [output, info] of Object.entries(stats.outputs)) {
@@ -84,6 +103,27 @@ export function bytesByModule(outputDir) {
 /** The budget of the library's own cost, recorded in bench/size-budget.json. */
 export function readBudget() {
   return JSON.parse(readFileSync(`${benchDir}/size-budget.json`, 'utf8'));
+}
+
+/**
+ * oauth4webapi on its own: exactly the exports the built library uses (read from its FESM),
+ * bundled and minified by esbuild. Shows the share of the library's cost that depends on
+ * oauth4webapi, and that importing fewer functions would not remove it.
+ */
+export async function measureOauth4webapiAlone(libraryFesm) {
+  const source = readFileSync(libraryFesm, 'utf8');
+  const names = [...new Set([...source.matchAll(/\boauth\.([A-Za-z_$][\w$]*)/g)].map((match) => match[1]))].sort();
+  const { build } = await import('esbuild');
+  const result = await build({
+    stdin: { contents: `export { ${names.join(', ')} } from 'oauth4webapi';`, resolveDir: benchDir, loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  });
+  const bytes = Buffer.from(result.outputFiles[0].contents);
+  return { exports: names.length, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 
 export const kB = (bytes) => (bytes / 1000).toFixed(1);

@@ -104,6 +104,24 @@ describe('authInterceptor URL matching', () => {
     expect(await authorizationSentTo(withOpOnApi, 'https://api.example.com/v1/orders')).toBe('Bearer at-1');
   });
 
+  it('excludes OP endpoints it learns after its first requests', async () => {
+    const harness = await AuthHarness.create({ secureApis: SECURE_APIS });
+    harness.interceptor = 'functional';
+    harness.op.metadata['userinfo_endpoint'] = 'https://api.example.com/oidc/userinfo';
+    await harness.signIn();
+    // A reload whose discovery cache is gone: the session is restored, the OP metadata not yet known.
+    harness.storage.removeItem(`ngx-oidc-session:${harness.op.clientId}@${harness.op.issuer}/:discovery`);
+    const auth = await harness.load();
+    const reloaded: Setup = { harness, http: TestBed.inject(HttpClient), controller: TestBed.inject(HttpTestingController) };
+    const discoveries = harness.op.requestsTo('/.well-known/openid-configuration').length;
+    expect(await authorizationSentTo(reloaded, 'https://api.example.com/v1/orders')).toBe('Bearer at-1');
+    expect(harness.op.requestsTo('/.well-known/openid-configuration').length).toBe(discoveries);
+    await auth.renew(); // needs the metadata: discovery runs
+    expect(harness.op.requestsTo('/.well-known/openid-configuration').length).toBe(discoveries + 1);
+    expect(await authorizationSentTo(reloaded, 'https://api.example.com/oidc/userinfo')).toBeNull();
+    expect(await authorizationSentTo(reloaded, 'https://api.example.com/v1/orders')).toMatch(/^Bearer /);
+  });
+
   it('lets a request opt out with the HttpContext token', async () => {
     expect(await authorizationSentTo(setup, 'https://api.example.com/v1', withoutAuthToken())).toBeNull();
   });

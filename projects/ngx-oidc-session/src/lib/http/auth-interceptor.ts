@@ -56,7 +56,7 @@ function matcherFor(config: ResolvedAuthConfig, appOrigin: string, metadata: Aut
       ? [metadata.token_endpoint, metadata.revocation_endpoint, metadata.introspection_endpoint, metadata.userinfo_endpoint, metadata.authorization_endpoint, metadata.end_session_endpoint, metadata.jwks_uri]
       : []),
   ].filter((url): url is string => typeof url === 'string');
-  const key = `${appOrigin} ${opUrls.join(' ')}`;
+  const key = JSON.stringify([appOrigin, config.secureApis, opUrls]);
   const cached = matchers.get(config);
   if (cached?.key === key) return cached.matcher;
   const matcher = new SecureUrlMatcher(config.secureApis, appOrigin, opUrls);
