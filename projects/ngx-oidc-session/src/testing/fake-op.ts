@@ -126,15 +126,21 @@ export class FakeOp implements HttpBackend {
     return `${header}.${body}.${b64url(new Uint8Array(signature))}`;
   }
 
+  /** When the user authenticated at this OP: set by the first ID token, kept like an OP session. */
+  private authTime: number | null = null;
+
   async idToken(extra: Record<string, unknown> = {}): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
+    // A real OP keeps auth_time for the life of its session; taking "now" here made refreshed
+    // ID tokens fail the OIDC Core 12.2 auth_time check whenever a test crossed a second.
+    this.authTime ??= now;
     return this.signJwt({
       iss: this.issuer,
       aud: this.clientId,
       sub: this.subject,
       iat: now,
       exp: now + 600,
-      auth_time: now,
+      auth_time: this.authTime,
       nonce: this.nonce,
       name: 'Alice Example',
       ...extra,

@@ -104,22 +104,37 @@ describe('authInterceptor URL matching', () => {
     expect(await authorizationSentTo(withOpOnApi, 'https://api.example.com/v1/orders')).toBe('Bearer at-1');
   });
 
-  it('excludes OP endpoints it learns after its first requests', async () => {
+  it('learns the OP endpoints before a token leaves a page without the discovery cache', async () => {
     const harness = await AuthHarness.create({ secureApis: SECURE_APIS });
     harness.interceptor = 'functional';
     harness.op.metadata['userinfo_endpoint'] = 'https://api.example.com/oidc/userinfo';
     await harness.signIn();
     // A reload whose discovery cache is gone: the session is restored, the OP metadata not yet known.
     harness.storage.removeItem(`ngx-oidc-session:${harness.op.clientId}@${harness.op.issuer}/:discovery`);
-    const auth = await harness.load();
+    await harness.load();
     const reloaded: Setup = { harness, http: TestBed.inject(HttpClient), controller: TestBed.inject(HttpTestingController) };
-    const discoveries = harness.op.requestsTo('/.well-known/openid-configuration').length;
-    expect(await authorizationSentTo(reloaded, 'https://api.example.com/v1/orders')).toBe('Bearer at-1');
-    expect(harness.op.requestsTo('/.well-known/openid-configuration').length).toBe(discoveries);
-    await auth.renew(); // needs the metadata: discovery runs
-    expect(harness.op.requestsTo('/.well-known/openid-configuration').length).toBe(discoveries + 1);
+    const discoveries = () => harness.op.requestsTo('/.well-known/openid-configuration').length;
+    const before = discoveries();
     expect(await authorizationSentTo(reloaded, 'https://api.example.com/oidc/userinfo')).toBeNull();
-    expect(await authorizationSentTo(reloaded, 'https://api.example.com/v1/orders')).toMatch(/^Bearer /);
+    expect(discoveries()).toBe(before + 1);
+    expect(await authorizationSentTo(reloaded, 'https://api.example.com/v1/orders')).toBe('Bearer at-1');
+    expect(await authorizationSentTo(reloaded, 'https://api.example.com/oidc/userinfo')).toBeNull();
+    expect(discoveries()).toBe(before + 1);
+  });
+
+  it('fails a request, typed and unsent, when the OP endpoints cannot be learned', async () => {
+    const harness = await AuthHarness.create({ secureApis: SECURE_APIS });
+    harness.interceptor = 'functional';
+    await harness.signIn();
+    harness.storage.removeItem(`ngx-oidc-session:${harness.op.clientId}@${harness.op.issuer}/:discovery`);
+    harness.op.handlers['/.well-known/openid-configuration'] = () => ({ status: 503 });
+    await harness.load();
+    const http = TestBed.inject(HttpClient);
+    const controller = TestBed.inject(HttpTestingController);
+    const failure = await firstValueFrom(http.get('https://api.example.com/v1/orders')).catch((error: unknown) => error);
+    expect(failure).toEqual(jasmine.objectContaining({ name: 'AuthError' }));
+    expect(String((failure as Error).message)).not.toContain('at-1');
+    controller.expectNone('https://api.example.com/v1/orders');
   });
 
   it('lets a request opt out with the HttpContext token', async () => {

@@ -82,19 +82,29 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => {
 
   const policy = request.context.get(AUTH_TOKEN);
   if (policy === 'skip' || request.headers.has('Authorization')) return next(request);
-  const matcher = matcherFor(config, browser.origin, protocol.knownMetadata());
-  const eligible = policy === 'attach' ? matcher.allowsOptIn(request.url) : matcher.matches(request.url);
-  if (!eligible) return next(request);
+  const eligible = () => {
+    const matcher = matcherFor(config, browser.origin, protocol.knownMetadata());
+    return policy === 'attach' ? matcher.allowsOptIn(request.url) : matcher.matches(request.url);
+  };
+  if (!eligible()) return next(request);
 
   const send = (token: string) => next(request.clone({ setHeaders: { Authorization: `Bearer ${token}` } }));
+  const withToken = async (token: string) => {
+    // The OP's endpoints outside its issuer path are known only from discovery. A page with a
+    // session but no discovery cache (e.g. a new tab that got the session from another tab)
+    // learns them before a token leaves it; a failed discovery fails the request, typed.
+    if (!protocol.knownMetadata()) await protocol.discover();
+    return { token, eligible: eligible() };
+  };
 
-  return from(auth.getAccessToken().then((token) => ({ token }), (error: unknown) => ({ error }))).pipe(
+  return from(auth.getAccessToken().then(withToken, (error: unknown) => ({ error }))).pipe(
     switchMap((result): Observable<HttpEvent<unknown>> => {
       if ('error' in result) {
         const error = isAuthError(result.error) ? result.error : new AuthError('no_session', 'No access token is available.');
         if (error.code === 'no_session' && config.unauthenticatedRequests === 'send') return next(request);
         return throwError(() => error);
       }
+      if (!result.eligible) return next(request);
       const usedToken = result.token;
       return send(usedToken).pipe(
         catchError((error: unknown) => {
