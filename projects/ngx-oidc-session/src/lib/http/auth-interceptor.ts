@@ -82,20 +82,19 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => {
 
   const policy = request.context.get(AUTH_TOKEN);
   if (policy === 'skip' || request.headers.has('Authorization')) return next(request);
-  const eligible = () => {
-    const matcher = matcherFor(config, browser.origin, protocol.knownMetadata());
+  const eligible = (metadata: AuthorizationServer | null) => {
+    const matcher = matcherFor(config, browser.origin, metadata);
     return policy === 'attach' ? matcher.allowsOptIn(request.url) : matcher.matches(request.url);
   };
-  if (!eligible()) return next(request);
+  const metadata = protocol.knownMetadata();
+  if (!eligible(metadata)) return next(request);
 
   const send = (token: string) => next(request.clone({ setHeaders: { Authorization: `Bearer ${token}` } }));
-  const withToken = async (token: string) => {
-    // The OP's endpoints outside its issuer path are known only from discovery. A page with a
-    // session but no discovery cache (e.g. a new tab that got the session from another tab)
-    // learns them before a token leaves it; a failed discovery fails the request, typed.
-    if (!protocol.knownMetadata()) await protocol.discover();
-    return { token, eligible: eligible() };
-  };
+  // The OP's endpoints outside its issuer path are known only from discovery. A page with a
+  // session but no discovery cache (e.g. a new tab that got the session from another tab)
+  // learns them before a token leaves it; a failed discovery fails the request, typed.
+  const withToken = (token: string) =>
+    metadata ? { token, eligible: true } : protocol.discover().then((learned) => ({ token, eligible: eligible(learned) }));
 
   return from(auth.getAccessToken().then(withToken, (error: unknown) => ({ error }))).pipe(
     switchMap((result): Observable<HttpEvent<unknown>> => {
