@@ -73,9 +73,13 @@ export class RenewScheduler {
       // get the last failure at once, and the scheduled retries carry on.
       return Promise.reject(this.lastFailure);
     }
-    this.inFlight ??= this.attempt(trigger).finally(() => {
-      this.inFlight = null;
-    });
+    if (!this.inFlight) {
+      const attempt: Promise<Session> = this.attempt(trigger).finally(() => {
+        // Only its own: after a logout, a newer renewal may be in flight already.
+        if (this.inFlight === attempt) this.inFlight = null;
+      });
+      this.inFlight = attempt;
+    }
     return this.inFlight;
   }
 
@@ -121,6 +125,8 @@ export class RenewScheduler {
       return await this.tabs.exclusive(async () => {
         if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while waiting to renew.');
         const fresher = await this.fresherSessionFromOtherTabs(before);
+        // Asking the other tabs can take a second: a logout meanwhile must not be undone.
+        if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while waiting to renew.');
         if (fresher && (trigger !== 'forced' || fresher.accessToken !== before.accessToken) && !this.isDue(fresher)) {
           this.inFlight = null;
           this.adopt(fresher);

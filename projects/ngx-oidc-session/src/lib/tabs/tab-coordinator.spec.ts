@@ -136,6 +136,27 @@ describe('TabCoordinator between tabs', () => {
     expect(harness.refreshGrants().length).toBe(0);
   });
 
+  it('stays signed out when it logs out while asking the live tabs', async () => {
+    const mine = storedSession(harness);
+    const theirs = renewedBy(mine, harness.clock.now() + 200_000, 'at-answered-after-logout');
+    localStorage.setItem(LEDGER, String(theirs.receivedAt)); // another tab renewed while this one slept
+    const asked = other.next('session-request'); // other.session is null: it does not answer yet
+    harness.clock.advance(200_000);
+    harness.clock.advanceToNextTimer();
+    const request = await asked;
+    await harness.auth.logout({ localOnly: true });
+    other.send({ kind: 'session-response', requestId: request['requestId'], session: theirs });
+    // Messages arrive in order: once a later one reached a third tab, the answer was handled.
+    const observer = new OtherTab();
+    const later = observer.next('ping');
+    other.send({ kind: 'ping' });
+    await later;
+    observer.close();
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(harness.storage.getItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`)).toBeNull();
+    expect(harness.refreshGrants().length).toBe(0);
+  });
+
   it('signs out when another tab signs out, without a redirect', async () => {
     const navigations = harness.browser.navigations.length;
     const signedOut = harness.nextEvent('signed_out');
