@@ -311,8 +311,6 @@ export class AuthService {
 
   private endSession(error: AuthError | null): void {
     this.store.clear();
-    // A renewal that started while the refresh token was being revoked must not store its result.
-    this.renewer.stop();
     this.tabs.announceSignOut();
     this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error });
     this.hub.emit({ type: 'session_expired', at: this.clock.now(), error });
