@@ -32,11 +32,16 @@ for (const strategy of ['refresh_token', 'iframe']) {
       const { page } = await demoPage(rig.browser, strategy, { clock: true });
       await signInFromHome(page);
       await rig.resetApiLog();
+      await rig.resetCounters();
       // The page is 11 seconds later at once: its 10-second token has just expired, no timer ran.
       await page.clock.setSystemTime(new Date(Date.now() + 11_000));
       await callApi(page);
       const log = await rig.apiLog();
       assert.deepEqual(log.map((entry) => [entry.status, entry.hadAuthorization]), [[200, true]]);
+      // The API still accepts the old token by the OP's real clock: what shows the call waited
+      // for a fresh one is the renewal the call itself caused.
+      const counters = await rig.counters();
+      assert.equal(strategy === 'refresh_token' ? counters.tokenRefresh : counters.authorizeNone, 1);
       assert.equal(await page.getByTestId('api-unauthorized-count').textContent(), '0');
     });
 

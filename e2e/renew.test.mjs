@@ -69,8 +69,9 @@ for (const strategy of ['refresh_token', 'iframe']) {
       assert.equal(opNavigations.length, signInNavigations, 'no interactive sign-in happened');
       // After the outage, API calls succeed again with a fresh token.
       await rig.resetApiLog();
+      const answered = page.waitForResponse((response) => response.url() === 'http://localhost:4500/api/hello');
       await page.getByTestId('call-api').click();
-      await page.waitForFunction(async () => (await (await fetch('http://localhost:4500/__test/api-log')).json()).length > 0).catch(() => undefined);
+      await answered;
       const log = await rig.apiLog();
       assert.deepEqual(log.map((entry) => entry.status), [200]);
       await context.close();

@@ -70,13 +70,10 @@ for (const strategy of ['refresh_token', 'iframe']) {
       assert.ok(renewals(counters, strategy) <= cycles + 1, `one renewal per cycle: ${renewals(counters, strategy)} in ${elapsed} ms (${JSON.stringify(counters)})`);
       assert.equal(counters.refreshTokenReuse, 0, 'no refresh token was presented twice');
       assert.equal(counters.tokenRefreshFailed, 0);
-      let renewedEvents = 0;
       for (const tab of tabs) {
         assert.equal(await tab.getByTestId('status').textContent(), 'authenticated');
         assert.equal(await tab.getByTestId('api-unauthorized-count').textContent(), '0');
-        renewedEvents += await tab.locator('li[data-type="token_renewed"]').count();
       }
-      assert.ok(renewedEvents >= renewals(counters, strategy), 'every renewal was done by one tab');
       const log = await rig.apiLog();
       assert.ok(log.length >= 30, `all tabs called the API (${log.length} calls)`);
       assert.deepEqual(log.filter((entry) => entry.status !== 200 || !entry.hadAuthorization), [], 'every API call succeeded with a token');

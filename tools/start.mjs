@@ -12,7 +12,7 @@ const { startDevEnvironment } = await import('./dev-op/server.mjs');
 
 let environment;
 try {
-  environment = await startDevEnvironment({ quiet: true });
+  environment = await startDevEnvironment();
 } catch (error) {
   console.error(`Could not start the dev OpenID Provider: ${error.message}`);
   process.exit(1);
@@ -50,5 +50,9 @@ async function stop(code) {
   process.exit(code);
 }
 serve.on('close', (code) => stop(code ?? 0));
+serve.on('error', (error) => {
+  console.error(`Could not start ng serve: ${error.message}`);
+  stop(1);
+});
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));

@@ -95,7 +95,8 @@ const suites = [
         { cwd: root, env, capture: true },
       );
       // node:test's spec reporter ends with "ℹ pass N" / "ℹ fail N" / "ℹ skipped N" / "ℹ todo N".
-      const count = (label) => Number(out.match(new RegExp(`^\\S*\\s*${label} (\\d+)$`, 'm'))?.[1] ?? 0);
+      // The last match: the summary comes last, after anything the tests themselves printed.
+      const count = (label) => Number([...out.matchAll(new RegExp(`^\\S*\\s*${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
       const passed = count('pass');
       let failed = count('fail') + count('skipped') + count('todo') + count('cancelled');
       if (code !== 0 && failed === 0) failed = 1;

@@ -69,6 +69,27 @@ describe('ng-add on a standalone app', () => {
     expect(text).toMatch(/import \{ provideHttpClient, withInterceptors \} from '@angular\/common\/http'/);
   });
 
+  it("writes values with quotes or backslashes as valid string literals", async () => {
+    const tree = await runner.runSchematic('ng-add', { ...base, clientId: "o'brien\\spa" }, await workspace());
+    const config = tree.readText('/projects/app/src/app/auth.config.ts');
+    expect(config).toContain("clientId: 'o\\'brien\\\\spa',");
+  });
+
+  it('merges withInterceptors into the value import, not a type-only one', async () => {
+    const tree = await workspace();
+    const path = '/projects/app/src/app/app.config.ts';
+    tree.overwrite(
+      path,
+      tree
+        .readText(path)
+        .replace("import { provideRouter } from '@angular/router';", "import { provideRouter } from '@angular/router';\nimport type { HttpInterceptorFn } from '@angular/common/http';\nimport { provideHttpClient } from '@angular/common/http';")
+        .replace('provideRouter(routes)', 'provideRouter(routes), provideHttpClient()'),
+    );
+    const text = (await runner.runSchematic('ng-add', base, tree)).readText(path);
+    expect(text).toContain("import type { HttpInterceptorFn } from '@angular/common/http';");
+    expect(text).toContain("import { provideHttpClient, withInterceptors } from '@angular/common/http';");
+  });
+
   it('generates silent-renew.html in public/ for the iframe strategy (served by the existing public/ assets entry)', async () => {
     const before = await workspace();
     const assetsBefore = buildAssets(before);

@@ -84,6 +84,11 @@ function pickProject(projects: Map<string, ProjectDefinition>, requested: string
   throw new SchematicsException(`The workspace has several applications (${applications.map(([name]) => name).join(', ')}): choose one with --project.`);
 }
 
+/** A single-quoted TypeScript string literal: a quote or backslash in a value cannot break the file. */
+function literal(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\r?\n/g, '\\n')}'`;
+}
+
 function configFileText(options: ReturnType<typeof requireOptions>): string {
   const renew =
     options.strategy === 'iframe'
@@ -97,7 +102,7 @@ function configFileText(options: ReturnType<typeof requireOptions>): string {
     // Tokens are renewed with the refresh-token grant shortly before they expire.
     strategy: 'refresh_token',
   },`;
-  const apis = options.api ? `['${options.api}']` : '[]';
+  const apis = options.api ? `[${literal(options.api)}]` : '[]';
   return `import { AuthConfig } from '${PACKAGE_NAME}';
 
 /**
@@ -106,9 +111,9 @@ function configFileText(options: ReturnType<typeof requireOptions>): string {
  */
 export const authConfig: AuthConfig = {
   // The OpenID Provider's issuer URL. Discovery must report exactly this issuer.
-  authority: '${options.authority}',
+  authority: ${literal(options.authority)},
   // This app's client id at the OP: a public client (no secret) with PKCE.
-  clientId: '${options.clientId}',
+  clientId: ${literal(options.clientId)},
   // Where the OP sends the browser back after sign-in and sign-out. Register both at the OP.
   redirectUrl: '/',
   postLogoutRedirectUrl: '/',

@@ -29,12 +29,14 @@ function calls(source: ts.SourceFile, name: string): ts.CallExpression[] {
 export function ensureImports(fileName: string, text: string, module: string, names: string[]): string {
   const source = parse(fileName, text);
   const imports = source.statements.filter(ts.isImportDeclaration);
+  // A type-only import cannot carry the values we add (they would be erased at runtime).
   const existing = imports.find(
-    (declaration) => ts.isStringLiteral(declaration.moduleSpecifier) && declaration.moduleSpecifier.text === module,
+    (declaration) =>
+      ts.isStringLiteral(declaration.moduleSpecifier) && declaration.moduleSpecifier.text === module && !declaration.importClause?.isTypeOnly,
   );
   const bindings = existing?.importClause?.namedBindings;
   if (existing && bindings && ts.isNamedImports(bindings)) {
-    const present = new Set(bindings.elements.map((element) => element.name.text));
+    const present = new Set(bindings.elements.filter((element) => !element.isTypeOnly).map((element) => element.name.text));
     const missing = names.filter((name) => !present.has(name));
     if (missing.length === 0) return text;
     const last = bindings.elements[bindings.elements.length - 1];

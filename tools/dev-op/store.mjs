@@ -49,6 +49,14 @@ export function createStore() {
     return undefined;
   }
 
+  /** Deletes every entry of `model` issued under the grant. */
+  function dropByGrantId(model, grantId) {
+    const entries = table(model);
+    for (const [id, entry] of entries) {
+      if (entry.payload.grantId === grantId) entries.delete(id);
+    }
+  }
+
   class DevAdapter {
     constructor(model) {
       this.model = model;
@@ -83,10 +91,7 @@ export function createStore() {
     }
 
     async revokeByGrantId(grantId) {
-      const entries = table(this.model);
-      for (const [id, entry] of entries) {
-        if (entry.payload.grantId === grantId) entries.delete(id);
-      }
+      dropByGrantId(this.model, grantId);
     }
   }
 
@@ -108,12 +113,7 @@ export function createStore() {
     /** Drops one grant and every token issued under it. */
     revokeGrant(grantId) {
       table('Grant').delete(grantId);
-      for (const model of GRANT_BOUND) {
-        const entries = table(model);
-        for (const [id, entry] of entries) {
-          if (entry.payload.grantId === grantId) entries.delete(id);
-        }
-      }
+      for (const model of GRANT_BOUND) dropByGrantId(model, grantId);
     },
 
     /** Drops every grant together with every token that was issued under one. */

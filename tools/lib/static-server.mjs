@@ -1,7 +1,7 @@
 // Serves a built Angular app (dist/<app>/browser) with the SPA fallback to index.html.
-import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
+import { extname, join, normalize, sep } from 'node:path';
+import { listen, PortInUseError } from '../dev-op/http-util.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -14,15 +14,25 @@ const TYPES = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** Starts the server; resolves to { url, close, requests } once it listens. */
-export async function serveStatic(root, { port = 4200, host = 'localhost' } = {}) {
-  const requests = [];
-  const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    requests.push(path);
-    const file = normalize(join(root, path));
-    if (!file.startsWith(normalize(root))) {
-      res.writeHead(403).end();
+/** The file under `root` a request path names, or null for a path that is malformed or leaves root. */
+function fileFor(root, rawUrl) {
+  let path;
+  try {
+    path = decodeURIComponent(new URL(rawUrl ?? '/', 'http://x').pathname);
+  } catch {
+    return null;
+  }
+  const base = normalize(root + sep);
+  const file = normalize(join(base, path));
+  return file === base.slice(0, -1) || file.startsWith(base) ? file : null;
+}
+
+/** Starts the server on localhost (IPv4 and IPv6, as the dev OP); resolves to { url, close }. */
+export async function serveStatic(root, { port = 4200 } = {}) {
+  const handler = async (req, res) => {
+    const file = fileFor(root, req.url);
+    if (!file) {
+      res.writeHead(400).end();
       return;
     }
     let target = file;
@@ -42,16 +52,12 @@ export async function serveStatic(root, { port = 4200, host = 'localhost' } = {}
     } catch {
       res.writeHead(404).end('not found');
     }
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', (error) => {
-      reject(error.code === 'EADDRINUSE' ? new Error(`Port ${port} is in use: is \`npm start\` running? Stop it first.`) : error);
-    });
-    server.listen(port, host, resolve);
-  });
-  return {
-    url: `http://${host}:${port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  try {
+    const { close } = await listen(handler, port, 'app');
+    return { url: `http://localhost:${port}`, close };
+  } catch (error) {
+    if (error instanceof PortInUseError) throw new Error(`Port ${port} is in use: is \`npm start\` running? Stop it first.`, { cause: error });
+    throw error;
+  }
 }
