@@ -110,10 +110,10 @@ describe('ID token validation (OIDC Core 3.1.3.7)', () => {
     expect(harness.op.requestsTo('/jwks').length).toBe(1);
     harness.op.publishedKids = null; // the OP now publishes es-1 too, and signs with it
     harness.op.signingKid = 'es-1';
-    await harness.load();
-    const authorize = await harness.startLogin();
-    const auth = await harness.load(harness.callbackUrl(authorize));
-    expect(auth.state().status).toBe('authenticated');
+    // Same page, so the JWKS in memory is the old one: the renewal's ID token has an unknown kid.
+    const outcome = await harness.runNextTimer();
+    expect(outcome.type).toBe('token_renewed');
+    expect(harness.auth.state().status).toBe('authenticated');
     expect(harness.op.requestsTo('/jwks').length).toBe(2);
   });
 

@@ -70,8 +70,9 @@ describe('renew timing', () => {
   });
 
   it('classifies failures: a refused session or an invalid token is permanent', () => {
+    // Marked retryable on purpose: the OAuth error decides, whatever the transport said.
     for (const oauthError of ['invalid_grant', 'login_required', 'interaction_required', 'consent_required']) {
-      expect(classifyFailure(new AuthError('token_error', 'x', false, { oauthError }))).withContext(oauthError).toBe('permanent');
+      expect(classifyFailure(new AuthError('token_error', 'x', true, { oauthError }))).withContext(oauthError).toBe('permanent');
     }
     expect(classifyFailure(new AuthError('id_token_invalid', 'x'))).toBe('permanent');
     expect(classifyFailure(new AuthError('no_session', 'x'))).toBe('permanent');

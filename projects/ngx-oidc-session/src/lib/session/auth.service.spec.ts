@@ -160,9 +160,14 @@ describe('AuthService session restore', () => {
     let auth = await harness.load();
     expect(auth.state().status).toBe('unauthenticated');
     expect(harness.storage.getItem(sessionKey(harness))).toBeNull();
-    harness.storage.setItem(sessionKey(harness), JSON.stringify({ format: 1, owner: 'other@https://op.example.com', session: {} }));
+    // A well-formed session of another app or client under our key: not ours, not used.
+    const other = await AuthHarness.create();
+    await other.signIn();
+    const entry = JSON.parse(other.storage.getItem(sessionKey(other))!) as Record<string, unknown>;
+    harness.storage.setItem(sessionKey(harness), JSON.stringify({ ...entry, owner: 'other@https://op.example.com' }));
     auth = await harness.load();
     expect(auth.state().status).toBe('unauthenticated');
+    expect(harness.storage.getItem(sessionKey(harness))).toBeNull();
   });
 
   it('rejects getAccessToken() with no_session when signed out', async () => {
