@@ -74,7 +74,10 @@ export class FakeOp implements HttpBackend {
     '/jwks': () => this.json({ keys: this.keys.filter((key) => !this.publishedKids || this.publishedKids.includes(key.kid)).map((key) => key.publicJwk) }),
     '/token': (request) => this.token(request),
     '/userinfo': () => this.json({ sub: this.subject, name: 'Alice Example', email: 'alice@example.com' }),
-    '/revoke': () => ({ status: 200, body: '' }),
+    '/revoke': (request) => {
+      this.liveRefreshTokens.delete(new URLSearchParams(String(request.body)).get('token') ?? '');
+      return { status: 200, body: '' };
+    },
   };
 
   static async create(): Promise<FakeOp> {
@@ -148,6 +151,18 @@ export class FakeOp implements HttpBackend {
     });
   }
 
+  /**
+   * The refresh tokens this OP accepts, as a real one: a rotated-out or revoked token is
+   * refused, and presenting one revokes the whole grant (reuse detection).
+   */
+  private readonly liveRefreshTokens = new Set<string>();
+
+  private issueRefresh(): { refresh_token: string } {
+    const token = `rt-${this.counter}`;
+    this.liveRefreshTokens.add(token);
+    return { refresh_token: token };
+  }
+
   private async token(request: HttpRequest<unknown>): Promise<FakeReply> {
     const form = new URLSearchParams(String(request.body));
     const grant = form.get('grant_type');
@@ -159,16 +174,22 @@ export class FakeOp implements HttpBackend {
         token_type: 'Bearer',
         expires_in: this.accessTokenLifetime,
         id_token: await this.idToken(),
-        ...(this.issueRefreshToken ? { refresh_token: `rt-${this.counter}` } : {}),
+        ...(this.issueRefreshToken ? this.issueRefresh() : {}),
       });
     }
     if (grant === 'refresh_token') {
+      const presented = form.get('refresh_token') ?? '';
+      if (!this.liveRefreshTokens.has(presented)) {
+        this.liveRefreshTokens.clear();
+        return this.oauthError('invalid_grant');
+      }
+      if (this.rotateRefreshToken) this.liveRefreshTokens.delete(presented);
       return this.json({
         access_token: `at-${this.counter}`,
         token_type: 'Bearer',
         expires_in: this.accessTokenLifetime,
         id_token: await this.idToken(),
-        ...(this.rotateRefreshToken ? { refresh_token: `rt-${this.counter}` } : {}),
+        ...(this.rotateRefreshToken ? this.issueRefresh() : {}),
       });
     }
     return this.oauthError('unsupported_grant_type');

@@ -25,7 +25,8 @@ describe('IframeRenewer', () => {
   let harness: AuthHarness;
 
   beforeEach(async () => {
-    harness = await AuthHarness.create({ renew: { strategy: 'iframe', silentRenewUrl: '/silent-renew.html' } });
+    // Isolated tabs: this spec runs in the real window, and must not wait for or talk to other tabs.
+    harness = await AuthHarness.create({ renew: { strategy: 'iframe', silentRenewUrl: '/silent-renew.html' }, tabs: 'isolated' });
     harness.browser.windowRef = window;
     harness.op.issueRefreshToken = false;
     await harness.load(`${ORIGIN}/`);
