@@ -83,8 +83,9 @@ for (const variant of variants) {
 
     test('the built app signs in against the dev OP', async () => {
       const server = await serveStatic(join(appDir, 'dist', variant.name, 'browser'), { port: 4200 });
-      const context = await rig.browser.newContext();
+      let context;
       try {
+        context = await rig.browser.newContext();
         const page = await context.newPage();
         await page.goto(APP);
         await page.locator('#status').filter({ hasText: 'unauthenticated' }).waitFor();
@@ -93,7 +94,7 @@ for (const variant of variants) {
         await page.locator('#status').filter({ hasText: /^authenticated$/ }).waitFor();
         assert.equal(await page.locator('#user').textContent(), 'dana');
       } finally {
-        await context.close();
+        await context?.close();
         await server.close();
       }
     });

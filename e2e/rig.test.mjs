@@ -1,6 +1,6 @@
 // The rig itself: the demo loads, the browser reaches the dev OP's discovery document, and the
 // protected API refuses a request without a token.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API, APP, OP, startRig } from './support.mjs';
 
@@ -9,9 +9,19 @@ before(async () => {
   rig = await startRig();
 });
 after(() => rig?.close());
+// A failed test must not leave its page running into the next one.
+const pages = [];
+afterEach(async () => {
+  await Promise.all(pages.splice(0).map((page) => page.close()));
+});
+async function newPage() {
+  const page = await newPage();
+  pages.push(page);
+  return page;
+}
 
 test('the demo loads and shows the signed-out state', async () => {
-  const page = await rig.browser.newPage();
+  const page = await newPage();
   await page.goto(APP);
   await page.getByTestId('status').filter({ hasText: 'unauthenticated' }).waitFor();
   assert.equal(await page.title(), 'ngx-oidc-session demo');
@@ -20,7 +30,7 @@ test('the demo loads and shows the signed-out state', async () => {
 });
 
 test('the browser fetches the dev OP discovery document from the app origin (CORS)', async () => {
-  const page = await rig.browser.newPage();
+  const page = await newPage();
   await page.goto(APP);
   const metadata = await page.evaluate(async (op) => {
     const response = await fetch(`${op}/.well-known/openid-configuration`);
@@ -35,7 +45,7 @@ test('the browser fetches the dev OP discovery document from the app origin (COR
 });
 
 test('the protected API answers 401 without a token', async () => {
-  const page = await rig.browser.newPage();
+  const page = await newPage();
   await page.goto(APP);
   await page.getByTestId('status').filter({ hasText: 'unauthenticated' }).waitFor();
   await page.getByTestId('call-api').click();

@@ -1,6 +1,6 @@
 // Sign-in core against the real dev OP in Chromium: code + PKCE, reload without OP requests,
 // the guard's round trip, logout with revocation and end-session, and rejected tampering.
-import { after, before, beforeEach, test } from 'node:test';
+import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { APP, OP, signInAtOp, signInFromHome, startRig } from './support.mjs';
 
@@ -10,9 +10,16 @@ before(async () => {
 });
 after(() => rig?.close());
 beforeEach(() => rig.hook('/reset', { method: 'POST' }));
+// A failed test must not leave its page running into the next one.
+const contexts = new Set();
+afterEach(async () => {
+  await Promise.all([...contexts].map((context) => context.close()));
+  contexts.clear();
+});
 
 async function newPage() {
   const context = await rig.browser.newContext();
+  contexts.add(context);
   const page = await context.newPage();
   const opRequests = [];
   page.on('request', (request) => {

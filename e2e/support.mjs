@@ -57,9 +57,16 @@ export async function startRig({ ttl, serveDemo = true, appDir = demoDir } = {})
     counters: () => hook('/counters'),
     resetCounters: () => hook('/counters/reset', { method: 'POST' }),
     async close() {
-      await browser.close();
-      await app?.close();
-      await op.close();
+      // Each step runs even when one before it fails: the ports must be free for the next file.
+      try {
+        await browser.close();
+      } finally {
+        try {
+          await app?.close();
+        } finally {
+          await op.close();
+        }
+      }
     },
   };
 }
