@@ -15,7 +15,7 @@ afterEach(async () => {
   await Promise.all(pages.splice(0).map((page) => page.close()));
 });
 async function newPage() {
-  const page = await newPage();
+  const page = await rig.browser.newPage();
   pages.push(page);
   return page;
 }
