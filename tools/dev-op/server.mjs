@@ -66,6 +66,7 @@ export async function startDevEnvironment(options = {}) {
 
   const running = [];
   const close = async () => {
+    state?.releaseHold(); // a held request would keep its connection, and close(), waiting
     await Promise.all(running.splice(0).map((server) => server.close()));
   };
   try {

@@ -60,6 +60,8 @@ export function createTestState(ttl) {
     counters: zeroCounters(),
     outage: undefined,
     tampers: new Set(),
+    /** Endpoints whose requests wait at the OP until released (a renewal kept in flight). */
+    hold: { endpoints: new Set(), waiting: [], watchers: [], heldTotal: 0 },
     apiLog: [],
     lookalikeLog: [],
 
@@ -101,7 +103,52 @@ export function createTestState(ttl) {
       Object.assign(state.ttl, initialTtl);
     },
 
+    /** Resolves when the request may go on: at once, or when the hold is released. */
+    holdIfArmed(endpoint) {
+      const { hold } = state;
+      if (!hold.endpoints.has(endpoint)) return undefined;
+      hold.heldTotal += 1;
+      const released = new Promise((resolve) => hold.waiting.push(resolve));
+      state.notifyHoldWatchers();
+      return released;
+    },
+
+    holdStatus() {
+      const { hold } = state;
+      return { endpoints: [...hold.endpoints], waiting: hold.waiting.length, heldTotal: hold.heldTotal };
+    },
+
+    notifyHoldWatchers() {
+      const { hold } = state;
+      hold.watchers = hold.watchers.filter((watcher) => !watcher());
+    },
+
+    /** Resolves once at least `count` requests are waiting, or rejects after `timeoutMs`. */
+    whenHeld(count, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          state.hold.watchers = state.hold.watchers.filter((watcher) => watcher !== check);
+          reject(new HookError(408, `fewer than ${count} requests were held within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const check = () => {
+          if (state.hold.waiting.length < count) return false;
+          clearTimeout(timer);
+          resolve(state.holdStatus());
+          return true;
+        };
+        if (!check()) state.hold.watchers.push(check);
+      });
+    },
+
+    releaseHold() {
+      const { hold } = state;
+      hold.endpoints.clear();
+      for (const resolve of hold.waiting.splice(0)) resolve();
+    },
+
     resetAll() {
+      state.releaseHold();
+      state.hold.heldTotal = 0;
       state.counters = zeroCounters();
       state.outage = undefined;
       state.tampers.clear();
@@ -217,6 +264,30 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     'DELETE /__test/outage': () => {
       state.outage = undefined;
       return state.outageStatus();
+    },
+    'POST /__test/hold': (body) => {
+      const endpoints = body.endpoints;
+      if (!Array.isArray(endpoints) || endpoints.length === 0 || endpoints.some((endpoint) => !OP_ENDPOINTS.includes(endpoint))) {
+        throw new HookError(400, `"endpoints" must be a non-empty array of ${OP_ENDPOINTS.join(', ')}`);
+      }
+      for (const endpoint of endpoints) state.hold.endpoints.add(endpoint);
+      return state.holdStatus();
+    },
+    'GET /__test/hold': () => state.holdStatus(),
+    'POST /__test/hold/wait': (body) => {
+      let count;
+      let timeoutMs;
+      try {
+        count = positiveInteger(body.count ?? 1, 'count');
+        timeoutMs = positiveInteger(body.timeoutMs ?? 30_000, 'timeoutMs');
+      } catch (error) {
+        throw new HookError(400, error.message);
+      }
+      return state.whenHeld(count, timeoutMs);
+    },
+    'POST /__test/hold/release': () => {
+      state.releaseHold();
+      return state.holdStatus();
     },
     'GET /__test/tamper': () => ({ pending: [...state.tampers] }),
     'POST /__test/tamper': (body) => {
@@ -349,6 +420,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
 
     countRequest(ctx, endpoint);
     if (endpoint === 'authorize' && state.tampers.has('nonce')) tamperNonce(ctx);
+    const held = endpoint && state.holdIfArmed(endpoint);
+    if (held) await held;
 
     await next();
 

@@ -30,6 +30,11 @@ export type AuthErrorCode =
   | 'timeout'
   /** There is no session (or no longer one) to take a token from. */
   | 'no_session'
+  /**
+   * Another tab renewed the shared session and no open tab handed over its tokens: this tab's
+   * refresh token is spent, so this tab's session ends (the other tabs keep theirs).
+   */
+  | 'stale_session'
   /** The operation needs a browser (called during server-side rendering). */
   | 'not_in_browser'
   /** Token revocation at logout failed; the local session was cleared anyway. */

@@ -18,6 +18,11 @@ export interface RenewCallbacks {
   onSessionEnded(error: AuthError): void;
 }
 
+/** How long a tab under the renewal lock waits for the tokens the ledger says another tab holds. */
+const HANDOVER_WAIT_MS = 5_000;
+/** How long a tab whose refresh was refused waits for a winner it has no sign of. */
+const LOST_RACE_WAIT_MS = 500;
+
 /** Wake-up signals: the moments a frozen timer may have missed its due time. */
 const WAKE_UP_EVENTS = [
   ['document', 'visibilitychange'],
@@ -123,30 +128,42 @@ export class RenewScheduler {
       // Check, lock, check again, act: the renewal runs in one tab at a time, and a tab that
       // gets the lock after another one renewed takes that tab's tokens instead of renewing.
       return await this.tabs.exclusive(async () => {
-        if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while waiting to renew.');
-        const fresher = await this.fresherSessionFromOtherTabs(before);
-        // Asking the other tabs can take a second: a logout meanwhile must not be undone.
-        if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while waiting to renew.');
-        if (fresher && (trigger !== 'forced' || fresher.accessToken !== before.accessToken) && !this.isDue(fresher)) {
+        this.assertCurrent(generation);
+        const newest = await this.newestSessionOfAnyTab(before);
+        // Asking the other tabs can take a moment: a logout meanwhile must not be undone.
+        this.assertCurrent(generation);
+        if (newest.receivedAt > before.receivedAt && (trigger !== 'forced' || newest.accessToken !== before.accessToken) && !this.isDue(newest)) {
           this.inFlight = null;
-          this.adopt(fresher);
-          return fresher;
+          this.adopt(newest);
+          return newest;
         }
-        const current = fresher ?? this.store.session() ?? before;
         this.lastAttemptAt = this.clock.now();
         this.hub.emit({ type: 'renew_started', at: this.clock.now(), trigger });
-        const renewed =
-          current.refreshToken && this.config.renew.strategy === 'refresh_token'
-            ? await this.protocol.refresh(current)
-            : await this.iframe.renew(current);
-        if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while it was being renewed.');
+        let renewed: Session;
+        try {
+          renewed =
+            newest.refreshToken && this.config.renew.strategy === 'refresh_token'
+              ? await this.protocol.refresh(newest)
+              : await this.iframe.renew(newest);
+        } catch (error) {
+          // Another tab may have won a race this tab could not see (no Web Locks): the OP then
+          // refuses this tab's refresh token, and the winner's tokens are the way forward.
+          const winner = isAuthError(error) && classifyFailure(error) === 'permanent' ? await this.winnerOfLostRace(newest) : null;
+          this.assertCurrent(generation);
+          if (!winner) throw error;
+          this.inFlight = null;
+          this.adopt(winner);
+          return winner;
+        }
+        this.assertCurrent(generation);
         // Done: a trigger from here on (even from a listener of the events below) starts a new renewal.
         this.inFlight = null;
         this.store.set(renewed);
-        this.tabs.announce(renewed, true);
         this.callbacks?.onRenewed(renewed);
         this.sessionChanged(renewed);
         this.hub.emit({ type: 'token_renewed', at: this.clock.now(), expiresAt: renewed.expiresAt });
+        // Still under the lock: the next tab to take it must find the ledger updated.
+        await this.tabs.announce(renewed);
         return renewed;
       });
     } catch (caught) {
@@ -190,19 +207,37 @@ export class RenewScheduler {
   }
 
   /**
-   * A session newer than `mine` that another tab renewed: from shared storage, from a
-   * broadcast already received, or asked from the live tabs when the ledger says one renewed
-   * after `mine` was received (a tab that slept, or missed the broadcast). Null: none.
+   * The newest session any tab holds, to renew from or adopt: this tab's own, shared storage,
+   * a broadcast already received, or, when the ledger says another tab renewed after all of
+   * those, the session the live tabs hand over. Throws `stale_session` when no live tab hands
+   * over the tokens the ledger announces: this tab's refresh token is then spent, and
+   * presenting it would make the OP revoke the grant in every tab.
    */
-  private async fresherSessionFromOtherTabs(mine: Session): Promise<Session | null> {
-    const newer = (candidate: Session | null) => (candidate && candidate.receivedAt > mine.receivedAt ? candidate : null);
-    const candidates = [newer(this.store.peekStored()), newer(this.tabs.announced())].filter((session): session is Session => session !== null);
-    const ledger = this.tabs.lastRenewalAt();
-    if (ledger !== null && ledger > mine.receivedAt && !candidates.some((session) => session.receivedAt >= ledger)) {
-      const asked = newer(await this.tabs.requestSession(1_000));
-      if (asked) candidates.push(asked);
+  private async newestSessionOfAnyTab(before: Session): Promise<Session> {
+    let newest = before;
+    for (const candidate of [this.store.session(), this.store.peekStored(), this.tabs.announced()]) {
+      if (candidate && candidate.receivedAt > newest.receivedAt) newest = candidate;
     }
-    return candidates.sort((a, b) => b.receivedAt - a.receivedAt)[0] ?? null;
+    const ledger = await this.tabs.newestSessionAt();
+    if (ledger === null || ledger <= newest.receivedAt) return newest;
+    // Its broadcast may still be on its way: the lock can reach this tab first.
+    const handedOver = await this.tabs.requestSession(HANDOVER_WAIT_MS, ledger);
+    if (handedOver && handedOver.receivedAt >= ledger) return handedOver;
+    throw new AuthError('stale_session', 'Another tab renewed the session, and no open tab handed over the new tokens.');
+  }
+
+  /** After a refusal, a session newer than `mine` from the tab that renewed first; null if none. */
+  private async winnerOfLostRace(mine: Session): Promise<Session | null> {
+    if (!this.tabs.enabled) return null;
+    const known = [this.store.session(), this.store.peekStored(), this.tabs.announced()].find((candidate) => candidate && candidate.receivedAt > mine.receivedAt);
+    if (known) return known;
+    const ledger = await this.tabs.newestSessionAt();
+    const asked = await this.tabs.requestSession(ledger !== null && ledger > mine.receivedAt ? HANDOVER_WAIT_MS : LOST_RACE_WAIT_MS, Math.max(ledger ?? 0, mine.receivedAt + 1));
+    return asked && asked.receivedAt > mine.receivedAt ? asked : null;
+  }
+
+  private assertCurrent(generation: number): void {
+    if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while it was being renewed.');
   }
 
   /** During a run of failures: the scheduled retry, or (out of budget) one try per retry cap. */

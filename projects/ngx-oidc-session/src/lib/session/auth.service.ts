@@ -20,8 +20,13 @@ interface StoredAttempt extends AuthorizationAttempt {
   readonly createdAt: number;
 }
 
-/** How long a new tab waits for a live tab to hand it the session before it decides. */
-const NEW_TAB_WAIT_MS = 300;
+/**
+ * How long a new tab waits for a live tab that holds a session to hand it over. Answers take
+ * milliseconds; the bound matters only for a tab that cannot answer (frozen in the background).
+ */
+const NEW_TAB_WAIT_MS = 3_000;
+/** The wait without Web Locks, where a new tab cannot know whether any tab holds a session. */
+const NEW_TAB_BLIND_WAIT_MS = 300;
 /** A sign-in attempt older than this is stale: its callback is refused. */
 const ATTEMPT_MAX_AGE_MS = 30 * 60 * 1000;
 
@@ -65,6 +70,8 @@ export class AuthService {
       onSignedOut: () => this.signOutFromOtherTab(),
       currentSession: () => (this.hub.snapshot.status === 'authenticated' ? this.store.session() : null),
     });
+    // While this tab can hand a session over, a new tab knows that asking is worth the wait.
+    this.hub.isAuthenticated$.subscribe((authenticated) => this.tabs.setSessionHolder(authenticated && this.store.session() !== null));
   }
 
   /**
@@ -87,8 +94,14 @@ export class AuthService {
     let session = this.store.load();
     if (!session && this.tabs.enabled) {
       // A new tab of a signed-in user: the live tabs hand over the session, no redirect.
-      session = await this.tabs.requestSession(NEW_TAB_WAIT_MS);
-      if (session) this.store.set(session);
+      const othersHoldOne = await this.tabs.otherTabHoldsSession();
+      if (othersHoldOne !== false) {
+        const handedOver = await this.tabs.requestSession(othersHoldOne ? NEW_TAB_WAIT_MS : NEW_TAB_BLIND_WAIT_MS);
+        // A renewal broadcast may have been taken in while waiting: the newest session wins.
+        const taken = this.store.session();
+        session = taken && (!handedOver || taken.receivedAt >= handedOver.receivedAt) ? taken : handedOver;
+        if (session && session !== taken) this.store.set(session);
+      }
     }
     if (!session) {
       this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error: null });
@@ -225,7 +238,7 @@ export class AuthService {
       }
       this.store.set(session);
       this.publish(session);
-      this.tabs.announce(session, false);
+      void this.tabs.announce(session);
       this.hub.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });
     } catch (error) {
       this.store.clear();
@@ -311,7 +324,8 @@ export class AuthService {
 
   private endSession(error: AuthError | null): void {
     this.store.clear();
-    this.tabs.announceSignOut();
+    // A tab left behind by the others' renewals ends alone: their session is fine.
+    if (error?.code !== 'stale_session') this.tabs.announceSignOut();
     this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error });
     this.hub.emit({ type: 'session_expired', at: this.clock.now(), error });
     if (this.config.renew.signInWhenSessionEnds && this.browser.isBrowser) {

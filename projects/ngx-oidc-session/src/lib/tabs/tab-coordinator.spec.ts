@@ -2,11 +2,36 @@ import { TestBed } from '@angular/core/testing';
 import { filter, firstValueFrom } from 'rxjs';
 import { AuthHarness } from '../../testing/harness';
 import { Session } from '../session/session';
+import { RenewalLedger } from './renewal-ledger';
 import { parseTabMessage } from './tab-coordinator';
 
 const OWNER = 'spa@https://op.example.com';
 const CHANNEL = `ngx-oidc-session:${OWNER}`;
-const LEDGER = 'ngx-oidc-session:spa@https://op.example.com/:last-renewal';
+const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
+const HOLDER_LOCK = `${NAMESPACE}:session-holder`;
+
+/** The ledger as another tab sees it: same database, same key. */
+const ledger = () => new RenewalLedger(indexedDB, NAMESPACE);
+
+function deleteLedger(): Promise<void> {
+  return new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase('ngx-oidc-session-renewal-ledger');
+    request.onsuccess = request.onerror = () => resolve();
+  });
+}
+
+/** Another tab that holds a session: it holds a share of the session-holder lock until released. */
+async function holdSessionHolderLock(): Promise<() => void> {
+  let release!: () => void;
+  let granted!: () => void;
+  const held = new Promise<void>((resolve) => (granted = resolve));
+  void navigator.locks.request(HOLDER_LOCK, { mode: 'shared' }, () => {
+    granted();
+    return new Promise<void>((resolve) => (release = resolve));
+  });
+  await held;
+  return () => release();
+}
 
 /** Plays "another tab" of the same app: a raw BroadcastChannel on the library's channel name. */
 class OtherTab {
@@ -73,17 +98,17 @@ describe('TabCoordinator between tabs', () => {
   let other: OtherTab;
 
   beforeEach(async () => {
-    localStorage.removeItem(LEDGER);
+    await deleteLedger();
     other = new OtherTab();
     harness = await AuthHarness.create();
     harness.browser.windowRef = window;
     await harness.signIn();
   });
 
-  afterEach(() => {
+  afterEach(async () => {
     other.close();
-    TestBed.resetTestingModule(); // closes the tab's channel
-    localStorage.removeItem(LEDGER);
+    TestBed.resetTestingModule(); // closes the tab's channel, ledger and locks
+    await deleteLedger();
   });
 
   it('announces a sign-in and every renewal, with the ledger updated (no token in it)', async () => {
@@ -95,7 +120,7 @@ describe('TabCoordinator between tabs', () => {
     });
     await harness.runNextTimer();
     expect((await announced).refreshToken).toBe('rt-2');
-    expect(Number(localStorage.getItem(LEDGER))).toBe(storedSession(harness).receivedAt);
+    expect(await ledger().read()).toBe(storedSession(harness).receivedAt);
   });
 
   it("takes another tab's renewed session instead of renewing itself", async () => {
@@ -127,7 +152,7 @@ describe('TabCoordinator between tabs', () => {
     const mine = storedSession(harness);
     const theirs = renewedBy(mine, harness.clock.now() + 200_000, 'at-renewed-while-asleep');
     other.session = theirs;
-    localStorage.setItem(LEDGER, String(theirs.receivedAt)); // another tab renewed while this one slept
+    await ledger().write(theirs.receivedAt); // another tab renewed while this one slept
     harness.clock.advance(200_000);
     harness.clock.advanceToNextTimer();
     const adopted = await firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
@@ -139,7 +164,7 @@ describe('TabCoordinator between tabs', () => {
   it('stays signed out when it logs out while asking the live tabs', async () => {
     const mine = storedSession(harness);
     const theirs = renewedBy(mine, harness.clock.now() + 200_000, 'at-answered-after-logout');
-    localStorage.setItem(LEDGER, String(theirs.receivedAt)); // another tab renewed while this one slept
+    await ledger().write(theirs.receivedAt); // another tab renewed while this one slept
     const asked = other.next('session-request'); // other.session is null: it does not answer yet
     harness.clock.advance(200_000);
     harness.clock.advanceToNextTimer();
@@ -184,9 +209,12 @@ describe('TabCoordinator between tabs', () => {
   it('signs a new tab in from a live tab, with no request to the OP and no redirect', async () => {
     other.session = storedSession(harness);
     harness.storage.removeItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`); // a new tab: its own empty sessionStorage
+    TestBed.resetTestingModule(); // the first tab is gone; "other" holds the session now
+    const release = await holdSessionHolderLock();
     const requests = harness.op.requests.length;
     const navigations = harness.browser.navigations.length;
     const auth = await harness.load();
+    release();
     expect(auth.state().status).toBe('authenticated');
     expect(await auth.getAccessToken()).toBe('at-1');
     expect(harness.op.requests.length).toBe(requests);
@@ -218,6 +246,188 @@ describe('TabCoordinator between tabs', () => {
     await renewal;
     expect(order).toEqual(['other tab holds the lock', 'other tab releases', 'this tab renewed']);
     expect(harness.refreshGrants().length).toBe(1);
+  });
+});
+
+/** Looks until no tab holds the session-holder lock (a destroyed tab releases it asynchronously). */
+async function untilNoSessionHolder(): Promise<void> {
+  while ((await navigator.locks.query()).held?.some((lock) => lock.name === HOLDER_LOCK)) {
+    await new Promise((resolve) => setTimeout(resolve));
+  }
+}
+
+/**
+ * Sends a message from `from` and resolves once `tab` has it: in the one event loop of the test
+ * page, every message posted before it has been delivered by then.
+ */
+async function deliveredTo(tab: OtherTab, from: OtherTab, kind: string): Promise<void> {
+  const arrived = tab.next(kind);
+  from.send({ kind });
+  await arrived;
+}
+
+/** A tab signed in with a real page window (channel, locks, IndexedDB), next to another tab. */
+async function signedInNextToOtherTab(): Promise<{ harness: AuthHarness; other: OtherTab }> {
+  await deleteLedger();
+  const other = new OtherTab();
+  const harness = await AuthHarness.create();
+  harness.browser.windowRef = window;
+  await harness.signIn();
+  return { harness, other };
+}
+
+async function closeTabs(other: OtherTab): Promise<void> {
+  other.close();
+  TestBed.resetTestingModule(); // closes the tab's channel, ledger and locks
+  await deleteLedger();
+}
+
+// Issue 12: the interleavings behind "one refresh token spent twice", one spec each.
+describe('TabCoordinator: renewal races between tabs', () => {
+  let harness: AuthHarness;
+  let other: OtherTab;
+  let mine: Session;
+  /** When this tab's renewal timer fires. */
+  let due: number;
+
+  beforeEach(async () => {
+    ({ harness, other } = await signedInNextToOtherTab());
+    mine = storedSession(harness);
+    due = harness.clock.nextDue()!;
+  });
+
+  afterEach(() => closeTabs(other));
+
+  it("takes the lock before the winner's broadcast arrives: waits for the tokens the ledger names, never presents its own", async () => {
+    // Chromium hands the lock over before the winner's broadcast (and its localStorage writes)
+    // reach this tab; only the ledger in IndexedDB is already up to date.
+    const theirs = renewedBy(mine, due - 1, 'at-from-the-winner');
+    await ledger().write(theirs.receivedAt);
+    const asked = other.next('session-request');
+    const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    harness.clock.advanceToNextTimer();
+    const request = await asked;
+    other.send({ kind: 'session-response', requestId: request['requestId'], session: theirs });
+    await adopted;
+    expect(await harness.auth.getAccessToken()).toBe('at-from-the-winner');
+    expect(harness.refreshGrants().length).toBe(0);
+    expect(harness.events.some((event) => event.type === 'renew_started')).toBeFalse();
+  });
+
+  it('does not take the first answer when it is older than the ledger: waits for the newest', async () => {
+    const theirs = renewedBy(mine, due - 1, 'at-newest');
+    await ledger().write(theirs.receivedAt);
+    other.session = mine; // a tab that has not heard of the renewal yet answers first
+    const informed = new OtherTab();
+    informed.channel.addEventListener('message', (event: MessageEvent) => {
+      const data = event.data as Record<string, unknown>;
+      // It answers only after the stale answer went out, so that the stale one comes first.
+      if (data['kind'] === 'session-response' && (data['session'] as Session).accessToken === mine.accessToken) {
+        informed.send({ kind: 'session-response', requestId: data['requestId'], session: theirs });
+      }
+    });
+    const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    harness.clock.advanceToNextTimer();
+    await adopted;
+    informed.close();
+    expect(await harness.auth.getAccessToken()).toBe('at-newest');
+    expect(harness.refreshGrants().length).toBe(0);
+  });
+
+  it('when no tab hands over the tokens the ledger names, ends its own session only and presents nothing', async () => {
+    await ledger().write(due - 1);
+    const asked = other.next('session-request');
+    const ended = harness.nextEvent('session_expired');
+    harness.clock.advanceToNextTimer();
+    await asked;
+    harness.clock.advance(5_000); // the hand-over wait runs on the clock
+    expect((await ended).error?.code).toBe('stale_session');
+    expect(harness.refreshGrants().length).toBe(0);
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    const probe = new OtherTab();
+    await deliveredTo(other, probe, 'ping');
+    probe.close();
+    expect(other.received.map((message) => message['kind'])).not.toContain('signed-out'); // the other tabs keep theirs
+  });
+
+  it('refused because another tab renewed first (no lock stopped it): takes the winner\'s tokens instead of ending the session', async () => {
+    const theirs = renewedBy(mine, harness.clock.now() + 1, 'at-won-the-race');
+    harness.op.handlers['/token'] = async () => {
+      // The winner's refresh reached the OP first: this tab's token is rotated out.
+      await ledger().write(theirs.receivedAt);
+      other.send({ kind: 'session', session: theirs });
+      return harness.op.oauthError('invalid_grant');
+    };
+    await harness.auth.renew(); // settles when the renewal has an outcome; rejects if the session ended
+    expect(await harness.auth.getAccessToken()).toBe('at-won-the-race');
+    expect(harness.events.map((event) => event.type)).not.toContain('session_expired');
+    expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  it('holds the session-holder lock while signed in, and lets go at sign-out', async () => {
+    expect((await navigator.locks.query()).held?.some((lock) => lock.name === HOLDER_LOCK)).toBeTrue();
+    await harness.auth.logout({ localOnly: true });
+    await untilNoSessionHolder(); // resolves only once released
+    expect(harness.auth.state().status).toBe('unauthenticated');
+  });
+});
+
+describe('TabCoordinator: a new tab', () => {
+  let harness: AuthHarness;
+  let other: OtherTab;
+  let session: Session;
+
+  beforeEach(async () => {
+    ({ harness, other } = await signedInNextToOtherTab());
+    session = storedSession(harness);
+    // A new tab: its own empty sessionStorage, and the signed-in tab above is gone.
+    harness.storage.removeItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`);
+    TestBed.resetTestingModule();
+    await untilNoSessionHolder();
+  });
+
+  afterEach(() => closeTabs(other));
+
+  it('asks nobody and waits for nothing when no tab holds a session', async () => {
+    const auth = await harness.load();
+    expect(auth.state().status).toBe('unauthenticated');
+    const probe = new OtherTab();
+    await deliveredTo(other, probe, 'ping');
+    probe.close();
+    expect(other.received.map((message) => message['kind'])).not.toContain('session-request');
+  });
+
+  it('waits for a slow answer while another tab holds a session', async () => {
+    const release = await holdSessionHolderLock();
+    other.channel.addEventListener('message', (event: MessageEvent) => {
+      const data = event.data as Record<string, unknown>;
+      if (data['kind'] !== 'session-request') return;
+      harness.clock.advance(2_000); // a busy machine: the answer comes late
+      other.send({ kind: 'session-response', requestId: data['requestId'], session });
+    });
+    const auth = await harness.load();
+    release();
+    expect(auth.state().status).toBe('authenticated');
+    expect(await auth.getAccessToken()).toBe('at-1');
+  });
+
+  it('keeps a renewal broadcast that lands before the stale answer to its request', async () => {
+    const release = await holdSessionHolderLock();
+    const renewed = renewedBy(session, harness.clock.now() + 1_000, 'at-renewed-while-joining');
+    other.channel.addEventListener('message', (event: MessageEvent) => {
+      const data = event.data as Record<string, unknown>;
+      if (data['kind'] !== 'session-request') return;
+      // Another tab's renewal is announced, then a tab that had not heard of it answers.
+      other.send({ kind: 'session', session: renewed });
+      other.send({ kind: 'session-response', requestId: data['requestId'], session });
+    });
+    const auth = await harness.load();
+    release();
+    const probe = new OtherTab();
+    await deliveredTo(probe, other, 'ping'); // sent after both: once it arrives, they were handled
+    probe.close();
+    expect(await auth.getAccessToken()).toBe('at-renewed-while-joining');
+    expect(JSON.parse(harness.storage.getItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`)!).session.accessToken).toBe('at-renewed-while-joining');
   });
 });
 
