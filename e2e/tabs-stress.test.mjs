@@ -8,7 +8,7 @@
 //   STRESS_RUNS=10 STRESS_CYCLES=20 node --test e2e/tabs-stress.test.mjs    on demand
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, OP, closeDemoPages, demoPage, signInFromHome, startRig } from './support.mjs';
+import { APP, OP, closeDemoPages, demoPage, eventCount, signInFromHome, startRig } from './support.mjs';
 
 const TTL = 5;
 const RUNS = Number(process.env.STRESS_RUNS ?? 1);
@@ -73,7 +73,7 @@ function tokenRequestWatch() {
 }
 
 /** Opens a tab of the same browser context, noting which tab sends token requests. */
-async function openTab(context, tokenRequests, { signedIn = true } = {}) {
+async function openTab(context, tokenRequests) {
   const page = await context.newPage();
   const toOp = [];
   page.on('framenavigated', (frame) => {
@@ -81,11 +81,33 @@ async function openTab(context, tokenRequests, { signedIn = true } = {}) {
   });
   tokenRequests.watch(page);
   await page.goto(APP);
-  if (signedIn) {
-    await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor({ timeout: 10_000 });
-    assert.deepEqual(toOp, [], 'a new tab is signed in without a redirect');
-  }
-  return page;
+  return Object.assign(page, { toOp });
+}
+
+/** Waits until a new tab is signed in, without a redirect to the OP. */
+async function untilSignedIn(page) {
+  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor({ timeout: 10_000 });
+  assert.deepEqual(page.toOp, [], 'a new tab is signed in without a redirect');
+}
+
+/**
+ * Waits until a tab that started while a renewal is held has decided: signed in with the
+ * token set being replaced, or (when that one is about to expire) queued behind the renewal
+ * lock until the renewal lands. It cannot show "authenticated" then: it renews first.
+ */
+function untilJoined(page) {
+  return page.waitForFunction(
+    async (suffix) => {
+      if (document.querySelector('[data-testid="status"]')?.textContent?.trim() === 'authenticated') return true;
+      // This page's own client id, from a lock only it holds.
+      const probe = `probe-${Math.random()}`;
+      const mine = await navigator.locks.request(probe, async () => (await navigator.locks.query()).held.find((lock) => lock.name === probe)?.clientId);
+      const { pending } = await navigator.locks.query();
+      return pending.some((lock) => lock.name.endsWith(suffix) && lock.clientId === mine);
+    },
+    LOCK_SUFFIX,
+    { polling: 50, timeout: 15_000 },
+  );
 }
 
 /** Waits until `count` tabs are queued behind the renewal lock (asked in any tab of the context). */
@@ -129,10 +151,15 @@ describe('tabs under stress, refresh_token with rotation', () => {
       tokenRequests.watch(first);
       await signInFromHome(first);
       const tabs = [first];
-      while (tabs.length < TABS) tabs.push(await openTab(context, tokenRequests));
+      while (tabs.length < TABS) {
+        const tab = await openTab(context, tokenRequests);
+        await untilSignedIn(tab);
+        tabs.push(tab);
+      }
       await rig.resetCounters();
       for (const tab of tabs) await tab.getByTestId('auto-call').click();
 
+      const joining = []; // tabs opened while a renewal is held
       for (let cycle = 0; cycle < CYCLES; cycle++) {
         await rig.hook('/hold', { method: 'POST', body: { endpoints: ['token'] } });
         await rig.hook('/hold/wait', { method: 'POST', body: { count: 1, timeoutMs: TTL * 2000 } });
@@ -151,18 +178,17 @@ describe('tabs under stress, refresh_token with rotation', () => {
             tabs.splice(tabs.indexOf(leaving), 1);
             await leaving.close();
             const latecomer = await openTab(context, tokenRequests);
-            await latecomer.getByTestId('auto-call').click();
-            tabs.push(latecomer);
+            await untilJoined(latecomer);
+            joining.push(latecomer);
             break;
           }
           default: {
             // A latecomer joins while the renewal is in flight: it gets the session that is
             // being replaced, and queues behind the lock once its own timer fires.
             const latecomer = await openTab(context, tokenRequests);
-            await latecomer.getByTestId('auto-call').click();
-            tabs.push(latecomer);
-            await untilQueued(latecomer, 1);
-            if (tabs.length > TABS + 1) {
+            await untilJoined(latecomer);
+            joining.push(latecomer);
+            if (tabs.length + joining.length > TABS + 1) {
               const leaving = others[pick(others.length)];
               tabs.splice(tabs.indexOf(leaving), 1);
               await leaving.close();
@@ -170,7 +196,17 @@ describe('tabs under stress, refresh_token with rotation', () => {
           }
         }
         const counters = await releaseAndDrain(tabs[0]);
+        for (const latecomer of joining.splice(0)) {
+          await untilSignedIn(latecomer);
+          await latecomer.getByTestId('auto-call').click();
+          tabs.push(latecomer);
+        }
         assert.equal(counters.refreshTokenReuse, 0, `cycle ${cycle}: no refresh token was presented twice (${JSON.stringify(counters)})`);
+        for (const tab of tabs) {
+          // Checked every cycle: a tab that is closed later must not hide a wrong sign-out.
+          assert.equal(await eventCount(tab, 'session_expired'), 0, `cycle ${cycle}: no tab lost its session`);
+          assert.equal(await eventCount(tab, 'signed_out'), 0, `cycle ${cycle}: no tab was signed out`);
+        }
       }
 
       // One more renewal with nothing else going on, then every tab is signed in.

@@ -49,7 +49,11 @@ for (let index = 1; index <= runs; index++) {
   const seconds = Math.round((Date.now() - started) / 1000);
   if (code === 0) passed++;
   console.log(`run ${index}/${runs}: ${code === 0 ? 'passed' : 'FAILED'} (${seconds} s)`);
-  if (code !== 0) console.log(out.split('\n').filter((line) => /✖|Error|counters|presented/.test(line)).join('\n'));
+  if (code !== 0) {
+    // The failure report node:test prints at the end, without stack frames.
+    const report = out.slice(out.lastIndexOf('failing tests:'));
+    console.log(report.split('\n').filter((line) => line.trim() && !/^\s+at /.test(line)).slice(0, 40).join('\n'));
+  }
 }
 console.log(`${passed} passed, ${runs - passed} failed`);
 process.exit(passed === runs ? 0 : 1);

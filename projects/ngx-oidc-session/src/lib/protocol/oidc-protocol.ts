@@ -2,7 +2,7 @@ import { Injectable, inject } from '@angular/core';
 import * as oauth from 'oauth4webapi';
 import { AUTH_CONFIG } from '../config/auth-config';
 import { AuthError } from '../errors';
-import { IdTokenClaims, Session } from '../session/session';
+import { IdTokenClaims, Session, newChainId } from '../session/session';
 import { AUTH_CLOCK } from '../time/clock';
 import { OidcHttp } from './oidc-http';
 import { toAuthError } from './protocol-errors';
@@ -244,7 +244,7 @@ export class OidcProtocol {
     if (session.idTokenClaims.sub !== previous.idTokenClaims.sub) {
       throw new AuthError('id_token_invalid', 'The silent renewal signed in a different user than the current session.');
     }
-    return { ...session, userInfo: previous.userInfo };
+    return { ...session, userInfo: previous.userInfo, chain: previous.chain, version: previous.version + 1 };
   }
 
   /** Userinfo (OIDC Core 5.3); its `sub` must equal the ID token's (5.3.4). */
@@ -308,6 +308,9 @@ export class OidcProtocol {
       userInfo: previous?.userInfo,
       scope: result.scope ?? previous?.scope,
       receivedAt: now,
+      // A renewal continues its sign-in's chain; a sign-in starts a new one.
+      chain: previous?.chain ?? newChainId(),
+      version: previous ? previous.version + 1 : 0,
     };
   }
 }

@@ -5,7 +5,7 @@ import { OidcProtocol } from '../protocol/oidc-protocol';
 import { AuthStateHub } from '../session/auth-events';
 import { RenewTrigger } from '../session/auth-state';
 import { AuthBrowser } from '../session/browser';
-import { Session } from '../session/session';
+import { Session, sameSession, supersedes } from '../session/session';
 import { SessionStore } from '../session/session-store';
 import { AUTH_CLOCK, TimerHandle } from '../time/clock';
 import { IframeRenewer } from './iframe-renewer';
@@ -17,11 +17,6 @@ export interface RenewCallbacks {
   /** The OP refused the session for good (or it cannot be renewed): end it. */
   onSessionEnded(error: AuthError): void;
 }
-
-/** How long a tab under the renewal lock waits for the tokens the ledger says another tab holds. */
-const HANDOVER_WAIT_MS = 5_000;
-/** How long a tab whose refresh was refused waits for a winner it has no sign of. */
-const LOST_RACE_WAIT_MS = 500;
 
 /** Wake-up signals: the moments a frozen timer may have missed its due time. */
 const WAKE_UP_EVENTS = [
@@ -129,10 +124,17 @@ export class RenewScheduler {
       // gets the lock after another one renewed takes that tab's tokens instead of renewing.
       return await this.tabs.exclusive(async () => {
         this.assertCurrent(generation);
-        const newest = await this.newestSessionOfAnyTab(before);
+        const standing = await this.tabs.standing(this.store.session() ?? before);
         // Asking the other tabs can take a moment: a logout meanwhile must not be undone.
         this.assertCurrent(generation);
-        if (newest.receivedAt > before.receivedAt && (trigger !== 'forced' || newest.accessToken !== before.accessToken) && !this.isDue(newest)) {
+        if (standing.kind === 'unavailable') {
+          throw new AuthError('timeout', 'Another tab holds newer tokens and has not handed them over yet; retrying later.', true);
+        }
+        if (standing.kind === 'spent') {
+          throw new AuthError('stale_session', 'Another tab renewed the session, and no open tab holds the new tokens any more.');
+        }
+        const newest = standing.session;
+        if (!sameSession(newest, before) && !this.isDue(newest)) {
           this.inFlight = null;
           this.adopt(newest);
           return newest;
@@ -148,12 +150,12 @@ export class RenewScheduler {
         } catch (error) {
           // Another tab may have won a race this tab could not see (no Web Locks): the OP then
           // refuses this tab's refresh token, and the winner's tokens are the way forward.
-          const winner = isAuthError(error) && classifyFailure(error) === 'permanent' ? await this.winnerOfLostRace(newest) : null;
+          const winner = isAuthError(error) && classifyFailure(error) === 'permanent' ? await this.tabs.standing(newest) : null;
           this.assertCurrent(generation);
-          if (!winner) throw error;
+          if (winner?.kind !== 'handed-over' || !supersedes(winner.session, newest)) throw error;
           this.inFlight = null;
-          this.adopt(winner);
-          return winner;
+          this.adopt(winner.session);
+          return winner.session;
         }
         this.assertCurrent(generation);
         // Done: a trigger from here on (even from a listener of the events below) starts a new renewal.
@@ -163,7 +165,7 @@ export class RenewScheduler {
         this.sessionChanged(renewed);
         this.hub.emit({ type: 'token_renewed', at: this.clock.now(), expiresAt: renewed.expiresAt });
         // Still under the lock: the next tab to take it must find the ledger updated.
-        await this.tabs.announce(renewed);
+        await this.tabs.commit(renewed);
         return renewed;
       });
     } catch (caught) {
@@ -204,36 +206,6 @@ export class RenewScheduler {
 
   private isDue(session: Session): boolean {
     return this.clock.now() >= renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds);
-  }
-
-  /**
-   * The newest session any tab holds, to renew from or adopt: this tab's own, shared storage,
-   * a broadcast already received, or, when the ledger says another tab renewed after all of
-   * those, the session the live tabs hand over. Throws `stale_session` when no live tab hands
-   * over the tokens the ledger announces: this tab's refresh token is then spent, and
-   * presenting it would make the OP revoke the grant in every tab.
-   */
-  private async newestSessionOfAnyTab(before: Session): Promise<Session> {
-    let newest = before;
-    for (const candidate of [this.store.session(), this.store.peekStored(), this.tabs.announced()]) {
-      if (candidate && candidate.receivedAt > newest.receivedAt) newest = candidate;
-    }
-    const ledger = await this.tabs.newestSessionAt();
-    if (ledger === null || ledger <= newest.receivedAt) return newest;
-    // Its broadcast may still be on its way: the lock can reach this tab first.
-    const handedOver = await this.tabs.requestSession(HANDOVER_WAIT_MS, ledger);
-    if (handedOver && handedOver.receivedAt >= ledger) return handedOver;
-    throw new AuthError('stale_session', 'Another tab renewed the session, and no open tab handed over the new tokens.');
-  }
-
-  /** After a refusal, a session newer than `mine` from the tab that renewed first; null if none. */
-  private async winnerOfLostRace(mine: Session): Promise<Session | null> {
-    if (!this.tabs.enabled) return null;
-    const known = [this.store.session(), this.store.peekStored(), this.tabs.announced()].find((candidate) => candidate && candidate.receivedAt > mine.receivedAt);
-    if (known) return known;
-    const ledger = await this.tabs.newestSessionAt();
-    const asked = await this.tabs.requestSession(ledger !== null && ledger > mine.receivedAt ? HANDOVER_WAIT_MS : LOST_RACE_WAIT_MS, Math.max(ledger ?? 0, mine.receivedAt + 1));
-    return asked && asked.receivedAt > mine.receivedAt ? asked : null;
   }
 
   private assertCurrent(generation: number): void {

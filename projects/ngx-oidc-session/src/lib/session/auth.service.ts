@@ -9,7 +9,7 @@ import { AUTH_CLOCK } from '../time/clock';
 import { AuthEvent, AuthState, LoginOptions, LogoutOptions, LogoutResult } from './auth-state';
 import { AuthStateHub } from './auth-events';
 import { AuthBrowser } from './browser';
-import { Session, UserClaims, userClaimsOf } from './session';
+import { Session, UserClaims, supersedes, userClaimsOf } from './session';
 import { SessionStore } from './session-store';
 import { RenewScheduler } from '../renew/renew-scheduler';
 import { isExpiring } from '../renew/renew-timing';
@@ -27,6 +27,8 @@ interface StoredAttempt extends AuthorizationAttempt {
 const NEW_TAB_WAIT_MS = 3_000;
 /** The wait without Web Locks, where a new tab cannot know whether any tab holds a session. */
 const NEW_TAB_BLIND_WAIT_MS = 300;
+/** How long a logout waits for another tab to hand over the newest refresh token to revoke. */
+const LOGOUT_PATIENCE_MS = 1_000;
 /** A sign-in attempt older than this is stale: its callback is refused. */
 const ATTEMPT_MAX_AGE_MS = 30 * 60 * 1000;
 
@@ -68,10 +70,8 @@ export class AuthService {
     this.tabs.listen({
       onSession: (session) => this.takeSessionFromOtherTab(session),
       onSignedOut: () => this.signOutFromOtherTab(),
-      currentSession: () => (this.hub.snapshot.status === 'authenticated' ? this.store.session() : null),
+      currentSession: () => this.store.session(),
     });
-    // While this tab can hand a session over, a new tab knows that asking is worth the wait.
-    this.hub.isAuthenticated$.subscribe((authenticated) => this.tabs.setSessionHolder(authenticated && this.store.session() !== null));
   }
 
   /**
@@ -94,13 +94,13 @@ export class AuthService {
     let session = this.store.load();
     if (!session && this.tabs.enabled) {
       // A new tab of a signed-in user: the live tabs hand over the session, no redirect.
-      const othersHoldOne = await this.tabs.otherTabHoldsSession();
-      if (othersHoldOne !== false) {
-        const handedOver = await this.tabs.requestSession(othersHoldOne ? NEW_TAB_WAIT_MS : NEW_TAB_BLIND_WAIT_MS);
-        // A renewal broadcast may have been taken in while waiting: the newest session wins.
-        const taken = this.store.session();
-        session = taken && (!handedOver || taken.receivedAt >= handedOver.receivedAt) ? taken : handedOver;
-        if (session && session !== taken) this.store.set(session);
+      // Holder locks say whether any tab holds a session; without Web Locks, ask blind.
+      const holders = await this.tabs.holders();
+      if (holders === null || holders.length > 0) {
+        const handedOver = await this.tabs.requestSession(holders ? NEW_TAB_WAIT_MS : NEW_TAB_BLIND_WAIT_MS);
+        // A renewal broadcast taken in while waiting is newer than any answer.
+        session = this.store.session() ?? handedOver;
+        if (session && session === handedOver) this.store.set(session);
       }
     }
     if (!session) {
@@ -160,7 +160,12 @@ export class AuthService {
     this.renewer.stop();
     if (!options.localOnly && session?.refreshToken && this.browser.isBrowser) {
       try {
-        refreshTokenRevoked = await this.protocol.revoke(session.refreshToken, 'refresh_token');
+        // The newest refresh token of any tab: a tab that is behind holds a spent one.
+        const newest = await this.tabs.exclusive(async () => {
+          const standing = await this.tabs.standing(session, LOGOUT_PATIENCE_MS);
+          return 'session' in standing ? standing.session : session;
+        });
+        refreshTokenRevoked = await this.protocol.revoke(newest.refreshToken ?? session.refreshToken, 'refresh_token');
       } catch (revokeError) {
         error = isAuthError(revokeError) ? revokeError : new AuthError('revocation_failed', 'The refresh token could not be revoked.');
       }
@@ -168,7 +173,7 @@ export class AuthService {
     this.store.clear();
     // A renewal that started while the refresh token was being revoked must not store its result.
     this.renewer.stop();
-    this.tabs.announceSignOut();
+    await this.tabs.announceSignOut();
     this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error: null });
     this.hub.emit({ type: 'signed_out', at: this.clock.now(), reason: 'logout' });
     if (!this.browser.isBrowser) return { outcome: 'local', reason: 'not_in_browser', refreshTokenRevoked, error };
@@ -236,10 +241,15 @@ export class AuthService {
           this.hub.emit({ type: 'error', at: this.clock.now(), error: this.asAuthError(userInfoError) });
         }
       }
-      this.store.set(session);
-      this.publish(session);
-      void this.tabs.announce(session);
-      this.hub.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });
+      const signedIn = session;
+      // Under the renewal lock, like a renewal: the ledger must name this sign-in before any
+      // tab renews the session it replaces.
+      await this.tabs.exclusive(async () => {
+        this.store.set(signedIn);
+        this.publish(signedIn);
+        await this.tabs.commit(signedIn);
+      });
+      this.hub.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(signedIn) });
     } catch (error) {
       this.store.clear();
       this.hub.fail(this.asAuthError(error), this.clock.now());
@@ -304,10 +314,9 @@ export class AuthService {
     this.hub.setState({ status: 'authenticated', user: userClaimsOf(session), accessTokenExpiresAt: session.expiresAt, error: null });
   }
 
-  /** Another tab signed in or renewed: take its session if it is newer than ours. */
+  /** Another tab signed in or renewed: take its session if it supersedes ours. */
   private takeSessionFromOtherTab(session: Session): void {
-    const mine = this.store.session();
-    if (mine && session.receivedAt <= mine.receivedAt) return;
+    if (!supersedes(session, this.store.session())) return;
     const wasSignedIn = this.hub.snapshot.status === 'authenticated';
     this.renewer.adopt(session); // stores it, publishes it, and re-arms the timer
     if (!wasSignedIn) this.hub.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });
@@ -323,9 +332,13 @@ export class AuthService {
   }
 
   private endSession(error: AuthError | null): void {
-    this.store.clear();
-    // A tab left behind by the others' renewals ends alone: their session is fine.
-    if (error?.code !== 'stale_session') this.tabs.announceSignOut();
+    if (error?.code === 'stale_session') {
+      // A tab left behind by the others' renewals ends alone: theirs is another matter.
+      this.store.forget();
+    } else {
+      this.store.clear();
+      void this.tabs.announceSignOut();
+    }
     this.hub.setState({ status: 'unauthenticated', user: null, accessTokenExpiresAt: null, error });
     this.hub.emit({ type: 'session_expired', at: this.clock.now(), error });
     if (this.config.renew.signInWhenSessionEnds && this.browser.isBrowser) {

@@ -8,6 +8,8 @@ const session: Session = {
   idToken: 'x.y.z',
   idTokenClaims: { iss: 'https://op', sub: 'alice', aud: 'spa', exp: 2_000_000_000, iat: 1_900_000_000, nonce: 'n', name: 'Alice' },
   receivedAt: 1_900_000_000_000,
+  chain: 'c0ffee',
+  version: 0,
 };
 
 describe('stored session', () => {

@@ -31,6 +31,32 @@ export interface Session {
   readonly scope?: string;
   /** When this token set was received, ms since the epoch. */
   readonly receivedAt: number;
+  /**
+   * Which sign-in this token set descends from (a random id made at sign-in), and how many
+   * renewals separate it from that sign-in. Together they order sessions across tabs without
+   * trusting the wall clock, which can be set back.
+   */
+  readonly chain: string;
+  readonly version: number;
+}
+
+/** Whether two token sets are the same renewal of the same sign-in. */
+export function sameSession(a: Pick<Session, 'chain' | 'version'>, b: Pick<Session, 'chain' | 'version'>): boolean {
+  return a.chain === b.chain && a.version === b.version;
+}
+
+/**
+ * Whether `candidate` should replace `current` in this tab: a later renewal of the same
+ * sign-in, or a token set of another sign-in (the other tabs moved on to it).
+ */
+export function supersedes(candidate: Session, current: Session | null): boolean {
+  if (!current) return true;
+  return candidate.chain === current.chain ? candidate.version > current.version : true;
+}
+
+/** A random id for a new sign-in's chain of token sets. */
+export function newChainId(): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'azp', 'at_hash', 'c_hash', 'sid', 'auth_time', 'acr', 'amr', 'jti']);
@@ -85,9 +111,13 @@ export function validSession(session: unknown): Session | null {
     !isString(claims['sub']) ||
     !isString(claims['iss']) ||
     !isNumber(claims['exp']) ||
-    !isNumber(claims['iat'])
+    !isNumber(claims['iat']) ||
+    (session['chain'] !== undefined && !isString(session['chain'])) ||
+    (session['version'] !== undefined && !(isNumber(session['version']) && Number.isInteger(session['version']) && session['version'] >= 0))
   ) {
     return null;
   }
+  // A session stored by version 0.1 has no chain: every tab derives the same one from it.
+  if (session['chain'] === undefined) return { ...session, chain: `legacy-${session['receivedAt']}`, version: 0 } as unknown as Session;
   return session as unknown as Session;
 }

@@ -1,56 +1,110 @@
+import { Session } from '../session/session';
+
+/** Which token set is the newest of an app and client, by sign-in chain and renewal count. */
+export type LedgerEntry = Pick<Session, 'chain' | 'version'>;
+
 /**
- * When the newest session of an app and client was received, by any tab: a timestamp, never a
- * token. It lives in IndexedDB because IndexedDB is the one shared store whose reads are
- * ordered after the writes of a tab that already released the renewal lock. localStorage and
- * BroadcastChannel are not: Chromium hands a Web Lock to the next tab before another tab's
- * localStorage write or broadcast reaches it (they travel on separate IPC channels), and a tab
- * that decided on that stale view presented a refresh token that had just been rotated out.
+ * What a read found: the newest token set any tab recorded, `empty` when none did (no
+ * renewal since sign-out, or a new browser profile), `unknown` when IndexedDB failed or did
+ * not answer in time.
+ */
+export type LedgerRead = { readonly state: 'known'; readonly entry: LedgerEntry } | { readonly state: 'empty' } | { readonly state: 'unknown' };
+
+/** How long one IndexedDB operation may take: it runs under the renewal lock of every tab. */
+export const LEDGER_TIMEOUT_MS = 1_500;
+
+/**
+ * Which token set is the newest of this app and client: a sign-in chain id and a renewal
+ * count, never a token. It lives in IndexedDB because IndexedDB is the one shared store whose
+ * reads are ordered after the writes of a tab that already released the renewal lock.
+ * localStorage and BroadcastChannel are not: Chromium hands a Web Lock to the next tab before
+ * another tab's localStorage write or broadcast reaches it (they travel on separate IPC
+ * channels), and a tab that decided on that stale view presented a refresh token that had
+ * just been rotated out.
  *
- * Every method resolves, never rejects: without IndexedDB (blocked by policy, or a failure)
- * reads give null and the tabs fall back to what the broadcast tells them.
+ * Every method resolves, never rejects, and gives up after LEDGER_TIMEOUT_MS: a read that
+ * fails says `unknown`, so that the caller can decide on other evidence instead of assuming
+ * that no other tab renewed.
  */
 export class RenewalLedger {
   private database: Promise<IDBDatabase | null> | null = null;
 
+  /**
+   * @param factory the page's IndexedDB, null where there is none
+   * @param key one entry per app and client
+   * @param setTimer calls back after the given milliseconds and returns a cancel function
+   *   (the library's clock, outside the Angular zone)
+   */
   constructor(
     private readonly factory: IDBFactory | null,
     private readonly key: string,
+    private readonly setTimer: (callback: () => void, ms: number) => () => void,
   ) {}
 
-  /** The newest session's receipt time, or null when unknown. */
-  async read(): Promise<number | null> {
-    const database = await this.open();
-    if (!database) return null;
-    try {
-      const value = await request<unknown>(database.transaction(STORE, 'readonly').objectStore(STORE).get(this.key));
-      return typeof value === 'number' && Number.isFinite(value) ? value : null;
-    } catch {
-      return null;
-    }
+  read(): Promise<LedgerRead> {
+    return this.run<LedgerRead>('readonly', async (store) => {
+      const value = await request<unknown>(store.get(this.key));
+      if (value === undefined) return { state: 'empty' };
+      return isEntry(value) ? { state: 'known', entry: { chain: value.chain, version: value.version } } : { state: 'unknown' };
+    }, { state: 'unknown' });
   }
 
-  /**
-   * Records a session received at `receivedAt` unless a newer one is recorded. Resolves once
-   * the write is committed, so that a tab taking the lock after this one sees it.
-   */
-  async write(receivedAt: number): Promise<void> {
-    const database = await this.open();
-    if (!database) return;
-    try {
-      const transaction = database.transaction(STORE, 'readwrite', { durability: 'relaxed' });
-      const store = transaction.objectStore(STORE);
-      const done = committed(transaction);
-      const current = await request<unknown>(store.get(this.key));
-      if (typeof current !== 'number' || !(current >= receivedAt)) store.put(receivedAt, this.key);
-      await done;
-    } catch {
-      // the broadcast still tells the live tabs
-    }
+  /** Records the newest token set. Resolves once committed (or given up on): true when it was. */
+  write(entry: LedgerEntry): Promise<boolean> {
+    return this.run('readwrite', async (store) => {
+      store.put({ chain: entry.chain, version: entry.version }, this.key);
+      return true;
+    }, false);
+  }
+
+  /** Forgets the newest token set (sign-out). */
+  clear(): Promise<boolean> {
+    return this.run('readwrite', async (store) => {
+      store.delete(this.key);
+      return true;
+    }, false);
   }
 
   close(): void {
-    void this.database?.then((database) => database?.close());
+    const database = this.database;
     this.database = null;
+    void database?.then((open) => open?.close());
+  }
+
+  /**
+   * One transaction, resolved with `work`'s result once the transaction completed, or with
+   * `fallback` on any failure or after the timeout. A failure drops the connection, so that
+   * the next call opens a new one (a connection can die, as Safari's "Connection to Indexed
+   * Database server lost" shows).
+   */
+  private async run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => Promise<T>, fallback: T): Promise<T> {
+    if (!this.factory) return fallback;
+    let timedOut = false;
+    const attempt = (async () => {
+      const database = await this.open();
+      if (!database || timedOut) return fallback;
+      const transaction = database.transaction(STORE, mode, { durability: 'relaxed' });
+      const done = committed(transaction);
+      const result = await work(transaction.objectStore(STORE)).catch((error: unknown) => {
+        done.catch(() => undefined);
+        throw error;
+      });
+      await done;
+      return result;
+    })();
+    let cancelTimer = () => undefined as void;
+    const outcome = await Promise.race([
+      attempt.catch(() => FAILED),
+      new Promise<typeof FAILED>((resolve) => (cancelTimer = this.setTimer(() => resolve(FAILED), LEDGER_TIMEOUT_MS))),
+    ]);
+    cancelTimer();
+    if (outcome === FAILED) {
+      timedOut = true;
+      attempt.catch(() => undefined);
+      this.close();
+      return fallback;
+    }
+    return outcome as T;
   }
 
   private open(): Promise<IDBDatabase | null> {
@@ -61,10 +115,10 @@ export class RenewalLedger {
         opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
         opening.onsuccess = () => {
           const database = opening.result;
-          // A newer version of the library upgrading the database: let it, and reopen later.
-          database.onversionchange = () => {
-            database.close();
-            this.database = null;
+          // Another version of the library upgrading the database: let it, and reopen later.
+          database.onversionchange = () => this.close();
+          database.onclose = () => {
+            if (this.database === current) this.database = null;
           };
           resolve(database);
         };
@@ -74,13 +128,31 @@ export class RenewalLedger {
         resolve(null);
       }
     });
-    return this.database;
+    const current = this.database;
+    return current.then((database) => {
+      // A failed open is not remembered: the next operation tries again.
+      if (!database && this.database === current) this.database = null;
+      return database;
+    });
   }
 }
 
 // A database of its own: other stores of the library can change version without touching it.
 const DATABASE = 'ngx-oidc-session-renewal-ledger';
 const STORE = 'ledger';
+const FAILED = Symbol('failed');
+
+function isEntry(value: unknown): value is LedgerEntry {
+  const record = value as Record<string, unknown> | null;
+  return (
+    typeof record === 'object' &&
+    record !== null &&
+    typeof record['chain'] === 'string' &&
+    typeof record['version'] === 'number' &&
+    Number.isInteger(record['version']) &&
+    record['version'] >= 0
+  );
+}
 
 function request<T>(req: IDBRequest): Promise<T> {
   return new Promise((resolve, reject) => {

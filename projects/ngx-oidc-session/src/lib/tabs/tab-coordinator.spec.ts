@@ -2,16 +2,22 @@ import { TestBed } from '@angular/core/testing';
 import { filter, firstValueFrom } from 'rxjs';
 import { AuthHarness } from '../../testing/harness';
 import { Session } from '../session/session';
-import { RenewalLedger } from './renewal-ledger';
-import { parseTabMessage } from './tab-coordinator';
+import { LEDGER_TIMEOUT_MS, RenewalLedger } from './renewal-ledger';
+import { ARRIVING_WAIT_MS, HANDOVER_WAIT_MS, parseTabMessage } from './tab-coordinator';
 
 const OWNER = 'spa@https://op.example.com';
 const CHANNEL = `ngx-oidc-session:${OWNER}`;
 const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
-const HOLDER_LOCK = `${NAMESPACE}:session-holder`;
+const RENEW_LOCK = `${NAMESPACE}:renew`;
+const HOLDER_PREFIX = `${NAMESPACE}:holder:`;
+const holderLock = (session: Session) => `${HOLDER_PREFIX}${session.chain}:${session.version}`;
 
 /** The ledger as another tab sees it: same database, same key. */
-const ledger = () => new RenewalLedger(indexedDB, NAMESPACE);
+const ledger = () =>
+  new RenewalLedger(indexedDB, NAMESPACE, (callback, ms) => {
+    const timer = setTimeout(callback, ms);
+    return () => clearTimeout(timer);
+  });
 
 function deleteLedger(): Promise<void> {
   return new Promise((resolve) => {
@@ -20,12 +26,12 @@ function deleteLedger(): Promise<void> {
   });
 }
 
-/** Another tab that holds a session: it holds a share of the session-holder lock until released. */
-async function holdSessionHolderLock(): Promise<() => void> {
+/** Another tab that holds a token set: it holds the holder lock named for it until released. */
+async function holdHolderLock(session: Session): Promise<() => void> {
   let release!: () => void;
   let granted!: () => void;
   const held = new Promise<void>((resolve) => (granted = resolve));
-  void navigator.locks.request(HOLDER_LOCK, { mode: 'shared' }, () => {
+  void navigator.locks.request(holderLock(session), { mode: 'shared' }, () => {
     granted();
     return new Promise<void>((resolve) => (release = resolve));
   });
@@ -75,10 +81,17 @@ function storedSession(harness: AuthHarness): Session {
   return JSON.parse(harness.storage.getItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`)!).session as Session;
 }
 
-/** A session another tab renewed: newer tokens, newer receipt. */
+/** A session another tab renewed: the next renewal of the same sign-in. */
 function renewedBy(other: Session, clockNow: number, token: string): Session {
-  return { ...other, accessToken: token, refreshToken: `${token}-refresh`, receivedAt: clockNow, expiresAt: clockNow + 300_000 };
+  return { ...other, accessToken: token, refreshToken: `${token}-refresh`, receivedAt: clockNow, expiresAt: clockNow + 300_000, version: other.version + 1 };
 }
+
+/** Looks until `predicate` holds: for state no event announces (lock queues, timers set after an await). */
+async function until(predicate: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await predicate())) await new Promise((resolve) => setTimeout(resolve));
+}
+
+const heldLocks = async () => ((await navigator.locks.query()).held ?? []).map((lock) => lock.name ?? '');
 
 describe('parseTabMessage', () => {
   it('ignores messages of another app or client, another format, or malformed ones', () => {
@@ -120,7 +133,9 @@ describe('TabCoordinator between tabs', () => {
     });
     await harness.runNextTimer();
     expect((await announced).refreshToken).toBe('rt-2');
-    expect(await ledger().read()).toBe(storedSession(harness).receivedAt);
+    const renewed = storedSession(harness);
+    expect(renewed.version).toBe(1);
+    expect(await ledger().read()).toEqual({ state: 'known', entry: { chain: renewed.chain, version: 1 } });
   });
 
   it("takes another tab's renewed session instead of renewing itself", async () => {
@@ -134,9 +149,18 @@ describe('TabCoordinator between tabs', () => {
     expect(harness.refreshGrants().length).toBe(0);
   });
 
+  it('takes a later renewal even when the wall clock was set back', async () => {
+    const mine = storedSession(harness);
+    const theirs = { ...renewedBy(mine, mine.receivedAt - 3_600_000, 'at-renewed-after-clock-change'), expiresAt: mine.expiresAt + 1 };
+    const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    other.send({ kind: 'session', session: theirs });
+    await adopted;
+    expect(await harness.auth.getAccessToken()).toBe('at-renewed-after-clock-change');
+  });
+
   it('ignores an older session, another client, and malformed messages', async () => {
     const mine = storedSession(harness);
-    other.send({ kind: 'session', session: { ...mine, accessToken: 'older', receivedAt: mine.receivedAt - 1 } });
+    other.send({ kind: 'session', session: { ...mine, accessToken: 'older', version: mine.version, receivedAt: mine.receivedAt + 1 } });
     other.channel.postMessage({ format: 1, owner: 'intruder@https://op.example.com', kind: 'session', session: renewedBy(mine, harness.clock.now() + 5, 'foreign') });
     other.send({ kind: 'session', session: { accessToken: 'broken' } });
     other.channel.postMessage('garbage');
@@ -152,7 +176,7 @@ describe('TabCoordinator between tabs', () => {
     const mine = storedSession(harness);
     const theirs = renewedBy(mine, harness.clock.now() + 200_000, 'at-renewed-while-asleep');
     other.session = theirs;
-    await ledger().write(theirs.receivedAt); // another tab renewed while this one slept
+    await ledger().write(theirs); // another tab renewed while this one slept
     harness.clock.advance(200_000);
     harness.clock.advanceToNextTimer();
     const adopted = await firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
@@ -164,7 +188,7 @@ describe('TabCoordinator between tabs', () => {
   it('stays signed out when it logs out while asking the live tabs', async () => {
     const mine = storedSession(harness);
     const theirs = renewedBy(mine, harness.clock.now() + 200_000, 'at-answered-after-logout');
-    await ledger().write(theirs.receivedAt); // another tab renewed while this one slept
+    await ledger().write(theirs); // another tab renewed while this one slept
     const asked = other.next('session-request'); // other.session is null: it does not answer yet
     harness.clock.advance(200_000);
     harness.clock.advanceToNextTimer();
@@ -210,7 +234,7 @@ describe('TabCoordinator between tabs', () => {
     other.session = storedSession(harness);
     harness.storage.removeItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`); // a new tab: its own empty sessionStorage
     TestBed.resetTestingModule(); // the first tab is gone; "other" holds the session now
-    const release = await holdSessionHolderLock();
+    const release = await holdHolderLock(other.session);
     const requests = harness.op.requests.length;
     const navigations = harness.browser.navigations.length;
     const auth = await harness.load();
@@ -226,7 +250,7 @@ describe('TabCoordinator between tabs', () => {
     let release!: () => void;
     let granted!: () => void;
     const lockGranted = new Promise<void>((resolve) => (granted = resolve));
-    const held = navigator.locks.request('ngx-oidc-session:spa@https://op.example.com/:renew', () => {
+    const held = navigator.locks.request(RENEW_LOCK, () => {
       order.push('other tab holds the lock');
       granted();
       return new Promise<void>((resolve) => (release = resolve));
@@ -234,10 +258,7 @@ describe('TabCoordinator between tabs', () => {
     await lockGranted;
     const renewal = harness.auth.renew().then(() => order.push('this tab renewed'));
     // No event says "queued for a lock": look until this tab's request waits behind the other's.
-    const lockName = 'ngx-oidc-session:spa@https://op.example.com/:renew';
-    while (!(await navigator.locks.query()).pending?.some((lock) => lock.name === lockName)) {
-      await new Promise((resolve) => setTimeout(resolve));
-    }
+    await until(async () => (await navigator.locks.query()).pending?.some((lock) => lock.name === RENEW_LOCK) ?? false);
     expect(harness.events.some((event) => event.type === 'renew_started')).toBeFalse();
     expect(harness.refreshGrants().length).toBe(0);
     order.push('other tab releases');
@@ -249,11 +270,9 @@ describe('TabCoordinator between tabs', () => {
   });
 });
 
-/** Looks until no tab holds the session-holder lock (a destroyed tab releases it asynchronously). */
-async function untilNoSessionHolder(): Promise<void> {
-  while ((await navigator.locks.query()).held?.some((lock) => lock.name === HOLDER_LOCK)) {
-    await new Promise((resolve) => setTimeout(resolve));
-  }
+/** Looks until no tab holds a holder lock (a destroyed tab releases it asynchronously). */
+function untilNoHolder(): Promise<void> {
+  return until(async () => !(await heldLocks()).some((name) => name.startsWith(HOLDER_PREFIX)));
 }
 
 /**
@@ -298,25 +317,30 @@ describe('TabCoordinator: renewal races between tabs', () => {
 
   afterEach(() => closeTabs(other));
 
+  /** Resolves when the tab has set a timer of `ms` (it waits on the fake clock for that long). */
+  const untilWaiting = (ms: number) => until(() => harness.clock.nextDue() === harness.clock.now() + ms);
+
   it("takes the lock before the winner's broadcast arrives: waits for the tokens the ledger names, never presents its own", async () => {
     // Chromium hands the lock over before the winner's broadcast (and its localStorage writes)
     // reach this tab; only the ledger in IndexedDB is already up to date.
     const theirs = renewedBy(mine, due - 1, 'at-from-the-winner');
-    await ledger().write(theirs.receivedAt);
+    await ledger().write(theirs);
+    const release = await holdHolderLock(theirs);
     const asked = other.next('session-request');
     const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
     harness.clock.advanceToNextTimer();
     const request = await asked;
     other.send({ kind: 'session-response', requestId: request['requestId'], session: theirs });
     await adopted;
+    release();
     expect(await harness.auth.getAccessToken()).toBe('at-from-the-winner');
     expect(harness.refreshGrants().length).toBe(0);
     expect(harness.events.some((event) => event.type === 'renew_started')).toBeFalse();
   });
 
-  it('does not take the first answer when it is older than the ledger: waits for the newest', async () => {
+  it('takes no answer but the token set the ledger names', async () => {
     const theirs = renewedBy(mine, due - 1, 'at-newest');
-    await ledger().write(theirs.receivedAt);
+    await ledger().write(theirs);
     other.session = mine; // a tab that has not heard of the renewal yet answers first
     const informed = new OtherTab();
     informed.channel.addEventListener('message', (event: MessageEvent) => {
@@ -334,13 +358,45 @@ describe('TabCoordinator: renewal races between tabs', () => {
     expect(harness.refreshGrants().length).toBe(0);
   });
 
-  it('when no tab hands over the tokens the ledger names, ends its own session only and presents nothing', async () => {
-    await ledger().write(due - 1);
+  it('the renewing tab names its tokens in the ledger before it lets the next tab take the lock', async () => {
+    let letThrough!: () => void;
+    const answering = new Promise<void>((resolve) => (letThrough = resolve));
+    const token = harness.op.handlers['/token'];
+    harness.op.handlers['/token'] = async (request) => {
+      await answering;
+      return token(request);
+    };
+    // In one page IndexedDB orders the transactions anyway; across processes only the wait for
+    // the commit does. So the order is observed directly.
+    const order: string[] = [];
+    const write = RenewalLedger.prototype.write;
+    spyOn(RenewalLedger.prototype, 'write').and.callFake(async function (this: RenewalLedger, entry) {
+      const written = await write.call(this, entry);
+      order.push('ledger written');
+      return written;
+    });
+    const renewal = harness.runNextTimer();
+    await until(() => harness.refreshGrants().length === 1); // this tab holds the lock, its request is on the wire
+    // Another tab queues for the lock and looks at the ledger as soon as it gets it.
+    const seenByNextTab = navigator.locks.request(RENEW_LOCK, () => {
+      order.push('next tab has the lock');
+      return ledger().read();
+    });
+    await until(async () => (await navigator.locks.query()).pending?.some((lock) => lock.name === RENEW_LOCK) ?? false);
+    letThrough();
+    await renewal;
+    expect(await seenByNextTab).toEqual({ state: 'known', entry: { chain: mine.chain, version: 1 } });
+    expect(order).toEqual(['ledger written', 'next tab has the lock']);
+  });
+
+  it('when no open tab holds the tokens the ledger names, ends its own session only and presents nothing', async () => {
+    await ledger().write(renewedBy(mine, due - 1, 'at-lost'));
     const asked = other.next('session-request');
     const ended = harness.nextEvent('session_expired');
     harness.clock.advanceToNextTimer();
     await asked;
-    harness.clock.advance(5_000); // the hand-over wait runs on the clock
+    await untilWaiting(ARRIVING_WAIT_MS);
+    harness.clock.advance(ARRIVING_WAIT_MS);
     expect((await ended).error?.code).toBe('stale_session');
     expect(harness.refreshGrants().length).toBe(0);
     expect(harness.auth.state().status).toBe('unauthenticated');
@@ -350,11 +406,70 @@ describe('TabCoordinator: renewal races between tabs', () => {
     expect(other.received.map((message) => message['kind'])).not.toContain('signed-out'); // the other tabs keep theirs
   });
 
-  it('refused because another tab renewed first (no lock stopped it): takes the winner\'s tokens instead of ending the session', async () => {
+  it('when a live tab holds the newer tokens but does not answer (frozen), keeps its session and tries again later', async () => {
+    const theirs = renewedBy(mine, due - 1, 'at-in-a-frozen-tab');
+    await ledger().write(theirs);
+    const release = await holdHolderLock(theirs);
+    const failed = harness.nextEvent('renew_failed');
+    harness.clock.advanceToNextTimer();
+    await untilWaiting(HANDOVER_WAIT_MS);
+    harness.clock.advance(HANDOVER_WAIT_MS);
+    const failure = await failed;
+    release();
+    expect(failure.failureClass).toBe('transient');
+    expect(failure.retryInMs).not.toBeNull();
+    expect(harness.refreshGrants().length).toBe(0);
+    expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  it("finds the winner's tokens in shared storage once the wait is over", async () => {
+    const theirs = renewedBy(mine, due - 1, 'at-written-to-shared-storage');
+    await ledger().write(theirs);
+    const asked = other.next('session-request');
+    harness.clock.advanceToNextTimer();
+    await asked;
+    await untilWaiting(ARRIVING_WAIT_MS);
+    // storage: 'local': the winner's write reaches this tab's view of storage during the wait.
+    harness.storage.setItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`, JSON.stringify({ format: 1, owner: OWNER, session: theirs }));
+    const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    harness.clock.advance(ARRIVING_WAIT_MS);
+    await adopted;
+    expect(await harness.auth.getAccessToken()).toBe('at-written-to-shared-storage');
+    expect(harness.refreshGrants().length).toBe(0);
+  });
+
+  it("renews its own tokens when the ledger names another sign-in that no tab holds any more", async () => {
+    await ledger().write({ chain: 'a-sign-in-of-a-closed-tab', version: 7 });
+    const renewal = harness.nextEvent('token_renewed', 'session_expired');
+    harness.clock.advanceToNextTimer();
+    await untilWaiting(ARRIVING_WAIT_MS);
+    harness.clock.advance(ARRIVING_WAIT_MS);
+    expect((await renewal).type).toBe('token_renewed');
+    expect(await ledger().read()).toEqual({ state: 'known', entry: { chain: mine.chain, version: 1 } });
+  });
+
+  it('when IndexedDB does not answer, decides by the holder locks of the live tabs and never hangs the lock', async () => {
+    const theirs = renewedBy(mine, due - 1, 'at-known-by-its-holder-lock');
+    const release = await holdHolderLock(theirs);
+    other.session = theirs;
+    // A connection that stopped answering: its transactions never complete.
+    const silent = { objectStore: () => ({ get: () => ({}), put: () => ({}), delete: () => ({}) }) };
+    spyOn(IDBDatabase.prototype, 'transaction').and.returnValue(silent as unknown as IDBTransaction);
+    const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    harness.clock.advanceToNextTimer();
+    await adopted; // after LEDGER_TIMEOUT_MS of real time: the watchdog gives up on IndexedDB
+    expect(LEDGER_TIMEOUT_MS).toBeLessThan(jasmine.DEFAULT_TIMEOUT_INTERVAL);
+    release();
+    expect(await harness.auth.getAccessToken()).toBe('at-known-by-its-holder-lock');
+    expect(harness.refreshGrants().length).toBe(0);
+    await until(async () => !(await heldLocks()).includes(RENEW_LOCK));
+  });
+
+  it("refused because another tab renewed first (no lock stopped it): takes the winner's tokens instead of ending the session", async () => {
     const theirs = renewedBy(mine, harness.clock.now() + 1, 'at-won-the-race');
     harness.op.handlers['/token'] = async () => {
       // The winner's refresh reached the OP first: this tab's token is rotated out.
-      await ledger().write(theirs.receivedAt);
+      await ledger().write(theirs);
       other.send({ kind: 'session', session: theirs });
       return harness.op.oauthError('invalid_grant');
     };
@@ -364,10 +479,17 @@ describe('TabCoordinator: renewal races between tabs', () => {
     expect(harness.auth.state().status).toBe('authenticated');
   });
 
-  it('holds the session-holder lock while signed in, and lets go at sign-out', async () => {
-    expect((await navigator.locks.query()).held?.some((lock) => lock.name === HOLDER_LOCK)).toBeTrue();
+  it('holds the holder lock named for its token set, follows renewals, and lets go at sign-out and pagehide', async () => {
+    expect(await heldLocks()).toContain(holderLock(mine));
+    await harness.runNextTimer();
+    const renewed = storedSession(harness);
+    await until(async () => (await heldLocks()).includes(holderLock(renewed)) && !(await heldLocks()).includes(holderLock(mine)));
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+    await untilNoHolder(); // back/forward cache: a page that holds a lock cannot enter it
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+    await until(async () => (await heldLocks()).includes(holderLock(renewed)));
     await harness.auth.logout({ localOnly: true });
-    await untilNoSessionHolder(); // resolves only once released
+    await untilNoHolder();
     expect(harness.auth.state().status).toBe('unauthenticated');
   });
 });
@@ -383,7 +505,7 @@ describe('TabCoordinator: a new tab', () => {
     // A new tab: its own empty sessionStorage, and the signed-in tab above is gone.
     harness.storage.removeItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`);
     TestBed.resetTestingModule();
-    await untilNoSessionHolder();
+    await untilNoHolder();
   });
 
   afterEach(() => closeTabs(other));
@@ -398,7 +520,7 @@ describe('TabCoordinator: a new tab', () => {
   });
 
   it('waits for a slow answer while another tab holds a session', async () => {
-    const release = await holdSessionHolderLock();
+    const release = await holdHolderLock(session);
     other.channel.addEventListener('message', (event: MessageEvent) => {
       const data = event.data as Record<string, unknown>;
       if (data['kind'] !== 'session-request') return;
@@ -412,7 +534,7 @@ describe('TabCoordinator: a new tab', () => {
   });
 
   it('keeps a renewal broadcast that lands before the stale answer to its request', async () => {
-    const release = await holdSessionHolderLock();
+    const release = await holdHolderLock(session);
     const renewed = renewedBy(session, harness.clock.now() + 1_000, 'at-renewed-while-joining');
     other.channel.addEventListener('message', (event: MessageEvent) => {
       const data = event.data as Record<string, unknown>;
