@@ -2,6 +2,30 @@
 import tseslint from 'typescript-eslint';
 import angular from 'angular-eslint';
 
+const LIB = 'projects/ngx-oidc-session/src/lib';
+const ALL_LAYERS = ['core', 'platform', 'state', 'protocol', 'tabs', 'renew', 'http', 'router'];
+
+/** One rule per layer folder: its source files may import only from the layers below it. */
+function layers(allowed) {
+  return allowed.map(([layer, below]) => ({
+    files: [`${LIB}/${layer}/**/*.ts`],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...ALL_LAYERS.filter((other) => other !== layer && !below.includes(other)).map((other) => `../${other}/*`), '../*.service', '../provide-auth'],
+              message: `${layer}/ may import only from ${below.join(', ') || 'nothing below it'}: the layers without back-edges.`,
+            },
+          ],
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   {
     ignores: ['dist/**', 'out-tsc/**', '.angular/**', 'node_modules/**', 'bench/node_modules/**', 'bench/results/**', '.test-results/**', 'e2e/artifacts/**'],
@@ -18,6 +42,15 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // The library's layers (README: the workspace): nothing imports from a layer above its own.
+  ...layers([
+    ['core', []],
+    ['platform', ['core']],
+    ['state', ['core', 'platform']],
+    ['protocol', ['core', 'platform', 'state']],
+    ['tabs', ['core', 'platform', 'state']],
+    ['renew', ['core', 'platform', 'state', 'protocol', 'tabs']],
+  ]),
   {
     files: ['**/*.html'],
     extends: [...angular.configs.templateRecommended, ...angular.configs.templateAccessibility],

@@ -3,8 +3,8 @@
  */
 export { provideAuth, withClock, AuthModule } from './lib/provide-auth';
 export type { AuthFeature, AuthFeatureKind } from './lib/provide-auth';
-export type { AuthConfig, RenewConfig, RenewStrategy } from './lib/config/auth-config';
-export { AuthService } from './lib/session/auth.service';
+export type { AuthConfig, RenewConfig, RenewStrategy } from './lib/core/config';
+export { AuthService } from './lib/auth.service';
 export type {
   AuthState,
   AuthStatus,
@@ -16,13 +16,13 @@ export type {
   LoginOptions,
   LogoutOptions,
   LogoutResult,
-} from './lib/session/auth-state';
-export type { UserClaims, IdTokenClaims } from './lib/session/session';
-export { AuthError, isAuthError } from './lib/errors';
-export type { AuthErrorCode, AuthErrorDetails } from './lib/errors';
-export { MemoryTokenStorage } from './lib/storage/token-storage';
-export type { TokenStorage } from './lib/storage/token-storage';
-export type { Clock, TimerHandle } from './lib/time/clock';
+} from './lib/core/auth-state';
+export type { UserClaims, IdTokenClaims } from './lib/core/session';
+export { AuthError, isAuthError } from './lib/core/errors';
+export type { AuthErrorCode, AuthErrorDetails } from './lib/core/errors';
+export { MemoryTokenStorage } from './lib/platform/web-storage';
+export type { TokenStorage } from './lib/core/token-storage';
+export type { Clock, TimerHandle } from './lib/platform/clock';
 export { authGuard, authMatchGuard } from './lib/router/auth.guard';
 export { authInterceptor, AuthInterceptor, AUTH_TOKEN, withoutAuthToken } from './lib/http/auth-interceptor';
 export type { AuthTokenPolicy } from './lib/http/auth-interceptor';

@@ -7,17 +7,25 @@ import {
   makeEnvironmentProviders,
   provideAppInitializer,
 } from '@angular/core';
-import { AUTH_CONFIG, AuthConfig, resolveAuthConfig } from './config/auth-config';
-import { AuthService } from './session/auth.service';
-import { AuthBrowser } from './session/browser';
-import { AUTH_CLOCK, Clock } from './time/clock';
+import { AuthService } from './auth.service';
+import { AUTH_CONFIG, AuthConfig, resolveAuthConfig } from './core/config';
+import { AuthBrowser } from './platform/browser';
+import { AUTH_CLOCK, Clock } from './platform/clock';
 
+/** The kinds of optional features of provideAuth(). */
 export type AuthFeatureKind = 'clock';
 
-/** A feature of provideAuth(), made by one of the `with...()` functions. */
+/**
+ * A feature of provideAuth(), made by one of the `with...()` functions. Its members are
+ * internal (as with Angular's `HttpFeature`): an app passes it on and never reads it.
+ */
 export interface AuthFeature<Kind extends AuthFeatureKind = AuthFeatureKind> {
-  readonly kind: Kind;
-  readonly providers: Provider[];
+  readonly ɵkind: Kind;
+  readonly ɵproviders: Provider[];
+}
+
+function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provider[]): AuthFeature<Kind> {
+  return { ɵkind: kind, ɵproviders: providers };
 }
 
 /**
@@ -25,14 +33,16 @@ export interface AuthFeature<Kind extends AuthFeatureKind = AuthFeatureKind> {
  * of an app's own timing; apps do not need it.
  */
 export function withClock(clock: Clock): AuthFeature<'clock'> {
-  return { kind: 'clock', providers: [{ provide: AUTH_CLOCK, useValue: clock }] };
+  return authFeature('clock', [{ provide: AUTH_CLOCK, useValue: clock }]);
 }
 
 function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Provider[] {
-  const kinds = features.map((feature) => feature.kind);
-  const repeated = kinds.find((kind, index) => kinds.indexOf(kind) !== index);
-  if (repeated) {
-    throw new Error(`ngx-oidc-session: provideAuth() got the "${repeated}" feature twice; pass each with...() feature once.`);
+  if (ngDevMode) {
+    const kinds = features.map((feature) => feature.ɵkind);
+    const repeated = kinds.find((kind, index) => kinds.indexOf(kind) !== index);
+    if (repeated) {
+      throw new Error(`ngx-oidc-session: provideAuth() got the "${repeated}" feature twice; pass each with...() feature once.`);
+    }
   }
   return [
     {
@@ -40,7 +50,7 @@ function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Pr
       // Validated once, when the app starts: a wrong config fails loudly, naming the key.
       useFactory: () => resolveAuthConfig(config, inject(AuthBrowser).origin),
     },
-    ...features.flatMap((feature) => feature.providers),
+    ...features.flatMap((feature) => feature.ɵproviders),
   ];
 }
 

@@ -1,4 +1,4 @@
-import { AuthBrowser } from '../lib/session/browser';
+import { AuthBrowser } from '../lib/platform/browser';
 
 /** Stands in for the page: records navigations instead of leaving the Karma page. */
 export class FakeBrowser implements Pick<AuthBrowser, 'isBrowser' | 'window' | 'href' | 'origin' | 'navigate' | 'replaceUrl'> {

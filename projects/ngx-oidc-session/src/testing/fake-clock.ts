@@ -1,4 +1,4 @@
-import { Clock, TimerHandle } from '../lib/time/clock';
+import { Clock, TimerHandle } from '../lib/platform/clock';
 
 interface Timer {
   readonly id: number;

@@ -11,15 +11,15 @@ import { HttpTestingController, provideHttpClientTesting } from '@angular/common
 import { Observable, Subject } from 'rxjs';
 import { AuthInterceptor, authInterceptor } from '../lib/http/auth-interceptor';
 import { inject, provideAppInitializer } from '@angular/core';
-import { AuthStateHub } from '../lib/session/auth-events';
+import { AuthEvents } from '../lib/state/auth-events';
 import { TestBed } from '@angular/core/testing';
-import { AuthConfig } from '../lib/config/auth-config';
+import { AuthConfig } from '../lib/core/config';
 import { provideAuth, withClock } from '../lib/provide-auth';
-import { AuthService } from '../lib/session/auth.service';
-import { AuthEvent } from '../lib/session/auth-state';
-import { AuthBrowser } from '../lib/session/browser';
-import { ATTEMPT_STORAGE } from '../lib/storage/storage-tokens';
-import { MemoryTokenStorage } from '../lib/storage/token-storage';
+import { AuthService } from '../lib/auth.service';
+import { AuthEvent } from '../lib/core/auth-state';
+import { AuthBrowser } from '../lib/platform/browser';
+import { ATTEMPT_STORAGE } from '../lib/platform/web-storage';
+import { MemoryTokenStorage } from '../lib/platform/web-storage';
 import { FakeBrowser } from './fake-browser';
 import { FakeClock } from './fake-clock';
 import { FakeOp } from './fake-op';
@@ -90,7 +90,7 @@ export class AuthHarness {
       providers: [
         http,
         // Listens before provideAuth's initializer runs, so that start-up events are seen too.
-        provideAppInitializer(() => void inject(AuthStateHub).events$.subscribe((event) => this.events.push(event))),
+        provideAppInitializer(() => void inject(AuthEvents).events$.subscribe((event) => this.events.push(event))),
         provideAuth({ authority: this.op.issuer, clientId: this.op.clientId, storage: this.storage, ...this.config }, withClock(this.clock)),
         { provide: AuthBrowser, useValue: this.browser },
         { provide: ATTEMPT_STORAGE, useValue: this.attempts },

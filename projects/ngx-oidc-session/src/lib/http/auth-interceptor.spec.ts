@@ -2,7 +2,7 @@ import { HttpClient, HttpContext, HttpErrorResponse, HttpHeaders, HttpRequest } 
 import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 import { firstValueFrom } from 'rxjs';
-import { AuthConfig } from '../config/auth-config';
+import { AuthConfig } from '../core/config';
 import { APP, AuthHarness, InterceptorSetup } from '../../testing/harness';
 import { AUTH_TOKEN, withoutAuthToken } from './auth-interceptor';
 

@@ -12,12 +12,13 @@ import {
 import { EnvironmentInjector, Injectable, inject, runInInjectionContext } from '@angular/core';
 import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
 import type { AuthorizationServer } from 'oauth4webapi';
-import { AUTH_CONFIG, ResolvedAuthConfig } from '../config/auth-config';
-import { AuthError, isAuthError } from '../errors';
-import { OidcProtocol } from '../protocol/oidc-protocol';
-import { AuthService } from '../session/auth.service';
-import { AuthBrowser } from '../session/browser';
-import { SessionStore } from '../session/session-store';
+import { AuthService } from '../auth.service';
+import { AUTH_CONFIG, ResolvedAuthConfig } from '../core/config';
+import { AuthError, isAuthError } from '../core/errors';
+import { AuthBrowser } from '../platform/browser';
+import { ProtocolLoader } from '../protocol/protocol-loader';
+import { DiscoveryCache } from '../state/discovery-cache';
+import { SessionStore } from '../state/session-store';
 import { SecureUrlMatcher } from './secure-url-matcher';
 
 /**
@@ -78,7 +79,8 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => {
   const config = inject(AUTH_CONFIG);
   const auth = inject(AuthService);
   const store = inject(SessionStore);
-  const protocol = inject(OidcProtocol);
+  const discovery = inject(DiscoveryCache);
+  const protocol = inject(ProtocolLoader);
 
   const policy = request.context.get(AUTH_TOKEN);
   if (policy === 'skip' || request.headers.has('Authorization')) return next(request);
@@ -86,7 +88,7 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => {
     const matcher = matcherFor(config, browser.origin, metadata);
     return policy === 'attach' ? matcher.allowsOptIn(request.url) : matcher.matches(request.url);
   };
-  const metadata = protocol.knownMetadata();
+  const metadata = discovery.read();
   if (!eligible(metadata)) return next(request);
 
   const send = (token: string) => next(request.clone({ setHeaders: { Authorization: `Bearer ${token}` } }));
@@ -94,12 +96,12 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => {
   // session but no discovery cache (e.g. a new tab that got the session from another tab)
   // learns them before a token leaves it; a failed discovery fails the request, typed.
   const withToken = (token: string) =>
-    metadata ? { token, eligible: true } : protocol.discover().then((learned) => ({ token, eligible: eligible(learned) }));
+    metadata ? { token, eligible: true } : protocol.load().then((client) => client.discover()).then((learned) => ({ token, eligible: eligible(learned) }));
 
   return from(auth.getAccessToken().then(withToken, (error: unknown) => ({ error }))).pipe(
     switchMap((result): Observable<HttpEvent<unknown>> => {
       if ('error' in result) {
-        const error = isAuthError(result.error) ? result.error : new AuthError('no_session', 'No access token is available.');
+        const error = isAuthError(result.error) ? result.error : new AuthError('no_session', ngDevMode ? 'No access token is available.' : '');
         if (error.code === 'no_session' && config.unauthenticatedRequests === 'send') return next(request);
         return throwError(() => error);
       }

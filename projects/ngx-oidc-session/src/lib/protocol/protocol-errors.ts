@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { AuthError, AuthErrorCode } from '../errors';
+import { AuthError, AuthErrorCode } from '../core/errors';
 
 export type ProtocolStage = 'discovery' | 'authorization' | 'token' | 'id_token' | 'userinfo' | 'revocation';
 
@@ -12,62 +12,66 @@ const STAGE_CODES: Record<ProtocolStage, AuthErrorCode> = {
   revocation: 'revocation_failed',
 };
 
+/** oauth4webapi's codes for a failed check of the ID token's claims or key (OIDC Core 3.1.3.7). */
 const ID_TOKEN_CHECKS = new Set<string>([oauth.JWT_CLAIM_COMPARISON, oauth.JWT_TIMESTAMP_CHECK, oauth.KEY_SELECTION]);
 
+/** A malformed ID token: oauth4webapi names its claims or header in the error's cause. */
+function aboutTheIdToken(error: oauth.OperationProcessingError): boolean {
+  const cause = error.cause;
+  return error.code === oauth.INVALID_RESPONSE && typeof cause === 'object' && cause !== null && ('claims' in cause || 'header' in cause);
+}
+
 /**
- * Turns whatever oauth4webapi or the network threw into an AuthError. The original error is
- * deliberately not kept as `cause`: oauth4webapi attaches response bodies there, and those
- * can hold tokens. Only protocol error codes and HTTP statuses survive.
+ * Turns whatever oauth4webapi or the network threw into an AuthError, by oauth4webapi's error
+ * classes and codes (never by message text). The original error is deliberately not kept as
+ * `cause`: oauth4webapi attaches response bodies there, and those can hold tokens. Only
+ * protocol error codes and HTTP statuses survive.
  */
 export function toAuthError(error: unknown, stage: ProtocolStage): AuthError {
   if (error instanceof AuthError) return error;
-
   if (error instanceof oauth.AuthorizationResponseError) {
-    return new AuthError('authorization_error', `The OP refused the authorization request: ${error.error}.`, false, {
+    return new AuthError('authorization_error', ngDevMode ? `The OP refused the authorization request: ${error.error}.` : '', false, {
       oauthError: error.error,
       oauthErrorDescription: error.error_description,
     });
   }
   if (error instanceof oauth.ResponseBodyError) {
     const retryable = error.status >= 500;
-    return new AuthError(retryable ? 'network_error' : STAGE_CODES[stage] === 'id_token_invalid' ? 'token_error' : STAGE_CODES[stage], `The OP answered ${error.status} ${error.error} at the ${stage} step.`, retryable, {
+    return new AuthError(retryable ? 'network_error' : stage === 'id_token' ? 'token_error' : STAGE_CODES[stage], ngDevMode ? `The OP answered ${error.status} ${error.error} at the ${stage} step.` : '', retryable, {
       oauthError: error.error,
       oauthErrorDescription: error.error_description,
       status: error.status,
     });
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
-    return new AuthError(STAGE_CODES[stage], `The OP sent an authentication challenge (${error.status}) at the ${stage} step.`, false, {
-      status: error.status,
-    });
+    return new AuthError(STAGE_CODES[stage], ngDevMode ? `The OP sent an authentication challenge (${error.status}) at the ${stage} step.` : '', false, { status: error.status });
   }
   if (error instanceof oauth.OperationProcessingError) {
     const status = error.cause instanceof Response ? error.cause.status : undefined;
     if (error.code === oauth.RESPONSE_IS_NOT_CONFORM && status !== undefined && (status >= 500 || status === 429)) {
-      return new AuthError('network_error', `The OP answered HTTP ${status} at the ${stage} step.`, true, { status });
+      return new AuthError('network_error', ngDevMode ? `The OP answered HTTP ${status} at the ${stage} step.` : '', true, { status });
     }
     if (stage === 'discovery' && error.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
-      return new AuthError('issuer_mismatch', "The OP's discovery document names another issuer than config.authority; they must be equal.");
+      return new AuthError('issuer_mismatch', ngDevMode ? "The OP's discovery document names another issuer than config.authority; they must be equal." : '');
     }
-    if (stage === 'authorization') {
-      return new AuthError('invalid_response', `The authorization response is not acceptable: ${error.message}.`);
+    if (stage === 'userinfo' && error.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+      // OIDC Core 5.3.4: the userinfo response's sub must be the ID token's.
+      return new AuthError('userinfo_sub_mismatch', ngDevMode ? 'The userinfo response is about another user than the ID token; its claims were discarded.' : '');
     }
-    if (ID_TOKEN_CHECKS.has(error.code ?? '') || stage === 'id_token' || /id_token|ID Token|JWS|JWT/i.test(error.message)) {
-      return new AuthError('id_token_invalid', `The ID token was rejected: ${error.message}.`, false, { status });
+    if (stage === 'id_token' || ID_TOKEN_CHECKS.has(error.code ?? '') || aboutTheIdToken(error)) {
+      return new AuthError('id_token_invalid', ngDevMode ? `The ID token was rejected: ${error.message}.` : '', false, { status });
     }
-    return new AuthError(stage === 'discovery' ? 'discovery_failed' : 'invalid_response', `The OP's ${stage} response is not acceptable: ${error.message}.`, false, { status });
+    return new AuthError(stage === 'discovery' ? 'discovery_failed' : 'invalid_response', ngDevMode ? `The OP's ${stage} response is not acceptable: ${error.message}.` : '', false, { status });
   }
   if (error instanceof oauth.UnsupportedOperationError) {
-    return new AuthError(stage === 'token' || stage === 'id_token' ? 'id_token_invalid' : STAGE_CODES[stage], `Unsupported by this client: ${error.message}.`);
+    return new AuthError(stage === 'token' || stage === 'id_token' ? 'id_token_invalid' : STAGE_CODES[stage], ngDevMode ? `Unsupported by this client: ${error.message}.` : '');
   }
   if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return new AuthError('timeout', `The OP did not answer in time at the ${stage} step.`, true);
+    return new AuthError('timeout', ngDevMode ? `The OP did not answer in time at the ${stage} step.` : '', true);
   }
-  if (error instanceof TypeError && /fetch|network/i.test(error.message)) {
-    return new AuthError('network_error', `The OP could not be reached at the ${stage} step.`, true);
+  if (error instanceof TypeError && (error as { code?: unknown }).code === undefined) {
+    // fetch() rejects with a TypeError when no HTTP answer came (offline, DNS, CORS refusal).
+    return new AuthError('network_error', ngDevMode ? `The OP could not be reached at the ${stage} step.` : '', true);
   }
-  if (stage === 'discovery') {
-    return new AuthError('discovery_failed', 'The OP discovery document could not be loaded.', false);
-  }
-  return new AuthError(STAGE_CODES[stage], `The ${stage} step failed.`, false);
+  return new AuthError(STAGE_CODES[stage], ngDevMode ? `The ${stage} step failed.` : '', false);
 }

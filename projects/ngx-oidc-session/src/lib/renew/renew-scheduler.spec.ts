@@ -1,7 +1,7 @@
 import { AuthHarness } from '../../testing/harness';
 import { FakeWindow } from '../../testing/fake-browser';
-import { MAX_TIMER_MS, RETRY_MAX_ATTEMPTS, RETRY_MAX_TOTAL_MS } from './renew-timing';
-import { RenewConfig } from '../config/auth-config';
+import { MAX_TIMER_MS, RETRY_MAX_ATTEMPTS, RETRY_MAX_TOTAL_MS } from '../core/renew-timing';
+import { RenewConfig } from '../core/config';
 
 async function signedIn(renew: RenewConfig = {}, lifetimeSeconds = 300, setUp?: (harness: AuthHarness) => void) {
   const harness = await AuthHarness.create({ renew });

@@ -1,22 +1,15 @@
 import { DestroyRef, Injectable, NgZone, inject } from '@angular/core';
-import { AUTH_CONFIG } from '../config/auth-config';
-import { AuthError, isAuthError } from '../errors';
-import { OidcProtocol } from '../protocol/oidc-protocol';
-import { AuthStateHub } from '../session/auth-events';
-import { RenewTrigger } from '../session/auth-state';
-import { AuthBrowser } from '../session/browser';
-import { Session, sameSession, supersedes } from '../session/session';
-import { SessionStore } from '../session/session-store';
-import { AUTH_CLOCK, TimerHandle } from '../time/clock';
-import { IframeRenewer } from './iframe-renewer';
+import { RenewTrigger } from '../core/auth-state';
+import { AUTH_CONFIG } from '../core/config';
+import { AuthError, isAuthError } from '../core/errors';
+import { MAX_TIMER_MS, RETRY_CAP_MS, backoffDelayMs, classifyFailure, renewAt, retryAllowed } from '../core/renew-timing';
+import { Session, sameSession, supersedes } from '../core/session';
+import { AuthBrowser } from '../platform/browser';
+import { AUTH_CLOCK, TimerHandle } from '../platform/clock';
+import { ProtocolLoader } from '../protocol/protocol-loader';
+import { AuthEvents } from '../state/auth-events';
+import { SessionStore } from '../state/session-store';
 import { TabCoordinator } from '../tabs/tab-coordinator';
-import { MAX_TIMER_MS, RETRY_CAP_MS, backoffDelayMs, classifyFailure, renewAt, retryAllowed } from './renew-timing';
-
-export interface RenewCallbacks {
-  onRenewed(session: Session): void;
-  /** The OP refused the session for good (or it cannot be renewed): end it. */
-  onSessionEnded(error: AuthError): void;
-}
 
 /** Wake-up signals: the moments a frozen timer may have missed its due time. */
 const WAKE_UP_EVENTS = [
@@ -27,22 +20,21 @@ const WAKE_UP_EVENTS = [
 ] as const;
 
 /**
- * Keeps the session's tokens fresh. One timer, set from the token's expiry (never polling);
- * wake-up signals re-check the clock; every trigger shares the renewal in progress; transient
- * failures retry with bounded backoff, permanent ones end the session.
+ * Keeps the session's tokens fresh. One timer, set from the token's expiry (never polling),
+ * following the session store; wake-up signals re-check the clock; every trigger shares the
+ * renewal in progress; transient failures retry with bounded backoff, permanent ones end the
+ * session.
  */
 @Injectable({ providedIn: 'root' })
 export class RenewScheduler {
   private readonly config = inject(AUTH_CONFIG);
-  private readonly protocol = inject(OidcProtocol);
-  private readonly iframe = inject(IframeRenewer);
+  private readonly protocol = inject(ProtocolLoader);
   private readonly store = inject(SessionStore);
-  private readonly hub = inject(AuthStateHub);
+  private readonly events = inject(AuthEvents);
   private readonly clock = inject(AUTH_CLOCK);
   private readonly browser = inject(AuthBrowser);
   private readonly zone = inject(NgZone);
   private readonly tabs = inject(TabCoordinator);
-  private callbacks: RenewCallbacks | null = null;
   private inFlight: Promise<Session> | null = null;
   private timer: TimerHandle | null = null;
   /** The time the current timer is meant for; a wake-up compares the clock with it. */
@@ -58,12 +50,13 @@ export class RenewScheduler {
   private readonly destroyRef = inject(DestroyRef);
 
   constructor() {
-    this.destroyRef.onDestroy(() => this.stop());
-  }
-
-  attach(callbacks: RenewCallbacks): void {
-    this.callbacks = callbacks;
+    // The timer follows the session: armed for each new token set, gone with the session.
+    const changes = this.store.changes$.subscribe(({ session }) => (session ? this.sessionChanged(session) : this.stop()));
     this.installWakeUps();
+    this.destroyRef.onDestroy(() => {
+      changes.unsubscribe();
+      this.stop();
+    });
   }
 
   /** Renews now, or joins the renewal in progress. Rejects with the renewal's AuthError. */
@@ -83,8 +76,8 @@ export class RenewScheduler {
     return this.inFlight;
   }
 
-  /** The session changed (sign-in, renewal, restore): the timer follows its expiry. */
-  sessionChanged(session: Session): void {
+  /** The session changed (sign-in, renewal, restore, another tab): the timer follows its expiry. */
+  private sessionChanged(session: Session): void {
     this.failures = 0;
     this.lastFailure = null;
     // A session that cannot be renewed ends when its access token expires.
@@ -98,7 +91,7 @@ export class RenewScheduler {
     this.failures = 0;
     this.lastFailure = null;
     this.scheduleAt(null);
-    this.iframe.cancel();
+    this.protocol.loaded()?.cancelSilentRenew();
   }
 
   /** Whether the session can be renewed at all with this config. */
@@ -112,14 +105,17 @@ export class RenewScheduler {
   private async attempt(trigger: RenewTrigger): Promise<Session> {
     const generation = this.generation;
     const before = this.store.session() ?? this.store.load();
-    if (!before) throw new AuthError('no_session', 'There is no session to renew.');
+    if (!before) throw new AuthError('no_session', ngDevMode ? 'There is no session to renew.' : '');
     if (!this.canRenew(before)) {
-      const error = new AuthError('no_session', 'The access token expired and this session cannot be renewed (renew.strategy or no refresh token).');
+      const error = new AuthError('no_session', ngDevMode ? 'The access token expired and this session cannot be renewed (renew.strategy or no refresh token).' : '');
       this.endSession(error, generation);
       throw error;
     }
     this.scheduleAt(null);
     try {
+      // The protocol code is fetched before the lock is taken: other tabs never wait on it.
+      const client = await this.protocol.load();
+      this.assertCurrent(generation);
       // Check, lock, check again, act: the renewal runs in one tab at a time, and a tab that
       // gets the lock after another one renewed takes that tab's tokens instead of renewing.
       return await this.tabs.exclusive(async () => {
@@ -128,25 +124,22 @@ export class RenewScheduler {
         // Asking the other tabs can take a moment: a logout meanwhile must not be undone.
         this.assertCurrent(generation);
         if (standing.kind === 'unavailable') {
-          throw new AuthError('timeout', 'Another tab holds newer tokens and has not handed them over yet; retrying later.', true);
+          throw new AuthError('timeout', ngDevMode ? 'Another tab holds newer tokens and has not handed them over yet; retrying later.' : '', true);
         }
         if (standing.kind === 'spent') {
-          throw new AuthError('stale_session', 'Another tab renewed the session, and no open tab holds the new tokens any more.');
+          throw new AuthError('stale_session', ngDevMode ? 'Another tab renewed the session, and no open tab holds the new tokens any more.' : '');
         }
         const newest = standing.session;
         if (!sameSession(newest, before) && !this.isDue(newest)) {
           this.inFlight = null;
-          this.adopt(newest);
+          this.store.set(newest, 'adopted');
           return newest;
         }
         this.lastAttemptAt = this.clock.now();
-        this.hub.emit({ type: 'renew_started', at: this.clock.now(), trigger });
+        this.events.emit({ type: 'renew_started', at: this.clock.now(), trigger });
         let renewed: Session;
         try {
-          renewed =
-            newest.refreshToken && this.config.renew.strategy === 'refresh_token'
-              ? await this.protocol.refresh(newest)
-              : await this.iframe.renew(newest);
+          renewed = newest.refreshToken && this.config.renew.strategy === 'refresh_token' ? await client.refresh(newest) : await client.silentRenew(newest);
         } catch (error) {
           // Another tab may have won a race this tab could not see (no Web Locks): the OP then
           // refuses this tab's refresh token, and the winner's tokens are the way forward.
@@ -154,22 +147,20 @@ export class RenewScheduler {
           this.assertCurrent(generation);
           if (winner?.kind !== 'handed-over' || !supersedes(winner.session, newest)) throw error;
           this.inFlight = null;
-          this.adopt(winner.session);
+          this.store.set(winner.session, 'adopted');
           return winner.session;
         }
         this.assertCurrent(generation);
         // Done: a trigger from here on (even from a listener of the events below) starts a new renewal.
         this.inFlight = null;
-        this.store.set(renewed);
-        this.callbacks?.onRenewed(renewed);
-        this.sessionChanged(renewed);
-        this.hub.emit({ type: 'token_renewed', at: this.clock.now(), expiresAt: renewed.expiresAt });
+        this.store.set(renewed, 'renewed');
+        this.events.emit({ type: 'token_renewed', at: this.clock.now(), expiresAt: renewed.expiresAt });
         // Still under the lock: the next tab to take it must find the ledger updated.
         await this.tabs.commit(renewed);
         return renewed;
       });
     } catch (caught) {
-      const error = isAuthError(caught) ? caught : new AuthError('token_error', 'The renewal failed.');
+      const error = isAuthError(caught) ? caught : new AuthError('token_error', ngDevMode ? 'The renewal failed.' : '');
       if (generation !== this.generation) throw error;
       this.inFlight = null;
       this.handleFailure(error, generation);
@@ -181,7 +172,7 @@ export class RenewScheduler {
     const failureClass = classifyFailure(error);
     const now = this.clock.now();
     if (failureClass === 'permanent') {
-      this.hub.emit({ type: 'renew_failed', at: now, error, failureClass, retryInMs: null });
+      this.events.emit({ type: 'renew_failed', at: now, error, failureClass, retryInMs: null });
       this.endSession(error, generation);
       return;
     }
@@ -191,17 +182,10 @@ export class RenewScheduler {
     this.lastFailure = error;
     const delay = backoffDelayMs(this.failures);
     const retry = retryAllowed(this.failures, this.firstFailureAt, now, delay);
-    this.hub.emit({ type: 'renew_failed', at: now, error, failureClass, retryInMs: retry ? delay : null });
+    this.events.emit({ type: 'renew_failed', at: now, error, failureClass, retryInMs: retry ? delay : null });
     // Out of budget: no more retries by timer. A wake-up (online, visible, focus) or a token
     // request tries again, so an outage never turns into a loop nor into a lost session.
     this.scheduleAt(retry ? now + delay : null);
-  }
-
-  /** Another tab's session, taken in as if this tab had renewed (without the event). */
-  adopt(session: Session): void {
-    this.store.set(session);
-    this.callbacks?.onRenewed(session);
-    this.sessionChanged(session);
   }
 
   private isDue(session: Session): boolean {
@@ -209,7 +193,7 @@ export class RenewScheduler {
   }
 
   private assertCurrent(generation: number): void {
-    if (generation !== this.generation) throw new AuthError('no_session', 'The session ended while it was being renewed.');
+    if (generation !== this.generation) throw new AuthError('no_session', ngDevMode ? 'The session ended while it was being renewed.' : '');
   }
 
   /** During a run of failures: the scheduled retry, or (out of budget) one try per retry cap. */
@@ -217,10 +201,17 @@ export class RenewScheduler {
     return this.dueAt ?? this.lastAttemptAt + RETRY_CAP_MS;
   }
 
+  /**
+   * The OP refused the session for good: it ends in every tab. A tab left behind by the
+   * others' renewals (stale_session) ends alone: theirs is another matter.
+   */
   private endSession(error: AuthError, generation: number): void {
     if (generation !== this.generation) return;
     this.stop();
-    this.callbacks?.onSessionEnded(error);
+    const leftBehind = error.code === 'stale_session';
+    this.store.clear(leftBehind ? 'left-behind' : 'ended', error);
+    if (!leftBehind) void this.tabs.announceSignOut();
+    this.events.emit({ type: 'session_expired', at: this.clock.now(), error });
   }
 
   /** One timer at a time, outside the Angular zone; chained when longer than setTimeout allows. */

@@ -2,8 +2,8 @@ import { Location } from '@angular/common';
 import { inject } from '@angular/core';
 import { CanActivateFn, CanMatchFn, Route, UrlSegment } from '@angular/router';
 import { filter, firstValueFrom } from 'rxjs';
-import { AuthService } from '../session/auth.service';
-import { AuthBrowser } from '../session/browser';
+import { AuthService } from '../auth.service';
+import { AuthBrowser } from '../platform/browser';
 
 async function allowOrSignIn(routerUrl: string): Promise<boolean> {
   if (!inject(AuthBrowser).isBrowser) return false; // no session on the server: render nothing protected

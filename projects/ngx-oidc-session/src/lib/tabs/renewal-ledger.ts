@@ -1,4 +1,4 @@
-import { Session } from '../session/session';
+import { Session } from '../core/session';
 
 /** Which token set is the newest of an app and client, by sign-in chain and renewal count. */
 export type LedgerEntry = Pick<Session, 'chain' | 'version'>;

@@ -1,7 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 import { filter, firstValueFrom } from 'rxjs';
 import { AuthHarness } from '../../testing/harness';
-import { Session } from '../session/session';
+import { Session } from '../core/session';
 import { LEDGER_TIMEOUT_MS, RenewalLedger } from './renewal-ledger';
 import { ARRIVING_WAIT_MS, HANDOVER_WAIT_MS, parseTabMessage } from './tab-coordinator';
 

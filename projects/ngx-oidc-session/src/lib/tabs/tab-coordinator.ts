@@ -1,9 +1,10 @@
 import { DestroyRef, Injectable, NgZone, inject } from '@angular/core';
-import { AUTH_CONFIG } from '../config/auth-config';
-import { AuthBrowser } from '../session/browser';
-import { Session, sameSession, supersedes, validSession } from '../session/session';
-import { SessionStore } from '../session/session-store';
-import { AUTH_CLOCK } from '../time/clock';
+import { AUTH_CONFIG } from '../core/config';
+import { Session, sameSession, supersedes, userClaimsOf, validSession } from '../core/session';
+import { AuthBrowser } from '../platform/browser';
+import { AUTH_CLOCK } from '../platform/clock';
+import { AuthEvents } from '../state/auth-events';
+import { SessionStore } from '../state/session-store';
 import { LedgerEntry, RenewalLedger } from './renewal-ledger';
 
 /** What one tab tells the others. Sessions travel only between tabs of this app and client. */
@@ -12,15 +13,6 @@ export type TabMessage =
   | { readonly kind: 'signed-out' }
   | { readonly kind: 'session-request'; readonly requestId: string }
   | { readonly kind: 'session-response'; readonly requestId: string; readonly session: Session };
-
-export interface TabHandlers {
-  /** Another tab signed in or renewed. */
-  onSession(session: Session): void;
-  /** Another tab signed out. */
-  onSignedOut(): void;
-  /** Another tab asks for the current session (a new tab, or one that woke up). */
-  currentSession(): Session | null;
-}
 
 const FORMAT = 1;
 
@@ -65,11 +57,11 @@ export class TabCoordinator {
   private readonly clock = inject(AUTH_CLOCK);
   private readonly zone = inject(NgZone);
   private readonly store = inject(SessionStore);
+  private readonly events = inject(AuthEvents);
   private readonly owner = `${this.config.clientId}@${this.config.authority}`;
   private readonly lockName = `${this.config.storageNamespace}:renew`;
   private readonly holderPrefix = `${this.config.storageNamespace}:holder:`;
   private channel: BroadcastChannel | null = null;
-  private handlers: TabHandlers | null = null;
   private readonly waiters = new Set<(session: Session, answerTo?: string) => void>();
   /** The newest token set another tab announced, of the sign-in this tab knows last. */
   private latestAnnounced: Session | null = null;
@@ -98,8 +90,10 @@ export class TabCoordinator {
       window.addEventListener('pagehide', onPageHide);
       window.addEventListener('pageshow', onPageShow);
     }
-    this.store.onChange((session) => void this.holdSession(session));
+    const changes = this.store.changes$.subscribe(({ session }) => void this.holdSession(session));
+    this.listen();
     inject(DestroyRef).onDestroy(() => {
+      changes.unsubscribe();
       window?.removeEventListener('pagehide', onPageHide);
       window?.removeEventListener('pageshow', onPageShow);
       this.channel?.close();
@@ -109,8 +103,8 @@ export class TabCoordinator {
     });
   }
 
-  listen(handlers: TabHandlers): void {
-    this.handlers = handlers;
+  /** Takes in what the other tabs of this app and client announce. */
+  private listen(): void {
     const window = this.browser.window as (Window & typeof globalThis) | null;
     if (!this.enabled || !window || typeof window.BroadcastChannel !== 'function' || this.channel) return;
     this.channel = new window.BroadcastChannel(`ngx-oidc-session:${this.owner}`);
@@ -249,6 +243,14 @@ export class TabCoordinator {
     });
   }
 
+  /** Another tab signed in or renewed: this tab takes its token set if it supersedes its own. */
+  private adopt(session: Session): void {
+    if (!supersedes(session, this.store.session())) return;
+    const wasSignedIn = this.store.isAuthenticated();
+    this.store.set(session, 'adopted');
+    if (!wasSignedIn) this.events.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });
+  }
+
   private locks(): LockManager | undefined {
     return this.enabled ? this.browser.window?.navigator?.locks : undefined;
   }
@@ -260,19 +262,22 @@ export class TabCoordinator {
   /** Every incoming message is checked: another app's or client's, or a malformed one, is ignored. */
   private receive(data: unknown): void {
     const message = parseTabMessage(data, this.owner);
-    if (!message || !this.handlers) return;
+    if (!message) return;
     switch (message.kind) {
       case 'session':
         if (supersedes(message.session, this.latestAnnounced)) this.latestAnnounced = message.session;
         for (const waiter of [...this.waiters]) waiter(message.session);
-        this.handlers.onSession(message.session);
+        this.adopt(message.session);
         break;
       case 'signed-out':
         this.latestAnnounced = null;
-        this.handlers.onSignedOut();
+        if (this.store.session() || this.store.isAuthenticated()) {
+          this.store.clear('other-tab');
+          this.events.emit({ type: 'signed_out', at: this.clock.now(), reason: 'other_tab' });
+        }
         break;
       case 'session-request': {
-        const session = this.handlers.currentSession();
+        const session = this.store.session();
         if (session) this.post({ kind: 'session-response', requestId: message.requestId, session });
         break;
       }

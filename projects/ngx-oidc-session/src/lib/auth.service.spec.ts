@@ -1,12 +1,12 @@
 import { TestBed } from '@angular/core/testing';
 import { HttpBackend, provideHttpClient } from '@angular/common/http';
 import { PLATFORM_ID } from '@angular/core';
-import { APP, AuthHarness } from '../../testing/harness';
-import { FakeOp } from '../../testing/fake-op';
-import { provideAuth } from '../provide-auth';
+import { APP, AuthHarness } from '../testing/harness';
+import { FakeOp } from '../testing/fake-op';
+import { provideAuth } from './provide-auth';
 import { AuthService } from './auth.service';
-import { AuthError } from '../errors';
-import { TokenStorage } from '../storage/token-storage';
+import { AuthError } from './core/errors';
+import { TokenStorage } from './core/token-storage';
 
 const sessionKey = (harness: AuthHarness) => `ngx-oidc-session:spa@${harness.op.issuer}/:session`;
 

@@ -1,5 +1,5 @@
-import { AuthError } from '../errors';
-import { FailureClass } from '../session/auth-state';
+import { AuthError } from './errors';
+import { FailureClass } from './auth-state';
 
 /** setTimeout's largest delay (2^31 - 1 ms, about 24.8 days); longer delays fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;

@@ -1,13 +1,7 @@
-/**
- * Where the session (tokens and claims) is kept. Synchronous like the Web Storage API so
- * that the session can be read at app start without a flash of the signed-out state.
- * Implementations must not throw for a missing key: `getItem` returns null.
- */
-export interface TokenStorage {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem(key: string): void;
-}
+import { InjectionToken, inject } from '@angular/core';
+import { AUTH_CONFIG } from '../core/config';
+import { StorageChoice, TokenStorage } from '../core/token-storage';
+import { AuthBrowser } from './browser';
 
 /** Keeps the session for this page only: a reload signs the user out (or renews silently). */
 export class MemoryTokenStorage implements TokenStorage {
@@ -64,8 +58,6 @@ export class WebTokenStorage implements TokenStorage {
   }
 }
 
-export type StorageChoice = 'session' | 'local' | 'memory' | TokenStorage;
-
 /** Web Storage areas are read lazily and only in a browser (server-side rendering has none). */
 export function createTokenStorage(choice: StorageChoice, window: Window | null): TokenStorage {
   if (typeof choice === 'object') return choice;
@@ -79,3 +71,18 @@ export function createTokenStorage(choice: StorageChoice, window: Window | null)
   })();
   return new WebTokenStorage(area);
 }
+
+/** The storage chosen by config for the session and the discovery cache. */
+export const TOKEN_STORAGE = new InjectionToken<TokenStorage>('ngx-oidc-session token storage', {
+  providedIn: 'root',
+  factory: () => createTokenStorage(inject(AUTH_CONFIG).storage, inject(AuthBrowser).window),
+});
+
+/**
+ * Per-tab storage for sign-in attempts (state, nonce, PKCE verifier) that must survive the
+ * redirect to the OP and back, whatever the session storage choice is.
+ */
+export const ATTEMPT_STORAGE = new InjectionToken<TokenStorage>('ngx-oidc-session attempt storage', {
+  providedIn: 'root',
+  factory: () => createTokenStorage('session', inject(AuthBrowser).window),
+});

@@ -1,4 +1,4 @@
-import { AuthError } from '../errors';
+import { AuthError } from './errors';
 import {
   MAX_TIMER_MS,
   RETRY_CAP_MS,

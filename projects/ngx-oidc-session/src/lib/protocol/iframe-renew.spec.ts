@@ -1,5 +1,5 @@
 import { AuthHarness } from '../../testing/harness';
-import { SILENT_RENEW_MESSAGE } from './iframe-renewer';
+import { SILENT_RENEW_MESSAGE } from './iframe-renew';
 
 const ORIGIN = location.origin; // the Karma page plays the app: the iframe logic needs a real window
 

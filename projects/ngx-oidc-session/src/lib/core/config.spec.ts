@@ -1,5 +1,5 @@
-import { AuthError } from '../errors';
-import { AuthConfig, resolveAuthConfig } from './auth-config';
+import { AuthError } from './errors';
+import { AuthConfig, resolveAuthConfig } from './config';
 
 const APP = 'https://app.example.com';
 const base: AuthConfig = { authority: 'https://op.example.com', clientId: 'spa' };

@@ -1,7 +1,7 @@
 /**
- * Every failure the library reports is an `AuthError` with a stable `code`. Messages and
- * `details` never carry token material (no tokens, codes, verifiers or raw response bodies),
- * so an app may log them as they are.
+ * Every failure the library reports is an `AuthError` with a stable `code`, explained in the
+ * README's errors reference. Messages and `details` never carry token material (no tokens,
+ * codes, verifiers or raw response bodies), so an app may log them as they are.
  */
 export type AuthErrorCode =
   /** The AuthConfig given to provideAuth is wrong or contradictory. */
@@ -55,6 +55,11 @@ export interface AuthErrorDetails {
 export class AuthError extends Error {
   override readonly name = 'AuthError';
 
+  /**
+   * @param message an explanation for developers. The library passes it in dev mode only
+   *   (`ngDevMode`), as Angular's own errors do: production builds keep the code, `details`
+   *   and `retryable`, and the message is then `ngx-oidc-session: <code>`.
+   */
   constructor(
     readonly code: AuthErrorCode,
     message: string,
@@ -62,7 +67,7 @@ export class AuthError extends Error {
     readonly retryable = false,
     readonly details: AuthErrorDetails = {},
   ) {
-    super(message);
+    super(message || `ngx-oidc-session: ${code}`);
   }
 }
 

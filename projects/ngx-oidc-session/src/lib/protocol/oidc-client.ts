@@ -1,20 +1,16 @@
-import { Injectable, inject } from '@angular/core';
+// The protocol chunk: everything that uses oauth4webapi. It is loaded with import() by
+// ProtocolLoader, so that an app that restores a stored session starts without it.
+import type { HttpBackend } from '@angular/common/http';
 import * as oauth from 'oauth4webapi';
-import { AUTH_CONFIG } from '../config/auth-config';
-import { AuthError } from '../errors';
-import { IdTokenClaims, Session, newChainId } from '../session/session';
-import { AUTH_CLOCK } from '../time/clock';
-import { OidcHttp } from './oidc-http';
+import { ResolvedAuthConfig } from '../core/config';
+import { AuthError } from '../core/errors';
+import { IdTokenClaims, Session, newChainId } from '../core/session';
+import { Clock } from '../platform/clock';
+import { DiscoveryCache } from '../state/discovery-cache';
+import { AuthorizationAttempt } from '../state/sign-in-attempts';
+import { runSilentIframe } from './iframe-renew';
+import { backendFetch } from './oidc-http';
 import { toAuthError } from './protocol-errors';
-import { TOKEN_STORAGE } from '../storage/storage-tokens';
-
-/** A sign-in (or silent renew) attempt: what must be remembered until its response arrives. */
-export interface AuthorizationAttempt {
-  readonly state: string;
-  readonly nonce: string;
-  readonly codeVerifier: string;
-  readonly redirectUri: string;
-}
 
 export interface AuthorizationRequestOptions {
   readonly redirectUri: string;
@@ -22,47 +18,54 @@ export interface AuthorizationRequestOptions {
   readonly params?: Readonly<Record<string, string>>;
 }
 
-const DISCOVERY_CACHE_MS = 60 * 60 * 1000;
+/** What the client needs from the app, handed over by ProtocolLoader. */
+export interface OidcClientContext {
+  readonly config: ResolvedAuthConfig;
+  readonly clock: Clock;
+  readonly discovery: DiscoveryCache;
+  /** Angular's backend (past the app's interceptors), or null: then the global fetch. */
+  readonly backend: HttpBackend | null;
+  readonly window: Window | null;
+}
+
 const REQUEST_TIMEOUT_MS = 15_000;
 /** Used when the token response has no expires_in (RFC 6749 5.1 makes it only RECOMMENDED). */
 const DEFAULT_ACCESS_TOKEN_SECONDS = 300;
 
 /**
  * The OpenID Connect wire protocol, done by oauth4webapi. This class adds only what that
- * library leaves to its caller: discovery caching, the JWKS refetch on an unknown key, typed
- * errors, and the refresh-time ID token rules of OIDC Core 12.2.
+ * library leaves to its caller: discovery caching, typed errors, the signature check of ID
+ * tokens from the token endpoint, the refresh-time ID token rules of OIDC Core 12.2, and the
+ * hidden iframe of a silent renewal.
  */
-@Injectable({ providedIn: 'root' })
-export class OidcProtocol {
-  private readonly config = inject(AUTH_CONFIG);
-  private readonly http = inject(OidcHttp);
-  private readonly clock = inject(AUTH_CLOCK);
-  private readonly storage = inject(TOKEN_STORAGE);
-
-  private readonly client: oauth.Client = {
-    client_id: this.config.clientId,
-    [oauth.clockTolerance]: this.config.clockToleranceSeconds,
-  };
+export class OidcClient {
+  private readonly config: ResolvedAuthConfig;
+  private readonly client: oauth.Client;
   private readonly clientAuth = oauth.None();
-  private readonly discoveryKey = `${this.config.storageNamespace}:discovery`;
   private metadata: Promise<oauth.AuthorizationServer> | null = null;
-  private resolvedMetadata: oauth.AuthorizationServer | null = null;
-  /**
-   * oauth4webapi caches the JWKS per metadata object. A fresh copy of the metadata object is
-   * how we make it download the JWKS again when a token is signed with a key it does not know.
-   */
-  private jwksKeyRef: oauth.AuthorizationServer | null = null;
+  private cancelIframe: (() => void) | null = null;
+  private readonly requestOptions: {
+    [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, URLSearchParams | undefined>) => Promise<Response>;
+    [oauth.allowInsecureRequests]: boolean;
+    signal: () => AbortSignal;
+  };
 
-  private get requestOptions() {
-    return {
-      [oauth.customFetch]: this.http.fetch,
+  constructor(private readonly context: OidcClientContext) {
+    this.config = context.config;
+    this.client = { client_id: this.config.clientId, [oauth.clockTolerance]: this.config.clockToleranceSeconds };
+    this.requestOptions = {
+      [oauth.customFetch]: backendFetch(context.backend),
       // Plain http is allowed only for a loopback authority; the config check enforces that.
       [oauth.allowInsecureRequests]: new URL(this.config.authority).protocol === 'http:',
       signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     };
   }
 
-  /** The OP's metadata: from the cache when fresh, else from its discovery document. */
+  /**
+   * The OP's metadata: from the cache when fresh, else from its discovery document. One
+   * object per page, so that oauth4webapi's JWKS cache (kept per metadata object) and its
+   * refetch rules apply across renewals.
+   */
   discover(): Promise<oauth.AuthorizationServer> {
     this.metadata ??= this.loadMetadata().catch((error: unknown) => {
       this.metadata = null; // a failed discovery is retried on the next call
@@ -71,61 +74,27 @@ export class OidcProtocol {
     return this.metadata;
   }
 
-  /**
-   * The OP's metadata if it is already known (in memory or in the discovery cache), without
-   * any request: for decisions that must not wait on the network.
-   */
-  knownMetadata(): oauth.AuthorizationServer | null {
-    return this.resolvedMetadata ?? this.readCachedMetadata(new URL(this.config.authority), false);
-  }
-
   private async loadMetadata(): Promise<oauth.AuthorizationServer> {
+    const cached = this.context.discovery.read();
+    if (cached) return cached;
     const issuer = new URL(this.config.authority);
-    const cached = this.readCachedMetadata(issuer);
-    if (cached) return (this.resolvedMetadata = cached);
     try {
       const response = await oauth.discoveryRequest(issuer, this.requestOptions);
       const metadata = await oauth.processDiscoveryResponse(issuer, response);
       for (const endpoint of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
         if (typeof metadata[endpoint] !== 'string') {
-          throw new AuthError('discovery_failed', `The OP's discovery document has no ${endpoint}.`);
+          throw new AuthError('discovery_failed', ngDevMode ? `The OP's discovery document has no ${endpoint}.` : '');
         }
       }
-      this.storage.setItem(this.discoveryKey, JSON.stringify({ fetchedAt: this.clock.now(), metadata }));
-      return (this.resolvedMetadata = metadata);
+      this.context.discovery.write(metadata);
+      return metadata;
     } catch (error) {
       throw toAuthError(error, 'discovery');
     }
   }
 
-  private readCachedMetadata(issuer: URL, discardInvalid = true): oauth.AuthorizationServer | null {
-    try {
-      const entry = JSON.parse(this.storage.getItem(this.discoveryKey) ?? 'null') as {
-        fetchedAt?: unknown;
-        metadata?: oauth.AuthorizationServer;
-      } | null;
-      const age = this.clock.now() - Number(entry?.fetchedAt);
-      const metadata = entry?.metadata;
-      if (
-        metadata &&
-        age >= 0 &&
-        age < DISCOVERY_CACHE_MS &&
-        typeof metadata.issuer === 'string' &&
-        new URL(metadata.issuer).href === issuer.href &&
-        typeof metadata.authorization_endpoint === 'string' &&
-        typeof metadata.token_endpoint === 'string'
-      ) {
-        return metadata;
-      }
-    } catch {
-      // corrupt cache entry: fall through and discard it
-    }
-    if (discardInvalid) this.storage.removeItem(this.discoveryKey);
-    return null;
-  }
-
   /** Builds an authorization request (code + PKCE S256) with a fresh state and nonce. */
-  async createAuthorizationRequest(options: AuthorizationRequestOptions): Promise<{ url: URL; attempt: AuthorizationAttempt }> {
+  async authorizationRequest(options: AuthorizationRequestOptions): Promise<{ url: URL; attempt: AuthorizationAttempt }> {
     const as = await this.discover();
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const attempt: AuthorizationAttempt = {
@@ -149,24 +118,16 @@ export class OidcProtocol {
   }
 
   /**
-   * Checks an authorization response and redeems its code. The `iss` check (RFC 9207 2.4)
-   * and the state check (RFC 6749 10.12) run before the code goes anywhere.
+   * Checks an authorization response and redeems its code. oauth4webapi checks `iss`
+   * (RFC 9207 2.4) and `state` (RFC 6749 10.12) before the code goes anywhere.
    */
   async completeAuthorization(responseUrl: URL, attempt: AuthorizationAttempt): Promise<Session> {
     const as = await this.discover();
-    const params = responseUrl.searchParams;
-    if (params.get('state') !== attempt.state) {
-      throw new AuthError('state_mismatch', 'The authorization response does not belong to the sign-in attempt started in this browser.');
-    }
-    const iss = params.get('iss');
-    if (iss !== null ? iss !== as.issuer : as.authorization_response_iss_parameter_supported === true) {
-      throw new AuthError('iss_mismatch', 'The authorization response was not issued by the configured OP (RFC 9207 "iss" check failed).');
-    }
     let callbackParams: URLSearchParams;
     try {
-      callbackParams = oauth.validateAuthResponse(as, this.client, params, attempt.state);
+      callbackParams = oauth.validateAuthResponse(as, this.client, responseUrl.searchParams, attempt.state);
     } catch (error) {
-      throw toAuthError(error, 'authorization');
+      throw authorizationResponseError(error, attempt.state);
     }
     let response: Response;
     let result: oauth.TokenEndpointResponse;
@@ -176,46 +137,34 @@ export class OidcProtocol {
         additionalParameters: this.config.tokenParams,
       });
       // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here.
-      result = await oauth.processAuthorizationCodeResponse(as, this.client, response, {
-        expectedNonce: attempt.nonce,
-        requireIdToken: true,
-      });
+      result = await oauth.processAuthorizationCodeResponse(as, this.client, response, { expectedNonce: attempt.nonce, requireIdToken: true });
     } catch (error) {
       throw toAuthError(error, 'token');
     }
     await this.verifyIdTokenSignature(as, response);
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
-    if (!claims) throw new AuthError('id_token_invalid', 'The token response has no ID token.');
+    if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
     return this.toSession(result, claims, undefined);
   }
 
   /**
    * OIDC Core 3.1.3.7 step 6 lets a client skip the signature check for a token received
    * over TLS from the token endpoint; we check it anyway, against the OP's JWKS, so that a
-   * compromised or misrouted connection cannot hand the app a forged identity.
+   * compromised or misrouted connection cannot hand the app a forged identity. The JWKS is
+   * fetched and refreshed by oauth4webapi's rules (again after 5 minutes, or for an unknown
+   * key once the cached set is a minute old).
    */
   private async verifyIdTokenSignature(as: oauth.AuthorizationServer, response: Response): Promise<void> {
-    const options = this.requestOptions;
-    this.jwksKeyRef ??= { ...as };
     try {
-      await oauth.validateApplicationLevelSignature(this.jwksKeyRef, response, options);
+      await oauth.validateApplicationLevelSignature(as, response, this.requestOptions);
     } catch (error) {
-      if (!(error instanceof oauth.OperationProcessingError && error.code === oauth.KEY_SELECTION)) {
-        throw toAuthError(error, 'id_token');
-      }
-      // Unknown key id: the OP may have rotated its keys. Download the JWKS once more.
-      this.jwksKeyRef = { ...as };
-      try {
-        await oauth.validateApplicationLevelSignature(this.jwksKeyRef, response, options);
-      } catch (retryError) {
-        throw toAuthError(retryError, 'id_token');
-      }
+      throw toAuthError(error, 'id_token');
     }
   }
 
   /** Refresh-token grant (RFC 6749 6), with the ID token rules of OIDC Core 12.2. */
   async refresh(previous: Session): Promise<Session> {
-    if (!previous.refreshToken) throw new AuthError('no_session', 'The session has no refresh token.');
+    if (!previous.refreshToken) throw new AuthError('no_session', ngDevMode ? 'The session has no refresh token.' : '');
     const as = await this.discover();
     let response: Response;
     let result: oauth.TokenEndpointResponse;
@@ -238,26 +187,43 @@ export class OidcProtocol {
     return this.toSession(result, claims, previous);
   }
 
-  /** Silent renewal through an authorization response (iframe): same checks as a sign-in, plus 12.2's same-user rule. */
-  async completeSilentAuthorization(responseUrl: URL, attempt: AuthorizationAttempt, previous: Session): Promise<Session> {
+  /**
+   * Silent renewal: an authorization request with prompt=none in a hidden iframe that lands on
+   * the app's silent-renew page; its response gets the same checks as a sign-in, plus 12.2's
+   * same-user rule. Each attempt has its own state, nonce and PKCE pair.
+   */
+  async silentRenew(previous: Session): Promise<Session> {
+    const window = this.context.window;
+    const silentRenewUrl = this.config.renew.silentRenewUrl;
+    if (!window || !silentRenewUrl) throw new AuthError('not_in_browser', ngDevMode ? 'Iframe renewal needs a browser and renew.silentRenewUrl.' : '');
+    const params: Record<string, string> = { prompt: 'none' };
+    if (previous.idToken) params['id_token_hint'] = previous.idToken;
+    const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params });
+    this.cancelSilentRenew();
+    const iframe = runSilentIframe(window, url, attempt.state, this.config.renew.iframeTimeoutSeconds * 1000, this.context.clock);
+    this.cancelIframe = iframe.cancel;
+    const responseUrl = await iframe.response.finally(() => {
+      if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;
+    });
     const session = await this.completeAuthorization(responseUrl, attempt);
     if (session.idTokenClaims.sub !== previous.idTokenClaims.sub) {
-      throw new AuthError('id_token_invalid', 'The silent renewal signed in a different user than the current session.');
+      throw new AuthError('id_token_invalid', ngDevMode ? 'The silent renewal signed in a different user than the current session.' : '');
     }
     return { ...session, userInfo: previous.userInfo, chain: previous.chain, version: previous.version + 1 };
   }
 
-  /** Userinfo (OIDC Core 5.3); its `sub` must equal the ID token's (5.3.4). */
+  /** Removes the iframe of a silent renewal in progress, if any (logout). */
+  cancelSilentRenew(): void {
+    this.cancelIframe?.();
+  }
+
+  /** Userinfo (OIDC Core 5.3); oauth4webapi checks that its `sub` is the ID token's (5.3.4). */
   async fetchUserInfo(session: Session): Promise<Record<string, unknown>> {
     const as = await this.discover();
-    if (!as.userinfo_endpoint) throw new AuthError('invalid_response', 'The OP has no userinfo endpoint; set loadUserInfo to false.');
+    if (!as.userinfo_endpoint) throw new AuthError('invalid_response', ngDevMode ? 'The OP has no userinfo endpoint; set loadUserInfo to false.' : '');
     try {
       const response = await oauth.userInfoRequest(as, this.client, session.accessToken, this.requestOptions);
-      const claims = await oauth.processUserInfoResponse(as, this.client, oauth.skipSubjectCheck, response);
-      if (claims.sub !== session.idTokenClaims.sub) {
-        throw new AuthError('userinfo_sub_mismatch', 'The userinfo response is about another user than the ID token; its claims were discarded.');
-      }
-      return { ...claims };
+      return { ...(await oauth.processUserInfoResponse(as, this.client, session.idTokenClaims.sub, response)) };
     } catch (error) {
       throw toAuthError(error, 'userinfo');
     }
@@ -293,9 +259,9 @@ export class OidcProtocol {
 
   private toSession(result: oauth.TokenEndpointResponse, claims: IdTokenClaims, previous: Session | undefined): Session {
     if (result.token_type !== 'bearer') {
-      throw new AuthError('invalid_response', `The OP issued a "${result.token_type}" token; only bearer tokens are supported.`);
+      throw new AuthError('invalid_response', ngDevMode ? `The OP issued a "${result.token_type}" token; only bearer tokens are supported.` : '');
     }
-    const now = this.clock.now();
+    const now = this.context.clock.now();
     const lifetime = typeof result.expires_in === 'number' && result.expires_in > 0 ? result.expires_in : DEFAULT_ACCESS_TOKEN_SECONDS;
     return {
       accessToken: result.access_token,
@@ -313,6 +279,23 @@ export class OidcProtocol {
       version: previous ? previous.version + 1 : 0,
     };
   }
+}
+
+/**
+ * oauth4webapi reports a wrong `state` and a wrong or missing `iss` with the same code; the
+ * value it expected tells them apart (the attempt's state, or the issuer).
+ */
+function authorizationResponseError(error: unknown, expectedState: string): AuthError {
+  if (error instanceof oauth.OperationProcessingError && error.code === oauth.INVALID_RESPONSE) {
+    const parameters = (error.cause as { expected?: unknown; parameters?: URLSearchParams } | undefined) ?? {};
+    if (parameters.expected === expectedState) {
+      return new AuthError('state_mismatch', ngDevMode ? 'The authorization response does not belong to the sign-in attempt started in this browser.' : '');
+    }
+    if (!parameters.parameters?.has('response')) {
+      return new AuthError('iss_mismatch', ngDevMode ? 'The authorization response was not issued by the configured OP (RFC 9207 "iss" check failed).' : '');
+    }
+  }
+  return toAuthError(error, 'authorization');
 }
 
 /**
@@ -335,5 +318,5 @@ export function checkRefreshedIdToken(next: IdTokenClaims, original: IdTokenClai
               : next.auth_time !== undefined && original.auth_time !== undefined && next.auth_time !== original.auth_time
                 ? 'its auth_time differs from the original authentication'
                 : null;
-  if (problem) throw new AuthError('id_token_invalid', `The refreshed ID token was rejected: ${problem} (OIDC Core 12.2).`);
+  if (problem) throw new AuthError('id_token_invalid', ngDevMode ? `The refreshed ID token was rejected: ${problem} (OIDC Core 12.2).` : '');
 }

@@ -1,4 +1,4 @@
-import { MemoryTokenStorage, WebTokenStorage, createTokenStorage } from './token-storage';
+import { MemoryTokenStorage, WebTokenStorage, createTokenStorage } from './web-storage';
 
 class ThrowingStorage implements Partial<Storage> {
   getItem(): string | null {

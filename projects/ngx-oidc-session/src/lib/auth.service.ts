@@ -1,0 +1,271 @@
+import { Injectable, inject } from '@angular/core';
+import { Observable, filter } from 'rxjs';
+import { AuthEvent, AuthState, LoginOptions, LogoutOptions, LogoutResult } from './core/auth-state';
+import { AUTH_CONFIG } from './core/config';
+import { AuthError, isAuthError } from './core/errors';
+import { isExpiring } from './core/renew-timing';
+import { UserClaims, userClaimsOf } from './core/session';
+import { AuthBrowser } from './platform/browser';
+import { AUTH_CLOCK } from './platform/clock';
+import { ProtocolLoader } from './protocol/protocol-loader';
+import { RenewScheduler } from './renew/renew-scheduler';
+import { AuthEvents } from './state/auth-events';
+import { SessionStore } from './state/session-store';
+import { SignInAttempts } from './state/sign-in-attempts';
+import { TabCoordinator } from './tabs/tab-coordinator';
+
+/**
+ * How long a new tab waits for a live tab that holds a session to hand it over. Answers take
+ * milliseconds; the bound matters only for a tab that cannot answer (frozen in the background).
+ */
+const NEW_TAB_WAIT_MS = 3_000;
+/** The wait without Web Locks, where a new tab cannot know whether any tab holds a session. */
+const NEW_TAB_BLIND_WAIT_MS = 300;
+/** How long a logout waits for another tab to hand over the newest refresh token to revoke. */
+const LOGOUT_PATIENCE_MS = 1_000;
+/** Parameters of an authorization response: they leave the address bar once read. */
+const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
+
+/**
+ * The app's entry point: the auth state as signals and observables, sign-in, sign-out and the
+ * access token. Provided by provideAuth() / AuthModule.forRoot().
+ */
+@Injectable({ providedIn: 'root' })
+export class AuthService {
+  private readonly config = inject(AUTH_CONFIG);
+  private readonly store = inject(SessionStore);
+  private readonly protocol = inject(ProtocolLoader);
+  private readonly attempts = inject(SignInAttempts);
+  private readonly browser = inject(AuthBrowser);
+  private readonly clock = inject(AUTH_CLOCK);
+  private readonly renewer = inject(RenewScheduler);
+  private readonly tabs = inject(TabCoordinator);
+  private readonly bus = inject(AuthEvents);
+  private initialized: Promise<void> | null = null;
+
+  /** The auth state; replays the current state to new subscribers. */
+  readonly state$: Observable<AuthState> = this.store.authState$;
+  readonly isAuthenticated$: Observable<boolean> = this.store.isAuthenticated$;
+  readonly user$: Observable<UserClaims | null> = this.store.user$;
+  /** Sign-in, sign-out, renewal and error events, as they happen (no replay). */
+  readonly events$: Observable<AuthEvent> = this.bus.events$;
+  /** The auth state as a signal, for templates and zoneless apps. */
+  readonly state = this.store.authState;
+  readonly isAuthenticated = this.store.isAuthenticated;
+  readonly user = this.store.user;
+
+  constructor() {
+    if (this.config.renew.signInWhenSessionEnds && this.browser.isBrowser) {
+      // Back to where the user was, once they signed in again.
+      this.store.changes$.pipe(filter(({ cause }) => cause === 'ended' || cause === 'left-behind')).subscribe(() => void this.login().catch(() => undefined));
+    }
+  }
+
+  /**
+   * Decides the initial state: handles an authorization or logout callback in the URL, or
+   * restores the stored session. Run once at app start by provideAuth(); safe to call again.
+   */
+  initialize(): Promise<void> {
+    this.initialized ??= this.runInitialize().finally(() => this.protocol.prefetch());
+    return this.initialized;
+  }
+
+  private async runInitialize(): Promise<void> {
+    if (!this.browser.isBrowser) return; // the server never has a session; the state stays unknown
+    const url = new URL(this.browser.href);
+    if (this.attempts.takeLogoutState(url.searchParams.has('code') ? null : url.searchParams.get('state'))) {
+      this.browser.replaceUrl(withoutResponseParams(url));
+    }
+    if (this.isAuthorizationCallback(url)) {
+      await this.handleCallback(url);
+      return;
+    }
+    let session = this.store.load();
+    if (!session && this.tabs.enabled) {
+      // A new tab of a signed-in user: the live tabs hand over the session, no redirect.
+      // Holder locks say whether any tab holds a session; without Web Locks, ask blind.
+      const holders = await this.tabs.holders();
+      if (holders === null || holders.length > 0) {
+        const handedOver = await this.tabs.requestSession(holders ? NEW_TAB_WAIT_MS : NEW_TAB_BLIND_WAIT_MS);
+        // A renewal broadcast taken in while waiting is newer than any answer.
+        session = this.store.session() ?? handedOver;
+        if (session && session === handedOver) this.store.takeHandedOver(session);
+      }
+    }
+    if (this.store.isAuthenticated()) return; // another tab's sign-in or renewal was taken in meanwhile
+    if (!session || !isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) {
+      // No session, or a still valid one: decided with no request to the OP.
+      this.store.restore();
+      return;
+    }
+    try {
+      // Expired but maybe renewable: renew before the app is told it is authenticated.
+      await this.renewer.renew('start-up');
+    } catch (error) {
+      // Permanent: the renewer ended the session. Transient (OP unreachable): the session is
+      // kept with the error shown, and the renewer retries; the user is not signed out.
+      if (this.store.session()) this.store.fail(asAuthError(error));
+    }
+  }
+
+  /**
+   * Starts an interactive sign-in: the browser leaves for the OP and comes back to the
+   * redirect URL. The returned promise settles only if the navigation fails to start.
+   */
+  async login(options: LoginOptions = {}): Promise<void> {
+    if (!this.browser.isBrowser) {
+      throw new AuthError('not_in_browser', ngDevMode ? 'login() needs a browser; it was called during server-side rendering.' : '');
+    }
+    const returnUrl = this.safeReturnUrl(options.returnUrl);
+    const params: Record<string, string> = { ...options.params };
+    if (options.prompt) params['prompt'] = options.prompt;
+    if (options.loginHint) params['login_hint'] = options.loginHint;
+    if (options.acrValues) params['acr_values'] = options.acrValues;
+    try {
+      const client = await this.protocol.load();
+      const { url, attempt } = await client.authorizationRequest({ redirectUri: this.config.redirectUrl, params });
+      this.attempts.save(attempt, returnUrl);
+      this.bus.emit({ type: 'sign_in_started', at: this.clock.now() });
+      this.browser.navigate(url.href);
+    } catch (error) {
+      const authError = asAuthError(error);
+      this.store.fail(authError);
+      this.bus.emit({ type: 'error', at: this.clock.now(), error: authError });
+      throw authError;
+    }
+  }
+
+  /**
+   * Signs out: revokes the refresh token (RFC 7009) when there is one, clears the session,
+   * then sends the browser to the OP's end-session endpoint (RP-Initiated Logout 1.0).
+   */
+  async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    const session = this.store.session();
+    let error: AuthError | null = null;
+    let refreshTokenRevoked = false;
+    // No renewal started before this point may store its result.
+    this.renewer.stop();
+    const client = !options.localOnly && this.browser.isBrowser ? await this.protocol.load().catch((loadError: unknown) => void (error = asAuthError(loadError))) : undefined;
+    if (client && session?.refreshToken) {
+      try {
+        // The newest refresh token of any tab: a tab that is behind holds a spent one.
+        const newest = await this.tabs.exclusive(async () => {
+          const standing = await this.tabs.standing(session, LOGOUT_PATIENCE_MS);
+          return 'session' in standing ? standing.session : session;
+        });
+        refreshTokenRevoked = await client.revoke(newest.refreshToken ?? session.refreshToken, 'refresh_token');
+      } catch (revokeError) {
+        error = isAuthError(revokeError) ? revokeError : new AuthError('revocation_failed', ngDevMode ? 'The refresh token could not be revoked.' : '');
+      }
+    }
+    // A renewal that started while the refresh token was being revoked must not store its result.
+    this.renewer.stop();
+    this.store.clear('logout');
+    await this.tabs.announceSignOut();
+    this.bus.emit({ type: 'signed_out', at: this.clock.now(), reason: 'logout' });
+    if (!this.browser.isBrowser) return { outcome: 'local', reason: 'not_in_browser', refreshTokenRevoked, error };
+    if (options.localOnly) return { outcome: 'local', reason: 'local_only', refreshTokenRevoked, error };
+
+    let endSession: URL | null = null;
+    const state = randomState(this.browser.window);
+    try {
+      const postLogout = options.postLogoutRedirectUrl ? new URL(options.postLogoutRedirectUrl, this.browser.origin).href : this.config.postLogoutRedirectUrl;
+      endSession = client ? await client.endSessionUrl({ idTokenHint: session?.idToken, postLogoutRedirectUri: postLogout, state }) : null;
+    } catch (discoveryError) {
+      error ??= isAuthError(discoveryError) ? discoveryError : null;
+    }
+    if (!endSession) return { outcome: 'local', reason: 'no_end_session_endpoint', refreshTokenRevoked, error };
+    this.attempts.saveLogoutState(state);
+    this.browser.navigate(endSession.href);
+    return { outcome: 'redirected', refreshTokenRevoked, error };
+  }
+
+  /**
+   * A valid access token: the current one, or a renewed one when it is about to expire.
+   * Rejects with an AuthError (`no_session`, or the renewal's failure) when there is none.
+   */
+  async getAccessToken(): Promise<string> {
+    await this.initialize();
+    const session = this.store.session();
+    if (!session) throw new AuthError('no_session', ngDevMode ? 'There is no signed-in session.' : '');
+    if (!isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) return session.accessToken;
+    const renewed = await this.renewer.renew('token-request');
+    return renewed.accessToken;
+  }
+
+  /** Forces a renewal now (shared with any renewal already in progress). */
+  async renew(): Promise<void> {
+    await this.initialize();
+    await this.renewer.renew('forced');
+  }
+
+  private isAuthorizationCallback(url: URL): boolean {
+    const redirect = new URL(this.config.redirectUrl);
+    return (
+      url.origin === redirect.origin &&
+      url.pathname === redirect.pathname &&
+      url.searchParams.has('state') &&
+      (url.searchParams.has('code') || url.searchParams.has('error'))
+    );
+  }
+
+  private async handleCallback(url: URL): Promise<void> {
+    const stored = this.attempts.take();
+    // Whatever happens next, code and state leave the address bar and the history entry.
+    this.browser.replaceUrl(stored?.returnUrl ?? withoutResponseParams(url));
+    try {
+      if (!stored) {
+        throw new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this browser.' : '');
+      }
+      const client = await this.protocol.load();
+      let session = await client.completeAuthorization(url, stored);
+      if (this.config.loadUserInfo) {
+        try {
+          session = { ...session, userInfo: await client.fetchUserInfo(session) };
+        } catch (userInfoError) {
+          // The sign-in stands; the userinfo claims are discarded and the failure reported.
+          this.bus.emit({ type: 'error', at: this.clock.now(), error: asAuthError(userInfoError) });
+        }
+      }
+      const signedIn = session;
+      // Under the renewal lock, like a renewal: the ledger must name this sign-in before any
+      // tab renews the session it replaces.
+      await this.tabs.exclusive(async () => {
+        this.store.set(signedIn, 'signed-in');
+        await this.tabs.commit(signedIn);
+      });
+      this.bus.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(signedIn) });
+    } catch (error) {
+      const authError = asAuthError(error);
+      this.store.clear('sign-in-failed', authError);
+      this.bus.emit({ type: 'error', at: this.clock.now(), error: authError });
+    }
+  }
+
+  /** Only same-origin, app-relative return URLs: anything else would be an open redirect. */
+  private safeReturnUrl(returnUrl: string | undefined): string {
+    if (returnUrl === undefined) return withoutResponseParams(new URL(this.browser.href));
+    const resolved = new URL(returnUrl, this.browser.origin);
+    if (resolved.origin !== this.browser.origin) {
+      throw new AuthError('config_invalid', ngDevMode ? 'login({ returnUrl }) must be a URL of this app (same origin).' : '');
+    }
+    return resolved.pathname + resolved.search + resolved.hash;
+  }
+}
+
+function asAuthError(error: unknown): AuthError {
+  return isAuthError(error) ? error : new AuthError('invalid_response', ngDevMode ? 'Sign-in failed.' : '');
+}
+
+/** The app-relative URL without the parameters of an authorization or logout response. */
+function withoutResponseParams(url: URL): string {
+  const clean = new URL(url.href);
+  for (const name of RESPONSE_PARAMS) clean.searchParams.delete(name);
+  return clean.pathname + clean.search + clean.hash;
+}
+
+/** A random `state` for the logout round trip (RFC 6749 10.12 style), without the protocol chunk. */
+function randomState(window: Window | null): string {
+  const bytes = (window?.crypto ?? globalThis.crypto).getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}

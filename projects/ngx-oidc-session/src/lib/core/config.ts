@@ -1,0 +1,292 @@
+import { InjectionToken } from '@angular/core';
+import { AuthError } from './errors';
+import { StorageChoice } from './token-storage';
+
+/** How tokens are renewed before they expire. */
+export type RenewStrategy = 'refresh_token' | 'iframe' | 'none';
+
+export interface RenewConfig {
+  /**
+   * `refresh_token` (default): the refresh-token grant. `iframe`: a hidden iframe with an
+   * authorization request (`prompt=none`) that lands on `silentRenewUrl`. `none`: no renewal;
+   * the session ends when the access token expires.
+   */
+  readonly strategy?: RenewStrategy;
+  /**
+   * Renew this many seconds before the access token expires (default 60). Clamped for
+   * short-lived tokens so that renewals never follow each other in a loop.
+   */
+  readonly leadTimeSeconds?: number;
+  /**
+   * The page the hidden iframe returns to, absolute or app-relative (e.g. `/silent-renew.html`,
+   * which `ng add` generates). Required for the iframe strategy and for `fallbackToIframe`;
+   * it must also be registered as a redirect URI at the OP.
+   */
+  readonly silentRenewUrl?: string;
+  /** With `refresh_token`: renew by iframe when the OP issued no refresh token. Default false. */
+  readonly fallbackToIframe?: boolean;
+  /** How long a silent iframe renewal may take before it counts as failed (default 10). */
+  readonly iframeTimeoutSeconds?: number;
+  /**
+   * When the OP ends the session (the renewal is refused for good), start an interactive
+   * sign-in that returns to the current route. Default false: the app decides.
+   */
+  readonly signInWhenSessionEnds?: boolean;
+}
+
+/**
+ * Configuration of `provideAuth()` / `AuthModule.forRoot()`. Only `authority` and `clientId`
+ * are required; everything else has a default fit for a public single-page client.
+ */
+export interface AuthConfig {
+  /** The OpenID Provider's issuer URL, e.g. `https://login.example.com/realms/main`. */
+  readonly authority: string;
+  /** The client id the OP registered for this app (a public client: no secret). */
+  readonly clientId: string;
+  /** Where the OP sends the browser after sign-in: absolute or app-relative. Default `/`. */
+  readonly redirectUrl?: string;
+  /** Where the OP sends the browser after sign-out: absolute or app-relative. Default `/`. */
+  readonly postLogoutRedirectUrl?: string;
+  /** Space-separated scopes; must contain `openid`. Default `openid profile email`. */
+  readonly scope?: string;
+  /** Extra authorization request parameters sent on every sign-in (e.g. `{ ui_locales: 'de' }`). */
+  readonly authorizeParams?: Readonly<Record<string, string>>;
+  /** Extra token request parameters (e.g. `{ resource: 'https://api.example.com' }`). */
+  readonly tokenParams?: Readonly<Record<string, string>>;
+  /** Where the session lives: `session` (default, per tab), `local`, `memory`, or your own. */
+  readonly storage?: StorageChoice;
+  /** Fetch the userinfo endpoint after sign-in and merge its claims. Default false. */
+  readonly loadUserInfo?: boolean;
+  /** Token renewal; see {@link RenewConfig}. */
+  readonly renew?: RenewConfig;
+  /**
+   * The app's own APIs that receive the access token: absolute URLs or app-relative paths,
+   * matched by exact origin and a path prefix on a segment boundary.
+   */
+  readonly secureApis?: readonly string[];
+  /**
+   * What the interceptor does with a request for a secure API when nobody is signed in:
+   * `send` it without a token (default; the API decides) or `fail` it with an AuthError `no_session`.
+   */
+  readonly unauthenticatedRequests?: 'send' | 'fail';
+  /**
+   * Which 401 answers from a secure API make the interceptor renew the token and retry once:
+   * `invalid_token` (default: a `WWW-Authenticate: Bearer error="invalid_token"` challenge) or `any`.
+   */
+  readonly retryOn401?: 'invalid_token' | 'any';
+  /**
+   * `shared` (default): the tabs of this app share one session: one renewal for all of them
+   * (under a Web Lock), sign-in and sign-out in one tab reach the others, and a new tab is
+   * signed in by the live tabs without a redirect. `isolated`: each tab has its own session.
+   */
+  readonly tabs?: 'shared' | 'isolated';
+  /** Tolerated clock difference with the OP when checking token times. Default 30 seconds. */
+  readonly clockToleranceSeconds?: number;
+}
+
+/** The config after validation and defaults; URLs resolved against the app's origin. */
+export interface ResolvedAuthConfig {
+  readonly authority: string;
+  readonly clientId: string;
+  readonly redirectUrl: string;
+  readonly postLogoutRedirectUrl: string;
+  readonly scope: string;
+  readonly authorizeParams: Readonly<Record<string, string>>;
+  readonly tokenParams: Readonly<Record<string, string>>;
+  readonly storage: StorageChoice;
+  readonly loadUserInfo: boolean;
+  readonly renew: Required<Omit<RenewConfig, 'silentRenewUrl'>> & { readonly silentRenewUrl: string | null };
+  readonly secureApis: readonly string[];
+  readonly unauthenticatedRequests: 'send' | 'fail';
+  readonly retryOn401: 'invalid_token' | 'any';
+  readonly tabs: 'shared' | 'isolated';
+  readonly clockToleranceSeconds: number;
+  /** Prefix of every storage key: one namespace per authority and client. */
+  readonly storageNamespace: string;
+}
+
+export const AUTH_CONFIG = new InjectionToken<ResolvedAuthConfig>('ngx-oidc-session config');
+
+/** Parameters the library owns; an app setting them would break the protocol's checks. */
+const RESERVED_AUTHORIZE_PARAMS = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+];
+const RESERVED_TOKEN_PARAMS = ['client_id', 'grant_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token'];
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** `config_invalid` naming the key; the explanation is kept in dev mode only. */
+function configError(key: string, problem: string): AuthError {
+  return new AuthError('config_invalid', problem && `ngx-oidc-session: config.${key} ${problem}`, false, { configKey: key });
+}
+
+/**
+ * Resolves an absolute or app-relative URL against the app's origin. Kept in production: a
+ * protocol-relative or non-http URL here would send the browser (and its codes) elsewhere.
+ */
+function resolveAppUrl(value: string, key: string, appOrigin: string): string {
+  const relative = value.startsWith('/') && !value.startsWith('//');
+  if (!relative && !/^https?:\/\//i.test(value)) {
+    throw configError(key, ngDevMode ? `must be absolute (https://...) or app-relative starting with "/" (got "${value}").` : '');
+  }
+  const url = new URL(value, appOrigin);
+  if (url.hash) throw configError(key, ngDevMode ? `must not contain a fragment (got "${value}").` : '');
+  return url.href;
+}
+
+function checkParams(params: Readonly<Record<string, string>> | undefined, key: string, reserved: readonly string[]): Readonly<Record<string, string>> {
+  for (const name of Object.keys(params ?? {})) {
+    if (reserved.includes(name)) {
+      throw configError(`${key}.${name}`, ngDevMode ? `is set by the library on every request; remove it from ${key}.` : '');
+    }
+  }
+  return { ...params };
+}
+
+/**
+ * Validates the app's AuthConfig once, at start, and returns it with defaults and resolved
+ * URLs. Throws an AuthError `config_invalid` that names the key.
+ *
+ * The security checks run in every build: an https authority (plain http only for a loopback
+ * host), reserved protocol parameters, redirect and API URLs that are http(s) and absolute or
+ * app-relative, and a silent-renew page on the app's own origin. The type, enum and range
+ * checks and the explanations run in dev mode only (`ngDevMode`), as Angular's own do.
+ *
+ * @param appOrigin the app's origin, used to resolve app-relative URLs (on the server: any
+ *   placeholder origin; the URLs are only used in a browser).
+ */
+export function resolveAuthConfig(config: AuthConfig, appOrigin: string): ResolvedAuthConfig {
+  if (ngDevMode) checkConfigShape(config);
+  const authority = config.authority?.trim() ?? '';
+  let authorityUrl: URL;
+  try {
+    authorityUrl = new URL(authority);
+  } catch {
+    throw configError('authority', ngDevMode ? `must be the OP's issuer URL, an absolute URL (got "${authority}").` : '');
+  }
+  if (authorityUrl.protocol !== 'https:' && !(authorityUrl.protocol === 'http:' && LOOPBACK_HOSTS.has(authorityUrl.hostname))) {
+    throw configError('authority', ngDevMode ? `must use https (got "${authority}"); plain http is allowed only for localhost.` : '');
+  }
+  if (authorityUrl.search || authorityUrl.hash) {
+    throw configError('authority', ngDevMode ? `must be the issuer URL without query or fragment (got "${authority}").` : '');
+  }
+  const clientId = config.clientId?.trim() ?? '';
+  if (!clientId) throw configError('clientId', ngDevMode ? 'is required and must be a non-empty string.' : '');
+
+  const scope = (config.scope ?? 'openid profile email').trim().split(/\s+/).filter(Boolean);
+  if (!scope.includes('openid')) {
+    throw configError('scope', ngDevMode ? `must contain "openid" for an OpenID Connect sign-in (got "${config.scope}").` : '');
+  }
+
+  const renew = config.renew ?? {};
+  const strategy = renew.strategy ?? 'refresh_token';
+  const fallbackToIframe = renew.fallbackToIframe ?? false;
+  const silentRenewUrl = renew.silentRenewUrl ? resolveAppUrl(renew.silentRenewUrl, 'renew.silentRenewUrl', appOrigin) : null;
+  if (silentRenewUrl && new URL(silentRenewUrl).origin !== new URL(appOrigin).origin) {
+    // The silent-renew page receives authorization codes: only the app's own origin may.
+    throw configError('renew.silentRenewUrl', ngDevMode ? `must be on the app's own origin ${new URL(appOrigin).origin} (got "${renew.silentRenewUrl}").` : '');
+  }
+  const secureApis = [...(config.secureApis ?? [])];
+  secureApis.forEach((entry, index) => resolveAppUrl(entry, `secureApis[${index}]`, appOrigin));
+
+  return {
+    authority,
+    clientId,
+    redirectUrl: resolveAppUrl(config.redirectUrl ?? '/', 'redirectUrl', appOrigin),
+    postLogoutRedirectUrl: resolveAppUrl(config.postLogoutRedirectUrl ?? '/', 'postLogoutRedirectUrl', appOrigin),
+    scope: scope.join(' '),
+    authorizeParams: checkParams(config.authorizeParams, 'authorizeParams', RESERVED_AUTHORIZE_PARAMS),
+    tokenParams: checkParams(config.tokenParams, 'tokenParams', RESERVED_TOKEN_PARAMS),
+    storage: config.storage ?? 'session',
+    loadUserInfo: config.loadUserInfo ?? false,
+    renew: {
+      strategy,
+      leadTimeSeconds: renew.leadTimeSeconds ?? 60,
+      silentRenewUrl,
+      fallbackToIframe,
+      iframeTimeoutSeconds: renew.iframeTimeoutSeconds ?? 10,
+      signInWhenSessionEnds: renew.signInWhenSessionEnds ?? false,
+    },
+    secureApis,
+    unauthenticatedRequests: config.unauthenticatedRequests ?? 'send',
+    retryOn401: config.retryOn401 ?? 'invalid_token',
+    tabs: config.tabs ?? 'shared',
+    clockToleranceSeconds: config.clockToleranceSeconds ?? 30,
+    storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
+  };
+}
+
+/**
+ * The checks of types, enums, ranges and contradictions: mistakes a developer sees at once in
+ * dev mode. Dropped from production builds (the call site is under `ngDevMode`).
+ */
+function checkConfigShape(config: AuthConfig): void {
+  if (typeof config !== 'object' || config === null) {
+    throw new AuthError('config_invalid', 'ngx-oidc-session: provideAuth() needs a config object with authority and clientId.');
+  }
+  const requireString = (value: unknown, key: string) => {
+    if (typeof value !== 'string' || value.trim() === '') throw configError(key, 'is required and must be a non-empty string.');
+  };
+  const oneOf = (value: unknown, key: string, allowed: readonly unknown[]) => {
+    if (value !== undefined && !allowed.includes(value)) {
+      throw configError(key, `must be ${allowed.map((option) => `"${String(option)}"`).join(', ')} (got "${String(value)}").`);
+    }
+  };
+  const seconds = (value: unknown, key: string, min: number, max: number) => {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)) {
+      throw configError(key, `must be a number of seconds between ${min} and ${max} (got ${String(value)}).`);
+    }
+  };
+  const params = (value: unknown, key: string) => {
+    if (value === undefined) return;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw configError(key, 'must be an object of string values.');
+    for (const [name, entry] of Object.entries(value)) {
+      if (typeof entry !== 'string') throw configError(`${key}.${name}`, 'must be a string.');
+    }
+  };
+  requireString(config.authority, 'authority');
+  requireString(config.clientId, 'clientId');
+  for (const key of ['redirectUrl', 'postLogoutRedirectUrl', 'scope'] as const) {
+    if (config[key] !== undefined && typeof config[key] !== 'string') throw configError(key, 'must be a string.');
+  }
+  params(config.authorizeParams, 'authorizeParams');
+  params(config.tokenParams, 'tokenParams');
+  const renew = config.renew ?? {};
+  oneOf(renew.strategy, 'renew.strategy', ['refresh_token', 'iframe', 'none']);
+  seconds(renew.leadTimeSeconds, 'renew.leadTimeSeconds', 0, 24 * 3600);
+  seconds(renew.iframeTimeoutSeconds, 'renew.iframeTimeoutSeconds', 1, 120);
+  seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 0, 600);
+  const strategy = renew.strategy ?? 'refresh_token';
+  if (renew.fallbackToIframe && strategy !== 'refresh_token') {
+    throw configError('renew.fallbackToIframe', `applies only to the "refresh_token" strategy (strategy is "${strategy}").`);
+  }
+  if ((strategy === 'iframe' || renew.fallbackToIframe) && !renew.silentRenewUrl) {
+    throw configError(
+      'renew.silentRenewUrl',
+      'is required for iframe renewal: set it to the page ng add generated, e.g. "/silent-renew.html", and register it as a redirect URI at the OP.',
+    );
+  }
+  if (strategy === 'iframe' && (config.scope ?? '').split(/\s+/).includes('offline_access')) {
+    throw configError('scope', 'asks for offline_access, but renew.strategy is "iframe": drop offline_access or use "refresh_token".');
+  }
+  if (config.secureApis !== undefined && !Array.isArray(config.secureApis)) {
+    throw configError('secureApis', 'must be an array of URLs or app-relative paths.');
+  }
+  (config.secureApis ?? []).forEach((entry, index) => {
+    if (typeof entry !== 'string' || entry === '') throw configError(`secureApis[${index}]`, 'must be a non-empty string.');
+  });
+  const storage = config.storage;
+  if (storage !== undefined && (typeof storage === 'string' ? !['session', 'local', 'memory'].includes(storage) : typeof storage?.getItem !== 'function')) {
+    throw configError('storage', 'must be "session", "local", "memory" or an object implementing TokenStorage.');
+  }
+  oneOf(config.unauthenticatedRequests, 'unauthenticatedRequests', ['send', 'fail']);
+  oneOf(config.retryOn401, 'retryOn401', ['invalid_token', 'any']);
+  oneOf(config.tabs, 'tabs', ['shared', 'isolated']);
+}

@@ -1,0 +1,61 @@
+import { AuthError } from '../core/errors';
+import { Clock } from '../platform/clock';
+
+/** The message silent-renew.html posts to its parent. */
+export const SILENT_RENEW_MESSAGE = 'ngx-oidc-session:silent-renew';
+
+/**
+ * Runs one silent authorization request (prompt=none) in a hidden iframe that lands on the
+ * app's static silent-renew.html, and resolves with the response URL. The response is taken
+ * only from our own origin, only from our iframe, and only for this attempt's state; a stale
+ * response of an earlier attempt is ignored. `cancel` removes the iframe (logout).
+ */
+export function runSilentIframe(
+  window: Window,
+  url: URL,
+  state: string,
+  timeoutMs: number,
+  clock: Clock,
+): { readonly response: Promise<URL>; readonly cancel: () => void } {
+  const document = window.document;
+  const appOrigin = window.location.origin;
+  let cancel!: () => void;
+  const response = new Promise<URL>((resolve, reject) => {
+    const iframe = document.createElement('iframe');
+    iframe.setAttribute('aria-hidden', 'true');
+    iframe.setAttribute('tabindex', '-1');
+    iframe.title = 'silent sign-in';
+    iframe.style.cssText = 'position:absolute;width:0;height:0;border:0;visibility:hidden';
+    const cleanUp = () => {
+      window.removeEventListener('message', onMessage);
+      clock.clearTimeout(timer);
+      iframe.remove();
+    };
+    const onMessage = (event: MessageEvent) => {
+      if (event.origin !== appOrigin || event.source !== iframe.contentWindow) return;
+      const data = event.data as { type?: unknown; url?: unknown } | null;
+      if (data?.type !== SILENT_RENEW_MESSAGE || typeof data.url !== 'string') return;
+      let url: URL;
+      try {
+        url = new URL(data.url);
+      } catch {
+        return;
+      }
+      if (url.origin !== appOrigin || url.searchParams.get('state') !== state) return;
+      cleanUp();
+      resolve(url);
+    };
+    cancel = () => {
+      cleanUp();
+      reject(new AuthError('no_session', ngDevMode ? 'The silent renewal was cancelled.' : ''));
+    };
+    const timer = clock.setTimeout(() => {
+      cleanUp();
+      reject(new AuthError('timeout', ngDevMode ? 'The silent renewal in the hidden iframe did not answer in time.' : '', true));
+    }, timeoutMs);
+    window.addEventListener('message', onMessage);
+    iframe.src = url.href;
+    document.body.appendChild(iframe);
+  });
+  return { response, cancel };
+}

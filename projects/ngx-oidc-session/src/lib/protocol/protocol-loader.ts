@@ -1,0 +1,67 @@
+import { HttpBackend } from '@angular/common/http';
+import { Injectable, NgZone, inject } from '@angular/core';
+import { AUTH_CONFIG } from '../core/config';
+import { AuthError } from '../core/errors';
+import { AuthBrowser } from '../platform/browser';
+import { AUTH_CLOCK } from '../platform/clock';
+import { DiscoveryCache } from '../state/discovery-cache';
+import type { OidcClient } from './oidc-client';
+
+/** How long after start an idle browser may wait before the protocol code is fetched anyway. */
+const PREFETCH_DEADLINE_MS = 2_000;
+
+/**
+ * The one boundary between the code every page needs at start and the protocol code
+ * (oauth4webapi and everything that uses it), which comes in its own chunk. A page that
+ * restores a stored session starts without it; it is loaded at once when a sign-in, a
+ * callback, a logout or a renewal needs it, and otherwise as soon as the browser is idle
+ * after start. Once loaded it stays in memory: a deploy that replaces the chunks on the server
+ * cannot break the renewals of a tab that is already open.
+ */
+@Injectable({ providedIn: 'root' })
+export class ProtocolLoader {
+  private readonly config = inject(AUTH_CONFIG);
+  private readonly clock = inject(AUTH_CLOCK);
+  private readonly discovery = inject(DiscoveryCache);
+  private readonly backend = inject(HttpBackend, { optional: true });
+  private readonly browser = inject(AuthBrowser);
+  private readonly zone = inject(NgZone);
+  private loading: Promise<OidcClient> | null = null;
+  private client: OidcClient | null = null;
+
+  /** The protocol client, loading its chunk first if needed. */
+  load(): Promise<OidcClient> {
+    this.loading ??= import('./oidc-client').then(
+      ({ OidcClient }) =>
+        (this.client = new OidcClient({
+          config: this.config,
+          clock: this.clock,
+          discovery: this.discovery,
+          backend: this.backend,
+          window: this.browser.window,
+        })),
+      () => {
+        // A failed fetch of the chunk (offline, a deploy that removed it) is tried again next time.
+        this.loading = null;
+        throw new AuthError('network_error', ngDevMode ? 'The sign-in code (a lazy chunk of ngx-oidc-session) could not be loaded.' : '', true);
+      },
+    );
+    return this.loading;
+  }
+
+  /** The protocol client if it is loaded already, else null. */
+  loaded(): OidcClient | null {
+    return this.client;
+  }
+
+  /** Loads the protocol chunk when the browser is next idle (within a deadline). */
+  prefetch(): void {
+    const window = this.browser.window as (Window & typeof globalThis) | null;
+    if (!window || this.loading) return;
+    const load = () => void this.load().catch(() => undefined);
+    this.zone.runOutsideAngular(() => {
+      if (typeof window.requestIdleCallback === 'function') window.requestIdleCallback(load, { timeout: PREFETCH_DEADLINE_MS });
+      else if (typeof window.setTimeout === 'function') window.setTimeout(load, PREFETCH_DEADLINE_MS);
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import { Injectable, computed, inject, signal } from '@angular/core';
+import { Observable, Subject, distinctUntilChanged, map } from 'rxjs';
+import { AuthState } from '../core/auth-state';
+import { AUTH_CONFIG } from '../core/config';
+import { AuthError } from '../core/errors';
+import { Session, UserClaims, parseStoredSession, sameSession, serializeSession, supersedes, userClaimsOf } from '../core/session';
+import { TOKEN_STORAGE } from '../platform/web-storage';
+
+/**
+ * Why this tab's session changed:
+ * - `restored`: a stored (or handed-over) session, still valid, taken at start;
+ * - `signed-in`, `renewed`: by this tab; `adopted`: another tab's sign-in or renewal;
+ * - `logout`: this tab signed out; `other-tab`: another tab did; `ended`: the OP refused the
+ *   session for good; `left-behind`: the other tabs renewed and this tab's tokens are spent;
+ *   `sign-in-failed`: a callback that did not pass its checks.
+ */
+export type SessionChangeCause =
+  | 'restored'
+  | 'signed-in'
+  | 'renewed'
+  | 'adopted'
+  | 'logout'
+  | 'other-tab'
+  | 'ended'
+  | 'left-behind'
+  | 'sign-in-failed';
+
+export interface SessionChange {
+  readonly session: Session | null;
+  readonly cause: SessionChangeCause;
+}
+
+interface StoreState {
+  readonly session: Session | null;
+  /** False until start-up has decided (the auth status is `unknown` until then). */
+  readonly decided: boolean;
+  readonly error: AuthError | null;
+}
+
+/**
+ * The one source of truth and the one writer of the session. The auth state is computed
+ * from it; the observables are made from the signals; the renew timer and the other tabs
+ * follow its changes. Only token sets that passed every check are written to it.
+ */
+@Injectable({ providedIn: 'root' })
+export class SessionStore {
+  private readonly config = inject(AUTH_CONFIG);
+  private readonly storage = inject(TOKEN_STORAGE);
+  private readonly key = `${this.config.storageNamespace}:session`;
+  /** Written into every entry so that another app's or client's entry is never taken for ours. */
+  private readonly owner = `${this.config.clientId}@${this.config.authority}`;
+  private readonly state = signal<StoreState>({ session: null, decided: false, error: null });
+  private readonly changed = new Subject<SessionChange>();
+  private readonly written = new Subject<void>();
+
+  /** This tab's token set. */
+  readonly session = computed(() => this.state().session);
+  readonly authState = computed<AuthState>(() => {
+    const { session, decided, error } = this.state();
+    return {
+      status: !decided ? 'unknown' : session ? 'authenticated' : 'unauthenticated',
+      user: session ? userClaimsOf(session) : null,
+      accessTokenExpiresAt: session?.expiresAt ?? null,
+      error,
+    };
+  });
+  readonly isAuthenticated = computed(() => this.authState().status === 'authenticated');
+  readonly user = computed<UserClaims | null>(() => this.authState().user);
+
+  /** Every change of the session, synchronously, with its cause. */
+  readonly changes$: Observable<SessionChange> = this.changed.asObservable();
+  /** The auth state at once, then at every change (from the signal, synchronously). */
+  readonly authState$: Observable<AuthState> = new Observable<AuthState>((subscriber) => {
+    subscriber.next(this.authState());
+    return this.written.subscribe(() => subscriber.next(this.authState()));
+  }).pipe(distinctUntilChanged());
+  readonly isAuthenticated$ = this.authState$.pipe(
+    map((state) => state.status === 'authenticated'),
+    distinctUntilChanged(),
+  );
+  readonly user$ = this.authState$.pipe(
+    map((state) => state.user),
+    distinctUntilChanged(),
+  );
+
+  /**
+   * Reads the stored session for start-up, without deciding the auth state; a corrupt or
+   * foreign entry is removed and gives null.
+   */
+  load(): Session | null {
+    const text = this.storage.getItem(this.key);
+    const session = parseStoredSession(text, this.owner);
+    if (text !== null && session === null) this.storage.removeItem(this.key);
+    this.write({ ...this.state(), session });
+    return session;
+  }
+
+  /** Re-reads storage without changing this tab's session (with `local`, another tab may have written). */
+  peekStored(): Session | null {
+    return parseStoredSession(this.storage.getItem(this.key), this.owner);
+  }
+
+  /** Takes a session another tab handed over at start-up, without deciding the auth state yet. */
+  takeHandedOver(session: Session): void {
+    this.storage.setItem(this.key, serializeSession(session, this.owner));
+    this.write({ ...this.state(), session });
+  }
+
+  /** Start-up decided: the session loaded or handed over stays (or there is none). */
+  restore(): void {
+    const session = this.state().session;
+    this.write({ ...this.state(), decided: true });
+    if (session) this.changed.next({ session, cause: 'restored' });
+  }
+
+  /** A token set that passed every check: this tab's sign-in or renewal, or another tab's. */
+  set(session: Session, cause: 'signed-in' | 'renewed' | 'adopted'): void {
+    this.storage.setItem(this.key, serializeSession(session, this.owner));
+    this.write({ session, decided: true, error: null });
+    this.changed.next({ session, cause });
+  }
+
+  /**
+   * No more session in this tab. A tab left behind leaves shared storage alone when it
+   * already holds another tab's newer token set (`storage: 'local'`).
+   */
+  clear(cause: Exclude<SessionChangeCause, 'restored' | 'signed-in' | 'renewed' | 'adopted'>, error: AuthError | null = null): void {
+    const mine = this.state().session;
+    const stored = cause === 'left-behind' ? this.peekStored() : null;
+    if (!stored || !mine || sameSession(stored, mine) || !supersedes(stored, mine)) this.storage.removeItem(this.key);
+    this.write({ session: null, decided: true, error });
+    this.changed.next({ session: null, cause });
+  }
+
+  /** Reports a failure in the auth state; the session (if any) stays. Decides a start-up. */
+  fail(error: AuthError): void {
+    this.write({ ...this.state(), decided: true, error });
+  }
+
+  private write(state: StoreState): void {
+    this.state.set(state);
+    this.written.next();
+  }
+}
