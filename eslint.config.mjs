@@ -47,8 +47,8 @@ export default tseslint.config(
     ['core', []],
     ['platform', ['core']],
     ['state', ['core', 'platform']],
-    ['protocol', ['core', 'platform', 'state']],
     ['tabs', ['core', 'platform', 'state']],
+    ['protocol', ['core', 'platform', 'state', 'tabs']],
     ['renew', ['core', 'platform', 'state', 'protocol', 'tabs']],
   ]),
   {

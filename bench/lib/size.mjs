@@ -48,14 +48,18 @@ function readStats(outputDir) {
 /**
  * The JavaScript a browser must load before the app starts: the entry points and every file
  * they import statically, followed through the metafile (index.html preloads only some of
- * them, and lazy chunks behind import() are not initial).
+ * them). esbuild marks the target of an import() as an entry point too: those, and what only
+ * they import, are lazy, not initial.
  */
 export function initialScripts(outputDir) {
   const { outputs } = readStats(outputDir);
   const name = (path) => path.split('/').pop();
   const byName = new Map(Object.entries(outputs).map(([path, info]) => [name(path), info]));
+  const lazyTargets = new Set(
+    Object.values(outputs).flatMap((info) => (info.imports ?? []).filter((imported) => imported.kind === 'dynamic-import').map((imported) => name(imported.path))),
+  );
   const pending = Object.entries(outputs)
-    .filter(([path, info]) => info.entryPoint && path.endsWith('.js'))
+    .filter(([path, info]) => info.entryPoint && path.endsWith('.js') && !lazyTargets.has(name(path)))
     .map(([path]) => name(path));
   const files = new Set();
   while (pending.length) {
@@ -70,10 +74,20 @@ export function initialScripts(outputDir) {
   return [...files].sort();
 }
 
-/** Raw, gzip (level 9) and brotli (quality 11) bytes of the initial scripts, each file compressed on its own as a server would. */
-export function measureInitialJs(outputDir) {
+/** The JavaScript loaded on demand (behind import()), that is every other script of the build. */
+export function lazyScripts(outputDir) {
+  const { outputs } = readStats(outputDir);
+  const initial = new Set(initialScripts(outputDir));
+  return Object.keys(outputs)
+    .map((path) => path.split('/').pop())
+    .filter((file) => file.endsWith('.js') && !initial.has(file))
+    .sort();
+}
+
+/** Raw, gzip (level 9) and brotli (quality 11) bytes of scripts, each compressed on its own as a server would. */
+function measureScripts(outputDir, files) {
   const total = { raw: 0, gzip: 0, brotli: 0, files: [] };
-  for (const file of initialScripts(outputDir)) {
+  for (const file of files) {
     const bytes = readFileSync(`${outputDir}/browser/${file}`);
     total.raw += bytes.length;
     total.gzip += gzipSync(bytes, { level: 9 }).length;
@@ -85,14 +99,24 @@ export function measureInitialJs(outputDir) {
   return total;
 }
 
-/** Minified bytes per input module in the initial scripts, from esbuild's metafile (stats.json). */
-export function bytesByModule(outputDir) {
+/** The initial scripts' bytes. */
+export function measureInitialJs(outputDir) {
+  return measureScripts(outputDir, initialScripts(outputDir));
+}
+
+/** The lazy scripts' bytes (what is loaded on demand). */
+export function measureLazyJs(outputDir) {
+  return measureScripts(outputDir, lazyScripts(outputDir));
+}
+
+/** Minified bytes per input module in the initial (or the lazy) scripts, from esbuild's metafile. */
+export function bytesByModule(outputDir, which = 'initial') {
   const stats = readStats(outputDir);
-  const initial = new Set(initialScripts(outputDir));
+  const wanted = new Set(which === 'initial' ? initialScripts(outputDir) : lazyScripts(outputDir));
   const modules = new Map();
   for (const [output, info] of Object.entries(stats.outputs)) {
     const name = output.split('/').pop();
-    if (!initial.has(name)) continue;
+    if (!wanted.has(name)) continue;
     for (const [input, { bytesInOutput }] of Object.entries(info.inputs)) {
       modules.set(input, (modules.get(input) ?? 0) + bytesInOutput);
     }
@@ -106,16 +130,23 @@ export function readBudget() {
 }
 
 /**
- * oauth4webapi on its own: exactly the exports the built library uses (read from its FESM),
- * bundled and minified by esbuild. Shows the share of the library's cost that depends on
+ * oauth4webapi on its own: exactly the exports the built library uses (read from its FESM
+ * files), bundled and minified by esbuild. Shows the share of the library's cost that depends on
  * oauth4webapi, and that importing fewer functions would not remove it.
  */
-export async function measureOauth4webapiAlone(libraryFesm) {
-  const source = readFileSync(libraryFesm, 'utf8');
-  const names = [...new Set([...source.matchAll(/\boauth\.([A-Za-z_$][\w$]*)/g)].map((match) => match[1]))].sort();
+export async function measureOauth4webapiAlone(fesmDir) {
+  const { readdirSync } = await import('node:fs');
+  const source = readdirSync(fesmDir)
+    .filter((file) => file.endsWith('.mjs'))
+    .map((file) => readFileSync(`${fesmDir}/${file}`, 'utf8'))
+    .join('\n');
+  const names = new Set([...source.matchAll(/\boauth\.([A-Za-z_$][\w$]*)/g)].map((match) => match[1]));
+  for (const match of source.matchAll(/import \{([^}]*)\} from 'oauth4webapi'/g)) {
+    for (const name of match[1].split(',')) if (name.trim()) names.add(name.trim().split(/\s+as\s+/)[0]);
+  }
   const { build } = await import('esbuild');
   const result = await build({
-    stdin: { contents: `export { ${names.join(', ')} } from 'oauth4webapi';`, resolveDir: benchDir, loader: 'js' },
+    stdin: { contents: `export { ${[...names].sort().join(', ')} } from 'oauth4webapi';`, resolveDir: benchDir, loader: 'js' },
     bundle: true,
     minify: true,
     format: 'esm',
@@ -123,7 +154,7 @@ export async function measureOauth4webapiAlone(libraryFesm) {
     logLevel: 'silent',
   });
   const bytes = Buffer.from(result.outputFiles[0].contents);
-  return { exports: names.length, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  return { exports: names.size, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 
 export const kB = (bytes) => (bytes / 1000).toFixed(1);

@@ -218,35 +218,27 @@ describe('AuthService logout', () => {
     expect(harness.browser.replacedUrls.at(-1)).toBe('/bye');
   });
 
-  it('does not let a renewal that ran during the revocation sign the user back in', async () => {
+  it('does not let a renewal asked for during the revocation sign the user back in', async () => {
     const harness = await AuthHarness.create();
     const auth = await harness.signIn();
-    const tokenEndpoint = harness.op.handlers['/token'];
     let releaseRevocation!: () => void;
-    let releaseToken!: () => void;
     const revocationArrived = new Promise<void>((arrived) => {
       harness.op.handlers['/revoke'] = () => {
         arrived();
         return new Promise((resolve) => (releaseRevocation = () => resolve({ status: 200, body: '' })));
       };
     });
-    const tokenRequestArrived = new Promise<void>((arrived) => {
-      harness.op.handlers['/token'] = (request) => {
-        arrived();
-        return new Promise((resolve) => (releaseToken = () => resolve(tokenEndpoint(request))));
-      };
-    });
     const loggedOut = auth.logout();
     await revocationArrived;
-    const renewal = auth.renew().then(
+    // The session ends before the refresh token goes to the OP: nothing is left to renew.
+    const renewal = await auth.renew().then(
       () => 'renewed',
       (error: unknown) => (error as AuthError).code,
     );
-    await tokenRequestArrived;
     releaseRevocation();
     await loggedOut;
-    releaseToken();
-    expect(await renewal).toBe('no_session');
+    expect(renewal).toBe('no_session');
+    expect(harness.refreshGrants().length).toBe(0);
     expect(auth.state().status).toBe('unauthenticated');
     expect(harness.storage.getItem(sessionKey(harness))).toBeNull();
     expect(harness.events.some((event) => event.type === 'token_renewed')).toBeFalse();

@@ -4,14 +4,14 @@ import { AuthEvent, AuthState, LoginOptions, LogoutOptions, LogoutResult } from 
 import { AUTH_CONFIG } from './core/config';
 import { AuthError, isAuthError } from './core/errors';
 import { isExpiring } from './core/renew-timing';
-import { UserClaims, userClaimsOf } from './core/session';
+import { UserClaims } from './core/session';
 import { AuthBrowser } from './platform/browser';
 import { AUTH_CLOCK } from './platform/clock';
 import { ProtocolLoader } from './protocol/protocol-loader';
 import { RenewScheduler } from './renew/renew-scheduler';
 import { AuthEvents } from './state/auth-events';
 import { SessionStore } from './state/session-store';
-import { SignInAttempts } from './state/sign-in-attempts';
+import { SignInAttempts, withoutResponseParams } from './state/sign-in-attempts';
 import { TabCoordinator } from './tabs/tab-coordinator';
 
 /**
@@ -21,10 +21,6 @@ import { TabCoordinator } from './tabs/tab-coordinator';
 const NEW_TAB_WAIT_MS = 3_000;
 /** The wait without Web Locks, where a new tab cannot know whether any tab holds a session. */
 const NEW_TAB_BLIND_WAIT_MS = 300;
-/** How long a logout waits for another tab to hand over the newest refresh token to revoke. */
-const LOGOUT_PATIENCE_MS = 1_000;
-/** Parameters of an authorization response: they leave the address bar once read. */
-const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
 
 /**
  * The app's entry point: the auth state as signals and observables, sign-in, sign-out and the
@@ -84,7 +80,7 @@ export class AuthService {
     if (!session && this.tabs.enabled) {
       // A new tab of a signed-in user: the live tabs hand over the session, no redirect.
       // Holder locks say whether any tab holds a session; without Web Locks, ask blind.
-      const holders = await this.tabs.holders();
+      const holders = await this.tabs.holderLocks();
       if (holders === null || holders.length > 0) {
         const handedOver = await this.tabs.requestSession(holders ? NEW_TAB_WAIT_MS : NEW_TAB_BLIND_WAIT_MS);
         // A renewal broadcast taken in while waiting is newer than any answer.
@@ -122,11 +118,7 @@ export class AuthService {
     if (options.loginHint) params['login_hint'] = options.loginHint;
     if (options.acrValues) params['acr_values'] = options.acrValues;
     try {
-      const client = await this.protocol.load();
-      const { url, attempt } = await client.authorizationRequest({ redirectUri: this.config.redirectUrl, params });
-      this.attempts.save(attempt, returnUrl);
-      this.bus.emit({ type: 'sign_in_started', at: this.clock.now() });
-      this.browser.navigate(url.href);
+      await (await this.protocol.load()).signIn(params, returnUrl);
     } catch (error) {
       const authError = asAuthError(error);
       this.store.fail(authError);
@@ -141,43 +133,22 @@ export class AuthService {
    */
   async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
     const session = this.store.session();
-    let error: AuthError | null = null;
-    let refreshTokenRevoked = false;
     // No renewal started before this point may store its result.
     this.renewer.stop();
-    const client = !options.localOnly && this.browser.isBrowser ? await this.protocol.load().catch((loadError: unknown) => void (error = asAuthError(loadError))) : undefined;
-    if (client && session?.refreshToken) {
+    let error: AuthError | null = null;
+    if (!options.localOnly && this.browser.isBrowser) {
       try {
-        // The newest refresh token of any tab: a tab that is behind holds a spent one.
-        const newest = await this.tabs.exclusive(async () => {
-          const standing = await this.tabs.standing(session, LOGOUT_PATIENCE_MS);
-          return 'session' in standing ? standing.session : session;
-        });
-        refreshTokenRevoked = await client.revoke(newest.refreshToken ?? session.refreshToken, 'refresh_token');
-      } catch (revokeError) {
-        error = isAuthError(revokeError) ? revokeError : new AuthError('revocation_failed', ngDevMode ? 'The refresh token could not be revoked.' : '');
+        return await (await this.protocol.load()).logout(session, options);
+      } catch (loadError) {
+        error = asAuthError(loadError); // the protocol code is out of reach: sign out here at least
       }
     }
-    // A renewal that started while the refresh token was being revoked must not store its result.
-    this.renewer.stop();
+    // Here only: the other tabs follow, and take none of these token sets in again.
     this.store.clear('logout');
-    await this.tabs.announceSignOut();
+    if (session) this.tabs.postSignedOut(session, true);
     this.bus.emit({ type: 'signed_out', at: this.clock.now(), reason: 'logout' });
-    if (!this.browser.isBrowser) return { outcome: 'local', reason: 'not_in_browser', refreshTokenRevoked, error };
-    if (options.localOnly) return { outcome: 'local', reason: 'local_only', refreshTokenRevoked, error };
-
-    let endSession: URL | null = null;
-    const state = randomState(this.browser.window);
-    try {
-      const postLogout = options.postLogoutRedirectUrl ? new URL(options.postLogoutRedirectUrl, this.browser.origin).href : this.config.postLogoutRedirectUrl;
-      endSession = client ? await client.endSessionUrl({ idTokenHint: session?.idToken, postLogoutRedirectUri: postLogout, state }) : null;
-    } catch (discoveryError) {
-      error ??= isAuthError(discoveryError) ? discoveryError : null;
-    }
-    if (!endSession) return { outcome: 'local', reason: 'no_end_session_endpoint', refreshTokenRevoked, error };
-    this.attempts.saveLogoutState(state);
-    this.browser.navigate(endSession.href);
-    return { outcome: 'redirected', refreshTokenRevoked, error };
+    const reason = !this.browser.isBrowser ? 'not_in_browser' : options.localOnly ? 'local_only' : undefined;
+    return { outcome: 'local', reason, refreshTokenRevoked: false, error };
   }
 
   /**
@@ -210,32 +181,12 @@ export class AuthService {
   }
 
   private async handleCallback(url: URL): Promise<void> {
-    const stored = this.attempts.take();
-    // Whatever happens next, code and state leave the address bar and the history entry.
-    this.browser.replaceUrl(stored?.returnUrl ?? withoutResponseParams(url));
     try {
-      if (!stored) {
-        throw new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this browser.' : '');
-      }
-      const client = await this.protocol.load();
-      let session = await client.completeAuthorization(url, stored);
-      if (this.config.loadUserInfo) {
-        try {
-          session = { ...session, userInfo: await client.fetchUserInfo(session) };
-        } catch (userInfoError) {
-          // The sign-in stands; the userinfo claims are discarded and the failure reported.
-          this.bus.emit({ type: 'error', at: this.clock.now(), error: asAuthError(userInfoError) });
-        }
-      }
-      const signedIn = session;
-      // Under the renewal lock, like a renewal: the ledger must name this sign-in before any
-      // tab renews the session it replaces.
-      await this.tabs.exclusive(async () => {
-        this.store.set(signedIn, 'signed-in');
-        await this.tabs.commit(signedIn);
-      });
-      this.bus.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(signedIn) });
+      await (await this.protocol.load()).completeSignIn(url);
     } catch (error) {
+      // The chunk did not load, or failed before it cleaned the address bar: no code stays there.
+      const here = new URL(this.browser.href);
+      if (here.searchParams.has('code') || here.searchParams.has('state')) this.browser.replaceUrl(withoutResponseParams(here));
       const authError = asAuthError(error);
       this.store.clear('sign-in-failed', authError);
       this.bus.emit({ type: 'error', at: this.clock.now(), error: authError });
@@ -255,17 +206,4 @@ export class AuthService {
 
 function asAuthError(error: unknown): AuthError {
   return isAuthError(error) ? error : new AuthError('invalid_response', ngDevMode ? 'Sign-in failed.' : '');
-}
-
-/** The app-relative URL without the parameters of an authorization or logout response. */
-function withoutResponseParams(url: URL): string {
-  const clean = new URL(url.href);
-  for (const name of RESPONSE_PARAMS) clean.searchParams.delete(name);
-  return clean.pathname + clean.search + clean.hash;
-}
-
-/** A random `state` for the logout round trip (RFC 6749 10.12 style), without the protocol chunk. */
-function randomState(window: Window | null): string {
-  const bytes = (window?.crypto ?? globalThis.crypto).getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }

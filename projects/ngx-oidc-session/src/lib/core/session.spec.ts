@@ -1,4 +1,4 @@
-import { Session, parseStoredSession, serializeSession, userClaimsOf } from './session';
+import { Session, parseStoredSession, serializeSession, supersedes, userClaimsOf } from './session';
 
 const session: Session = {
   accessToken: 'at',
@@ -8,6 +8,7 @@ const session: Session = {
   idToken: 'x.y.z',
   idTokenClaims: { iss: 'https://op', sub: 'alice', aud: 'spa', exp: 2_000_000_000, iat: 1_900_000_000, nonce: 'n', name: 'Alice' },
   receivedAt: 1_900_000_000_000,
+  epoch: 1,
   chain: 'c0ffee',
   version: 0,
 };
@@ -42,5 +43,22 @@ describe('stored session', () => {
   it('gives the app user claims without protocol claims, userinfo merged, sub fixed', () => {
     const claims = userClaimsOf({ ...session, userInfo: { email: 'a@example.com', sub: 'mallory' } });
     expect(claims).toEqual({ sub: 'alice', name: 'Alice', email: 'a@example.com' });
+  });
+});
+
+describe('sessions stored by version 0.1 (no position)', () => {
+  const legacy = (receivedAt: number) => {
+    // Stored without epoch, chain and version, as 0.1 wrote it.
+    const stored = Object.fromEntries(Object.entries({ ...session, receivedAt }).filter(([key]) => !['epoch', 'chain', 'version'].includes(key)));
+    return JSON.stringify({ format: 1, owner: 'spa@https://op', session: stored });
+  };
+
+  it('all belong to one chain, ordered by receipt time as 0.1 ordered them', () => {
+    const earlier = parseStoredSession(legacy(1_000), 'spa@https://op')!;
+    const later = parseStoredSession(legacy(2_000), 'spa@https://op')!;
+    expect(earlier.chain).toBe(later.chain);
+    expect(supersedes(later, earlier)).toBeTrue();
+    expect(supersedes(earlier, later)).toBeFalse();
+    expect(supersedes({ epoch: 1, chain: 'a-new-sign-in', version: 0 }, later)).toBeTrue();
   });
 });

@@ -32,26 +32,33 @@ export interface Session {
   /** When this token set was received, ms since the epoch. */
   readonly receivedAt: number;
   /**
-   * Which sign-in this token set descends from (a random id made at sign-in), and how many
-   * renewals separate it from that sign-in. Together they order sessions across tabs without
-   * trusting the wall clock, which can be set back.
+   * Where this token set stands among all the sessions of this app and client, so that tabs
+   * order them without trusting the wall clock (which can be set back): `epoch` counts the
+   * sign-ins (the ledger assigns it, under the renewal lock), `chain` is a random id of the
+   * sign-in it descends from, and `version` counts the renewals since that sign-in.
    */
+  readonly epoch: number;
   readonly chain: string;
   readonly version: number;
 }
 
+/** The identity of a token set, without the tokens. */
+export type SessionPosition = Pick<Session, 'epoch' | 'chain' | 'version'>;
+
 /** Whether two token sets are the same renewal of the same sign-in. */
-export function sameSession(a: Pick<Session, 'chain' | 'version'>, b: Pick<Session, 'chain' | 'version'>): boolean {
+export function sameSession(a: SessionPosition, b: SessionPosition): boolean {
   return a.chain === b.chain && a.version === b.version;
 }
 
 /**
- * Whether `candidate` should replace `current` in this tab: a later renewal of the same
- * sign-in, or a token set of another sign-in (the other tabs moved on to it).
+ * Whether `candidate` should replace `current`: a later sign-in, or a later renewal of the
+ * same sign-in. Two different sign-ins of the same epoch (possible only when the ledger could
+ * not be read) do not replace each other.
  */
-export function supersedes(candidate: Session, current: Session | null): boolean {
+export function supersedes(candidate: SessionPosition, current: SessionPosition | null): boolean {
   if (!current) return true;
-  return candidate.chain === current.chain ? candidate.version > current.version : true;
+  if (candidate.epoch !== current.epoch) return candidate.epoch > current.epoch;
+  return candidate.chain === current.chain && candidate.version > current.version;
 }
 
 /** A random id for a new sign-in's chain of token sets. */
@@ -68,6 +75,7 @@ export function userClaimsOf(session: Session): UserClaims {
 
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const isCount = (value: unknown): value is number => isNumber(value) && Number.isInteger(value) && value >= 0;
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Storage format version: a stored entry of another version is discarded, never guessed at. */
@@ -112,12 +120,12 @@ export function validSession(session: unknown): Session | null {
     !isString(claims['iss']) ||
     !isNumber(claims['exp']) ||
     !isNumber(claims['iat']) ||
-    (session['chain'] !== undefined && !isString(session['chain'])) ||
-    (session['version'] !== undefined && !(isNumber(session['version']) && Number.isInteger(session['version']) && session['version'] >= 0))
+    (session['chain'] !== undefined && !(isString(session['chain']) && isCount(session['epoch']) && isCount(session['version'])))
   ) {
     return null;
   }
-  // A session stored by version 0.1 has no chain: every tab derives the same one from it.
-  if (session['chain'] === undefined) return { ...session, chain: `legacy-${session['receivedAt']}`, version: 0 } as unknown as Session;
+  // A session stored by version 0.1 has no position: all of them are one chain, ordered by
+  // receipt time, as 0.1 ordered them.
+  if (session['chain'] === undefined) return { ...session, epoch: 0, chain: 'legacy', version: session['receivedAt'] } as unknown as Session;
   return session as unknown as Session;
 }

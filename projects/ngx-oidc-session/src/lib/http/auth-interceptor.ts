@@ -96,7 +96,7 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => {
   // session but no discovery cache (e.g. a new tab that got the session from another tab)
   // learns them before a token leaves it; a failed discovery fails the request, typed.
   const withToken = (token: string) =>
-    metadata ? { token, eligible: true } : protocol.load().then((client) => client.discover()).then((learned) => ({ token, eligible: eligible(learned) }));
+    metadata ? { token, eligible: true } : protocol.load().then(({ client }) => client.discover()).then((learned) => ({ token, eligible: eligible(learned) }));
 
   return from(auth.getAccessToken().then(withToken, (error: unknown) => ({ error }))).pipe(
     switchMap((result): Observable<HttpEvent<unknown>> => {

@@ -209,7 +209,7 @@ export class OidcClient {
     if (session.idTokenClaims.sub !== previous.idTokenClaims.sub) {
       throw new AuthError('id_token_invalid', ngDevMode ? 'The silent renewal signed in a different user than the current session.' : '');
     }
-    return { ...session, userInfo: previous.userInfo, chain: previous.chain, version: previous.version + 1 };
+    return { ...session, userInfo: previous.userInfo, epoch: previous.epoch, chain: previous.chain, version: previous.version + 1 };
   }
 
   /** Removes the iframe of a silent renewal in progress, if any (logout). */
@@ -274,7 +274,9 @@ export class OidcClient {
       userInfo: previous?.userInfo,
       scope: result.scope ?? previous?.scope,
       receivedAt: now,
-      // A renewal continues its sign-in's chain; a sign-in starts a new one.
+      // A renewal continues its sign-in's chain; a sign-in starts a new one, and gets its epoch
+      // from the ledger when it is committed.
+      epoch: previous?.epoch ?? 0,
       chain: previous?.chain ?? newChainId(),
       version: previous ? previous.version + 1 : 0,
     };

@@ -4,8 +4,12 @@ import { AUTH_CONFIG } from '../core/config';
 import { AuthError } from '../core/errors';
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK } from '../platform/clock';
+import { AuthEvents } from '../state/auth-events';
 import { DiscoveryCache } from '../state/discovery-cache';
-import type { OidcClient } from './oidc-client';
+import { SessionStore } from '../state/session-store';
+import { SignInAttempts } from '../state/sign-in-attempts';
+import { TabCoordinator } from '../tabs/tab-coordinator';
+import type { OnDemand } from './on-demand';
 
 /** How long after start an idle browser may wait before the protocol code is fetched anyway. */
 const PREFETCH_DEADLINE_MS = 2_000;
@@ -26,19 +30,28 @@ export class ProtocolLoader {
   private readonly backend = inject(HttpBackend, { optional: true });
   private readonly browser = inject(AuthBrowser);
   private readonly zone = inject(NgZone);
-  private loading: Promise<OidcClient> | null = null;
-  private client: OidcClient | null = null;
+  private readonly store = inject(SessionStore);
+  private readonly tabs = inject(TabCoordinator);
+  private readonly events = inject(AuthEvents);
+  private readonly attempts = inject(SignInAttempts);
+  private loading: Promise<OnDemand> | null = null;
+  private onDemand: OnDemand | null = null;
 
-  /** The protocol client, loading its chunk first if needed. */
-  load(): Promise<OidcClient> {
-    this.loading ??= import('./oidc-client').then(
-      ({ OidcClient }) =>
-        (this.client = new OidcClient({
+  /** The protocol chunk's entry, loading the chunk first if needed. */
+  load(): Promise<OnDemand> {
+    this.loading ??= import('./on-demand').then(
+      ({ OnDemand }) =>
+        (this.onDemand = new OnDemand({
           config: this.config,
           clock: this.clock,
           discovery: this.discovery,
           backend: this.backend,
           window: this.browser.window,
+          store: this.store,
+          tabs: this.tabs,
+          events: this.events,
+          attempts: this.attempts,
+          browser: this.browser,
         })),
       () => {
         // A failed fetch of the chunk (offline, a deploy that removed it) is tried again next time.
@@ -49,9 +62,9 @@ export class ProtocolLoader {
     return this.loading;
   }
 
-  /** The protocol client if it is loaded already, else null. */
-  loaded(): OidcClient | null {
-    return this.client;
+  /** The protocol chunk's entry if it is loaded already, else null. */
+  loaded(): OnDemand | null {
+    return this.onDemand;
   }
 
   /** Loads the protocol chunk when the browser is next idle (within a deadline). */

@@ -3,7 +3,7 @@ import { RenewTrigger } from '../core/auth-state';
 import { AUTH_CONFIG } from '../core/config';
 import { AuthError, isAuthError } from '../core/errors';
 import { MAX_TIMER_MS, RETRY_CAP_MS, backoffDelayMs, classifyFailure, renewAt, retryAllowed } from '../core/renew-timing';
-import { Session, sameSession, supersedes } from '../core/session';
+import { Session } from '../core/session';
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK, TimerHandle } from '../platform/clock';
 import { ProtocolLoader } from '../protocol/protocol-loader';
@@ -91,7 +91,7 @@ export class RenewScheduler {
     this.failures = 0;
     this.lastFailure = null;
     this.scheduleAt(null);
-    this.protocol.loaded()?.cancelSilentRenew();
+    this.protocol.loaded()?.client.cancelSilentRenew();
   }
 
   /** Whether the session can be renewed at all with this config. */
@@ -114,50 +114,10 @@ export class RenewScheduler {
     this.scheduleAt(null);
     try {
       // The protocol code is fetched before the lock is taken: other tabs never wait on it.
-      const client = await this.protocol.load();
-      this.assertCurrent(generation);
-      // Check, lock, check again, act: the renewal runs in one tab at a time, and a tab that
-      // gets the lock after another one renewed takes that tab's tokens instead of renewing.
-      return await this.tabs.exclusive(async () => {
-        this.assertCurrent(generation);
-        const standing = await this.tabs.standing(this.store.session() ?? before);
-        // Asking the other tabs can take a moment: a logout meanwhile must not be undone.
-        this.assertCurrent(generation);
-        if (standing.kind === 'unavailable') {
-          throw new AuthError('timeout', ngDevMode ? 'Another tab holds newer tokens and has not handed them over yet; retrying later.' : '', true);
-        }
-        if (standing.kind === 'spent') {
-          throw new AuthError('stale_session', ngDevMode ? 'Another tab renewed the session, and no open tab holds the new tokens any more.' : '');
-        }
-        const newest = standing.session;
-        if (!sameSession(newest, before) && !this.isDue(newest)) {
-          this.inFlight = null;
-          this.store.set(newest, 'adopted');
-          return newest;
-        }
-        this.lastAttemptAt = this.clock.now();
-        this.events.emit({ type: 'renew_started', at: this.clock.now(), trigger });
-        let renewed: Session;
-        try {
-          renewed = newest.refreshToken && this.config.renew.strategy === 'refresh_token' ? await client.refresh(newest) : await client.silentRenew(newest);
-        } catch (error) {
-          // Another tab may have won a race this tab could not see (no Web Locks): the OP then
-          // refuses this tab's refresh token, and the winner's tokens are the way forward.
-          const winner = isAuthError(error) && classifyFailure(error) === 'permanent' ? await this.tabs.standing(newest) : null;
-          this.assertCurrent(generation);
-          if (winner?.kind !== 'handed-over' || !supersedes(winner.session, newest)) throw error;
-          this.inFlight = null;
-          this.store.set(winner.session, 'adopted');
-          return winner.session;
-        }
-        this.assertCurrent(generation);
-        // Done: a trigger from here on (even from a listener of the events below) starts a new renewal.
-        this.inFlight = null;
-        this.store.set(renewed, 'renewed');
-        this.events.emit({ type: 'token_renewed', at: this.clock.now(), expiresAt: renewed.expiresAt });
-        // Still under the lock: the next tab to take it must find the ledger updated.
-        await this.tabs.commit(renewed);
-        return renewed;
+      const onDemand = await this.protocol.load();
+      return await onDemand.renew(before, trigger, {
+        current: () => generation === this.generation,
+        settle: () => (this.inFlight = null),
       });
     } catch (caught) {
       const error = isAuthError(caught) ? caught : new AuthError('token_error', ngDevMode ? 'The renewal failed.' : '');
@@ -188,14 +148,6 @@ export class RenewScheduler {
     this.scheduleAt(retry ? now + delay : null);
   }
 
-  private isDue(session: Session): boolean {
-    return this.clock.now() >= renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds);
-  }
-
-  private assertCurrent(generation: number): void {
-    if (generation !== this.generation) throw new AuthError('no_session', ngDevMode ? 'The session ended while it was being renewed.' : '');
-  }
-
   /** During a run of failures: the scheduled retry, or (out of budget) one try per retry cap. */
   private nextAttemptAllowedAt(): number {
     return this.dueAt ?? this.lastAttemptAt + RETRY_CAP_MS;
@@ -209,8 +161,10 @@ export class RenewScheduler {
     if (generation !== this.generation) return;
     this.stop();
     const leftBehind = error.code === 'stale_session';
+    const ended = this.store.session();
     this.store.clear(leftBehind ? 'left-behind' : 'ended', error);
-    if (!leftBehind) void this.tabs.announceSignOut();
+    // The OP refused this sign-in: the tabs on it follow; a newer sign-in in another tab stays.
+    if (!leftBehind && ended) this.tabs.postSignedOut(ended, false);
     this.events.emit({ type: 'session_expired', at: this.clock.now(), error });
   }
 

@@ -1,7 +1,12 @@
-import { Session } from '../core/session';
+import { SessionPosition } from '../core/session';
 
-/** Which token set is the newest of an app and client, by sign-in chain and renewal count. */
-export type LedgerEntry = Pick<Session, 'chain' | 'version'>;
+/**
+ * The newest token set of an app and client (its position, never a token), or, with
+ * `signedOut`, the last one before the user signed out.
+ */
+export interface LedgerEntry extends SessionPosition {
+  readonly signedOut?: boolean;
+}
 
 /**
  * What a read found: the newest token set any tab recorded, `empty` when none did (no
@@ -45,22 +50,15 @@ export class RenewalLedger {
     return this.run<LedgerRead>('readonly', async (store) => {
       const value = await request<unknown>(store.get(this.key));
       if (value === undefined) return { state: 'empty' };
-      return isEntry(value) ? { state: 'known', entry: { chain: value.chain, version: value.version } } : { state: 'unknown' };
+      return isEntry(value) ? { state: 'known', entry: value } : { state: 'unknown' };
     }, { state: 'unknown' });
   }
 
   /** Records the newest token set. Resolves once committed (or given up on): true when it was. */
   write(entry: LedgerEntry): Promise<boolean> {
+    const { epoch, chain, version, signedOut } = entry;
     return this.run('readwrite', async (store) => {
-      store.put({ chain: entry.chain, version: entry.version }, this.key);
-      return true;
-    }, false);
-  }
-
-  /** Forgets the newest token set (sign-out). */
-  clear(): Promise<boolean> {
-    return this.run('readwrite', async (store) => {
-      store.delete(this.key);
+      store.put(signedOut ? { epoch, chain, version, signedOut: true } : { epoch, chain, version }, this.key);
       return true;
     }, false);
   }
@@ -144,13 +142,14 @@ const FAILED = Symbol('failed');
 
 function isEntry(value: unknown): value is LedgerEntry {
   const record = value as Record<string, unknown> | null;
+  const isCount = (count: unknown) => typeof count === 'number' && Number.isInteger(count) && count >= 0;
   return (
     typeof record === 'object' &&
     record !== null &&
     typeof record['chain'] === 'string' &&
-    typeof record['version'] === 'number' &&
-    Number.isInteger(record['version']) &&
-    record['version'] >= 0
+    isCount(record['epoch']) &&
+    isCount(record['version']) &&
+    (record['signedOut'] === undefined || record['signedOut'] === true)
   );
 }
 

@@ -3,14 +3,16 @@ import { filter, firstValueFrom } from 'rxjs';
 import { AuthHarness } from '../../testing/harness';
 import { Session } from '../core/session';
 import { LEDGER_TIMEOUT_MS, RenewalLedger } from './renewal-ledger';
-import { ARRIVING_WAIT_MS, HANDOVER_WAIT_MS, parseTabMessage } from './tab-coordinator';
+import { parseTabMessage } from './tab-coordinator';
+import { ARRIVING_WAIT_MS, HANDOVER_WAIT_MS } from './tab-handover';
 
 const OWNER = 'spa@https://op.example.com';
 const CHANNEL = `ngx-oidc-session:${OWNER}`;
 const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
 const RENEW_LOCK = `${NAMESPACE}:renew`;
 const HOLDER_PREFIX = `${NAMESPACE}:holder:`;
-const holderLock = (session: Session) => `${HOLDER_PREFIX}${session.chain}:${session.version}`;
+const holderLock = (session: Session) => `${HOLDER_PREFIX}${session.epoch}:${session.chain}:${session.version}`;
+const FORMAT = 2;
 
 /** The ledger as another tab sees it: same database, same key. */
 const ledger = () =>
@@ -50,13 +52,13 @@ class OtherTab {
       const data = event.data as Record<string, unknown>;
       this.received.push(data);
       if (data['kind'] === 'session-request' && this.session) {
-        this.channel.postMessage({ format: 1, owner: OWNER, kind: 'session-response', requestId: data['requestId'], session: this.session });
+        this.channel.postMessage({ format: FORMAT, owner: OWNER, kind: 'session-response', requestId: data['requestId'], session: this.session });
       }
     };
   }
 
   send(message: Record<string, unknown>): void {
-    this.channel.postMessage({ format: 1, owner: OWNER, ...message });
+    this.channel.postMessage({ format: FORMAT, owner: OWNER, ...message });
   }
 
   /** Resolves with the next message of a kind. */
@@ -95,14 +97,16 @@ const heldLocks = async () => ((await navigator.locks.query()).held ?? []).map((
 
 describe('parseTabMessage', () => {
   it('ignores messages of another app or client, another format, or malformed ones', () => {
-    expect(parseTabMessage({ format: 1, owner: 'other@https://op.example.com', kind: 'signed-out' }, OWNER)).toBeNull();
-    expect(parseTabMessage({ format: 2, owner: OWNER, kind: 'signed-out' }, OWNER)).toBeNull();
-    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'explode' }, OWNER)).toBeNull();
-    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'session', session: { accessToken: 'x' } }, OWNER)).toBeNull();
-    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'session-request' }, OWNER)).toBeNull();
+    const position = { epoch: 1, chain: 'c', version: 0 };
+    expect(parseTabMessage({ format: 2, owner: 'other@https://op.example.com', kind: 'signed-out', position, everyone: true }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'signed-out', position, everyone: true }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 2, owner: OWNER, kind: 'explode' }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 2, owner: OWNER, kind: 'session', session: { accessToken: 'x' } }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 2, owner: OWNER, kind: 'session-request' }, OWNER)).toBeNull();
+    expect(parseTabMessage({ format: 2, owner: OWNER, kind: 'signed-out', position: { chain: 'c' } }, OWNER)).toBeNull();
     expect(parseTabMessage('signed-out', OWNER)).toBeNull();
     expect(parseTabMessage(null, OWNER)).toBeNull();
-    expect(parseTabMessage({ format: 1, owner: OWNER, kind: 'signed-out' }, OWNER)).toEqual({ kind: 'signed-out' });
+    expect(parseTabMessage({ format: 2, owner: OWNER, kind: 'signed-out', position, everyone: true }, OWNER)).toEqual({ kind: 'signed-out', position, everyone: true });
   });
 });
 
@@ -135,7 +139,7 @@ describe('TabCoordinator between tabs', () => {
     expect((await announced).refreshToken).toBe('rt-2');
     const renewed = storedSession(harness);
     expect(renewed.version).toBe(1);
-    expect(await ledger().read()).toEqual({ state: 'known', entry: { chain: renewed.chain, version: 1 } });
+    expect(await ledger().read()).toEqual({ state: 'known', entry: { epoch: renewed.epoch, chain: renewed.chain, version: 1 } });
   });
 
   it("takes another tab's renewed session instead of renewing itself", async () => {
@@ -160,14 +164,16 @@ describe('TabCoordinator between tabs', () => {
 
   it('ignores an older session, another client, and malformed messages', async () => {
     const mine = storedSession(harness);
-    other.send({ kind: 'session', session: { ...mine, accessToken: 'older', version: mine.version, receivedAt: mine.receivedAt + 1 } });
-    other.channel.postMessage({ format: 1, owner: 'intruder@https://op.example.com', kind: 'session', session: renewedBy(mine, harness.clock.now() + 5, 'foreign') });
+    other.send({ kind: 'session', session: { ...mine, accessToken: 'older', receivedAt: mine.receivedAt + 1 } });
+    other.send({ kind: 'session', session: { ...mine, accessToken: 'older-sign-in', epoch: mine.epoch - 1, chain: 'older', version: 9 } });
+    other.channel.postMessage({ format: FORMAT, owner: 'intruder@https://op.example.com', kind: 'session', session: renewedBy(mine, harness.clock.now() + 5, 'foreign') });
     other.send({ kind: 'session', session: { accessToken: 'broken' } });
     other.channel.postMessage('garbage');
     // A message sent after those arrives after them: when it is handled, they were too.
-    const signedOut = harness.nextEvent('signed_out');
-    other.send({ kind: 'signed-out' });
-    await signedOut;
+    const probe = new OtherTab();
+    await deliveredTo(probe, other, 'ping');
+    probe.close();
+    expect(await harness.auth.getAccessToken()).toBe('at-1');
     expect(harness.events.filter((event) => event.type === 'signed_in').length).toBe(1); // only the real sign-in
     expect(harness.auth.state().error).toBeNull();
   });
@@ -209,7 +215,7 @@ describe('TabCoordinator between tabs', () => {
   it('signs out when another tab signs out, without a redirect', async () => {
     const navigations = harness.browser.navigations.length;
     const signedOut = harness.nextEvent('signed_out');
-    other.send({ kind: 'signed-out' });
+    other.send({ kind: 'signed-out', position: storedSession(harness), everyone: true });
     expect((await signedOut).reason).toBe('other_tab');
     expect(harness.auth.state().status).toBe('unauthenticated');
     expect(harness.browser.navigations.length).toBe(navigations);
@@ -385,7 +391,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
     await until(async () => (await navigator.locks.query()).pending?.some((lock) => lock.name === RENEW_LOCK) ?? false);
     letThrough();
     await renewal;
-    expect(await seenByNextTab).toEqual({ state: 'known', entry: { chain: mine.chain, version: 1 } });
+    expect(await seenByNextTab).toEqual({ state: 'known', entry: { epoch: mine.epoch, chain: mine.chain, version: 1 } });
     expect(order).toEqual(['ledger written', 'next tab has the lock']);
   });
 
@@ -439,13 +445,13 @@ describe('TabCoordinator: renewal races between tabs', () => {
   });
 
   it("renews its own tokens when the ledger names another sign-in that no tab holds any more", async () => {
-    await ledger().write({ chain: 'a-sign-in-of-a-closed-tab', version: 7 });
+    await ledger().write({ epoch: mine.epoch + 1, chain: 'a-sign-in-of-a-closed-tab', version: 7 });
     const renewal = harness.nextEvent('token_renewed', 'session_expired');
     harness.clock.advanceToNextTimer();
     await untilWaiting(ARRIVING_WAIT_MS);
     harness.clock.advance(ARRIVING_WAIT_MS);
     expect((await renewal).type).toBe('token_renewed');
-    expect(await ledger().read()).toEqual({ state: 'known', entry: { chain: mine.chain, version: 1 } });
+    expect(await ledger().read()).toEqual({ state: 'known', entry: { epoch: mine.epoch, chain: mine.chain, version: 1 } });
   });
 
   it('when IndexedDB does not answer, decides by the holder locks of the live tabs and never hangs the lock', async () => {
@@ -477,6 +483,75 @@ describe('TabCoordinator: renewal races between tabs', () => {
     expect(await harness.auth.getAccessToken()).toBe('at-won-the-race');
     expect(harness.events.map((event) => event.type)).not.toContain('session_expired');
     expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  it('a late broadcast of a renewal does not undo a logout', async () => {
+    const theirs = renewedBy(mine, due - 1, 'at-renewed-while-signing-out');
+    await harness.auth.logout({ localOnly: true });
+    other.send({ kind: 'session', session: theirs });
+    const probe = new OtherTab();
+    await deliveredTo(probe, other, 'ping');
+    probe.close();
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(harness.storage.getItem(`ngx-oidc-session:spa@${harness.op.issuer}/:session`)).toBeNull();
+  });
+
+  it('takes the lock after a logout in another tab whose message has not arrived: signs out, renews nothing', async () => {
+    await ledger().write({ ...mine, signedOut: true });
+    const signedOut = harness.nextEvent('signed_out');
+    harness.clock.advanceToNextTimer();
+    expect((await signedOut).reason).toBe('other_tab');
+    expect(harness.refreshGrants().length).toBe(0);
+    expect(harness.auth.state().status).toBe('unauthenticated');
+  });
+
+  it('when the ledger write of the last renewal failed, the holder lock of the newer token set still wins', async () => {
+    await ledger().write(mine); // the winner's write did not land: the ledger still names this tab's set
+    const theirs = renewedBy(mine, due - 1, 'at-named-by-its-holder');
+    const release = await holdHolderLock(theirs);
+    other.session = theirs;
+    const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    harness.clock.advanceToNextTimer();
+    await adopted;
+    release();
+    expect(harness.refreshGrants().length).toBe(0);
+    expect(await harness.auth.getAccessToken()).toBe('at-named-by-its-holder');
+  });
+
+  it('a sign-out of another sign-in, ended by the OP, leaves this tab signed in; one of its own signs it out', async () => {
+    // Another sign-in of the same epoch (two sign-ins while the ledger could not be read).
+    other.send({ kind: 'signed-out', position: { epoch: mine.epoch, chain: 'another-sign-in', version: 3 }, everyone: false });
+    const probe = new OtherTab();
+    await deliveredTo(probe, other, 'ping');
+    probe.close();
+    expect(harness.auth.state().status).toBe('authenticated');
+    const signedOut = harness.nextEvent('signed_out');
+    other.send({ kind: 'signed-out', position: mine, everyone: false });
+    expect((await signedOut).reason).toBe('other_tab');
+  });
+
+  it('a tab left behind keeps the newer token set another tab wrote to shared storage', async () => {
+    const theirs = renewedBy(mine, due - 1, 'at-in-shared-storage');
+    const key = `ngx-oidc-session:spa@${harness.op.issuer}/:session`;
+    await ledger().write({ ...theirs, version: theirs.version + 1 }); // a later one, gone with its tab
+    const ended = harness.nextEvent('session_expired');
+    harness.clock.advanceToNextTimer();
+    await untilWaiting(ARRIVING_WAIT_MS);
+    harness.storage.setItem(key, JSON.stringify({ format: 1, owner: OWNER, session: theirs }));
+    harness.clock.advance(ARRIVING_WAIT_MS);
+    expect((await ended).error?.code).toBe('stale_session');
+    expect(JSON.parse(harness.storage.getItem(key)!).session.accessToken).toBe('at-in-shared-storage');
+  });
+
+  it('logout revokes the newest refresh token of any tab, not its own spent one', async () => {
+    const theirs = renewedBy(mine, due - 1, 'at-newest-to-revoke');
+    await ledger().write(theirs);
+    const release = await holdHolderLock(theirs);
+    other.session = theirs;
+    await harness.auth.logout();
+    release();
+    const revoked = harness.op.requestsTo('/revoke').map((request) => new URLSearchParams(String(request.body)).get('token'));
+    expect(revoked).toEqual([theirs.refreshToken!]);
   });
 
   it('holds the holder lock named for its token set, follows renewals, and lets go at sign-out and pagehide', async () => {
@@ -575,7 +650,7 @@ describe('TabCoordinator with isolated tabs', () => {
     const harness = await AuthHarness.create({ tabs: 'isolated' });
     harness.browser.windowRef = window;
     await harness.signIn();
-    other.send({ kind: 'signed-out' });
+    other.send({ kind: 'signed-out', position: storedSession(harness), everyone: true });
     await barrier('ping-1');
     expect(harness.auth.state().status).toBe('authenticated'); // it did not listen
     await harness.auth.logout({ localOnly: true });

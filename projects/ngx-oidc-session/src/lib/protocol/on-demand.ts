@@ -1,0 +1,222 @@
+// The protocol chunk's entry, loaded with import() by ProtocolLoader: everything a page needs
+// only when it talks to the OP or hands tokens between tabs under the renewal lock.
+import { LogoutOptions, LogoutResult, RenewTrigger } from '../core/auth-state';
+import { AuthError, isAuthError } from '../core/errors';
+import { classifyFailure, renewAt } from '../core/renew-timing';
+import { Session, sameSession, supersedes, userClaimsOf } from '../core/session';
+import { AuthBrowser } from '../platform/browser';
+import { AuthEvents } from '../state/auth-events';
+import { SessionStore } from '../state/session-store';
+import { SignInAttempts, StoredAttempt, withoutResponseParams } from '../state/sign-in-attempts';
+import { RenewalLedger } from '../tabs/renewal-ledger';
+import { TabCoordinator } from '../tabs/tab-coordinator';
+import { TabHandover } from '../tabs/tab-handover';
+import { generateRandomState } from 'oauth4webapi';
+import { OidcClient, OidcClientContext } from './oidc-client';
+
+/** A sign-in attempt older than this is stale: its callback is refused. */
+const ATTEMPT_MAX_AGE_MS = 30 * 60 * 1000;
+/** How long a logout waits for another tab to hand over the newest refresh token to revoke. */
+const LOGOUT_PATIENCE_MS = 1_000;
+
+export interface OnDemandContext extends OidcClientContext {
+  readonly store: SessionStore;
+  readonly tabs: TabCoordinator;
+  readonly events: AuthEvents;
+  readonly attempts: SignInAttempts;
+  readonly browser: AuthBrowser;
+}
+
+
+/** How the renew scheduler follows one renewal: whether it still wants it, and when it is done. */
+export interface RenewalRun {
+  /** False once the session ended or was signed out meanwhile: no result may be stored. */
+  current(): boolean;
+  /** Called just before the result is stored: a trigger from then on starts a new renewal. */
+  settle(): void;
+}
+
+export class OnDemand {
+  readonly client: OidcClient;
+  readonly handover: TabHandover;
+
+  constructor(private readonly context: OnDemandContext) {
+    this.client = new OidcClient(context);
+    const ledger = new RenewalLedger(
+      context.tabs.enabled ? (context.window?.indexedDB ?? null) : null,
+      context.config.storageNamespace,
+      // Real time on purpose: a watchdog on IndexedDB, not a timing rule of the session.
+      (callback, ms) => {
+        const timer = context.window?.setTimeout(callback, ms);
+        return () => context.window?.clearTimeout(timer);
+      },
+    );
+    this.handover = new TabHandover(context.tabs, context.store, ledger);
+  }
+
+  /**
+   * One renewal, under the lock shared by every tab: check, lock, check again, act. A tab
+   * that gets the lock after another one renewed takes that tab's tokens instead of renewing.
+   */
+  renew(before: Session, trigger: RenewTrigger, run: RenewalRun): Promise<Session> {
+    const { store, events, tabs, clock, config } = this.context;
+    const stillWanted = () => {
+      if (!run.current()) throw new AuthError('no_session', ngDevMode ? 'The session ended while it was being renewed.' : '');
+    };
+    const adopt = (session: Session) => {
+      run.settle();
+      store.set(session, 'adopted');
+      return session;
+    };
+    return tabs.exclusive(async () => {
+      stillWanted();
+      const standing = await this.handover.standing(store.session() ?? before);
+      // Asking the other tabs can take a moment: a logout meanwhile must not be undone.
+      stillWanted();
+      switch (standing.kind) {
+        case 'signed-out':
+          store.clear('other-tab');
+          events.emit({ type: 'signed_out', at: clock.now(), reason: 'other_tab' });
+          throw new AuthError('no_session', ngDevMode ? 'The user signed out in another tab.' : '');
+        case 'unavailable':
+          throw new AuthError('timeout', ngDevMode ? 'Another tab holds newer tokens and has not handed them over yet; retrying later.' : '', true);
+        case 'spent':
+          throw new AuthError('stale_session', ngDevMode ? 'Another tab renewed the session, and no open tab holds the new tokens any more.' : '');
+      }
+      const newest = standing.session;
+      const due = clock.now() >= renewAt(newest.expiresAt, newest.receivedAt, config.renew.leadTimeSeconds);
+      if (!sameSession(newest, before) && !due) return adopt(newest);
+      events.emit({ type: 'renew_started', at: clock.now(), trigger });
+      let renewed: Session;
+      try {
+        renewed = newest.refreshToken && config.renew.strategy === 'refresh_token' ? await this.client.refresh(newest) : await this.client.silentRenew(newest);
+      } catch (error) {
+        // Another tab may have won a race this tab could not see (no Web Locks): the OP then
+        // refuses this tab's refresh token, and the winner's tokens are the way forward.
+        const winner = isAuthError(error) && classifyFailure(error) === 'permanent' ? await this.handover.standing(newest) : null;
+        stillWanted();
+        if (winner?.kind === 'handed-over' && supersedes(winner.session, newest)) return adopt(winner.session);
+        throw error;
+      }
+      if (!run.current()) {
+        // Signed out while the OP answered: its new refresh token must not stay valid.
+        if (renewed.refreshToken && renewed.refreshToken !== newest.refreshToken) void this.client.revoke(renewed.refreshToken, 'refresh_token').catch(() => undefined);
+        stillWanted();
+      }
+      run.settle();
+      store.set(renewed, 'renewed');
+      events.emit({ type: 'token_renewed', at: clock.now(), expiresAt: renewed.expiresAt });
+      // Still under the lock: the next tab to take it must find the ledger updated.
+      await this.handover.commit(renewed);
+      return renewed;
+    });
+  }
+
+  /** Sends the browser to the OP for an interactive sign-in that returns to `returnUrl`. */
+  async signIn(params: Record<string, string>, returnUrl: string): Promise<void> {
+    const { attempts, events, clock, browser, config } = this.context;
+    const { url, attempt } = await this.client.authorizationRequest({ redirectUri: config.redirectUrl, params });
+    const stored: StoredAttempt = { ...attempt, returnUrl, createdAt: clock.now() };
+    attempts.storage.setItem(attempts.attemptKey, JSON.stringify(stored));
+    events.emit({ type: 'sign_in_started', at: clock.now() });
+    browser.navigate(url.href);
+  }
+
+  /**
+   * Handles the authorization response the page was loaded with: checks, code exchange,
+   * userinfo, then, under the renewal lock, the new sign-in's epoch, the store and the other
+   * tabs. Code and state leave the address bar whatever happens.
+   */
+  async completeSignIn(responseUrl: URL): Promise<void> {
+    const { store, events, clock, config, tabs, browser } = this.context;
+    const attempt = this.takeAttempt();
+    browser.replaceUrl(attempt?.returnUrl ?? withoutResponseParams(responseUrl));
+    if (!attempt) {
+      throw new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this browser.' : '');
+    }
+    let session = await this.client.completeAuthorization(responseUrl, attempt);
+    if (config.loadUserInfo) {
+      try {
+        session = { ...session, userInfo: await this.client.fetchUserInfo(session) };
+      } catch (error) {
+        // The sign-in stands; the userinfo claims are discarded and the failure reported.
+        events.emit({ type: 'error', at: clock.now(), error: isAuthError(error) ? error : new AuthError('invalid_response', '') });
+      }
+    }
+    const signedIn = session;
+    const committed = await tabs.exclusive(async () => {
+      const withEpoch = { ...signedIn, epoch: await this.handover.nextEpoch() };
+      store.set(withEpoch, 'signed-in');
+      await this.handover.commit(withEpoch);
+      return withEpoch;
+    });
+    events.emit({ type: 'signed_in', at: clock.now(), user: userClaimsOf(committed) });
+  }
+
+  /** The attempt in progress, removed whatever happens next; null when none, stale or malformed. */
+  private takeAttempt(): StoredAttempt | null {
+    const { attempts, clock } = this.context;
+    const text = attempts.storage.getItem(attempts.attemptKey);
+    attempts.storage.removeItem(attempts.attemptKey);
+    try {
+      const attempt = JSON.parse(text ?? 'null') as Partial<StoredAttempt> | null;
+      const fresh = typeof attempt?.createdAt === 'number' && clock.now() - attempt.createdAt < ATTEMPT_MAX_AGE_MS;
+      const complete = (['state', 'nonce', 'codeVerifier', 'redirectUri', 'returnUrl'] as const).every((field) => typeof attempt?.[field] === 'string');
+      return fresh && complete ? (attempt as StoredAttempt) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Signs out in every tab, revokes the newest refresh token (RFC 7009), then sends the
+   * browser to the OP's end-session endpoint (RP-Initiated Logout 1.0) when it has one.
+   */
+  async logout(mine: Session | null, options: LogoutOptions): Promise<LogoutResult> {
+    const { events, clock, browser, config, attempts } = this.context;
+    const toRevoke = await this.signOut(mine);
+    events.emit({ type: 'signed_out', at: clock.now(), reason: 'logout' });
+    let error: AuthError | null = null;
+    let refreshTokenRevoked = false;
+    for (const token of toRevoke) {
+      try {
+        refreshTokenRevoked = (await this.client.revoke(token, 'refresh_token')) || refreshTokenRevoked;
+      } catch (revokeError) {
+        error = isAuthError(revokeError) ? revokeError : new AuthError('revocation_failed', '');
+      }
+    }
+    let endSession: URL | null = null;
+    const state = generateRandomState();
+    try {
+      const postLogout = options.postLogoutRedirectUrl ? new URL(options.postLogoutRedirectUrl, browser.origin).href : config.postLogoutRedirectUrl;
+      endSession = await this.client.endSessionUrl({ idTokenHint: mine?.idToken, postLogoutRedirectUri: postLogout, state });
+    } catch (discoveryError) {
+      error ??= isAuthError(discoveryError) ? discoveryError : null;
+    }
+    if (!endSession) return { outcome: 'local', reason: 'no_end_session_endpoint', refreshTokenRevoked, error };
+    attempts.saveLogoutState(state);
+    browser.navigate(endSession.href);
+    return { outcome: 'redirected', refreshTokenRevoked, error };
+  }
+
+  /**
+   * Ends the session in every tab, under the renewal lock so that no renewal runs between the
+   * look at the newest tokens and the sign-out, and returns the refresh tokens to revoke: the
+   * newest of any tab (a tab that is behind holds a spent one), and this tab's own when it
+   * belongs to another, older sign-in. None when the newest is out of reach.
+   */
+  private signOut(mine: Session | null): Promise<string[]> {
+    const { store, tabs } = this.context;
+    return tabs.exclusive(async () => {
+      const standing = mine ? await this.handover.standing(mine, LOGOUT_PATIENCE_MS) : null;
+      const newest = standing && 'session' in standing ? standing.session : null;
+      const toRevoke = new Set<string>();
+      if (newest?.refreshToken) toRevoke.add(newest.refreshToken);
+      if (mine?.refreshToken && newest && newest.chain !== mine.chain) toRevoke.add(mine.refreshToken);
+      store.clear('logout');
+      const ended = newest ?? mine;
+      if (ended) await this.handover.signOut(ended, true);
+      return [...toRevoke];
+    });
+  }
+}
