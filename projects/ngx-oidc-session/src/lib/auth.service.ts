@@ -145,7 +145,8 @@ export class AuthService {
     }
     // Here only: the other tabs follow, and take none of these token sets in again.
     this.store.clear('logout');
-    if (session) this.tabs.postSignedOut(session, true);
+    const epoch = Math.max(session?.epoch ?? -1, this.tabs.announced()?.epoch ?? -1);
+    if (epoch >= 0) this.tabs.postSignedOut({ epoch, chain: '', version: 0 }, true);
     this.bus.emit({ type: 'signed_out', at: this.clock.now(), reason: 'logout' });
     const reason = !this.browser.isBrowser ? 'not_in_browser' : options.localOnly ? 'local_only' : undefined;
     return { outcome: 'local', reason, refreshTokenRevoked: false, error };

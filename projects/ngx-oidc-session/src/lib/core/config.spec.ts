@@ -100,3 +100,44 @@ describe('resolveAuthConfig', () => {
     expect(new Set([a, b, c]).size).toBe(3);
   });
 });
+
+describe('resolveAuthConfig in a production build (ngDevMode false)', () => {
+  const global = globalThis as unknown as { ngDevMode: unknown };
+  let devMode: unknown;
+  beforeEach(() => {
+    devMode = global.ngDevMode;
+    global.ngDevMode = false;
+  });
+  afterEach(() => (global.ngDevMode = devMode));
+
+  const productionRejection = (config: Partial<AuthConfig>): AuthError => {
+    try {
+      resolveAuthConfig({ ...base, ...config }, APP);
+    } catch (error) {
+      return error as AuthError;
+    }
+    throw new Error('expected a config_invalid error');
+  };
+
+  it('keeps the security checks, with the code, the key and a short message', () => {
+    const error = productionRejection({ authority: 'http://op.example.com' });
+    expect(error.code).toBe('config_invalid');
+    expect(error.details.configKey).toBe('authority');
+    expect(error.message).toBe('ngx-oidc-session: config_invalid');
+    expect(productionRejection({ authorizeParams: { state: 'x' } }).details.configKey).toBe('authorizeParams.state');
+    expect(productionRejection({ redirectUrl: '//evil.example.com/' }).details.configKey).toBe('redirectUrl');
+    expect(productionRejection({ renew: { strategy: 'iframe', silentRenewUrl: 'https://evil.example.com/silent.html' } }).details.configKey).toBe('renew.silentRenewUrl');
+  });
+
+  it('keeps the checks whose mistakes would switch off token checks or stall renewals', () => {
+    expect(productionRejection({ clockToleranceSeconds: 1e9 }).details.configKey).toBe('clockToleranceSeconds');
+    expect(productionRejection({ renew: { strategy: 'iframes' as never } }).details.configKey).toBe('renew.strategy');
+    expect(productionRejection({ renew: { iframeTimeoutSeconds: 3600 } }).details.configKey).toBe('renew.iframeTimeoutSeconds');
+    expect(productionRejection({ authority: 42 as never }).code).toBe('config_invalid');
+  });
+
+  it('drops the dev-mode checks of types and enums', () => {
+    // A wrong tabs value is not a security matter: production takes it as given.
+    expect(() => resolveAuthConfig({ ...base, tabs: 'everywhere' as never }, APP)).not.toThrow();
+  });
+});

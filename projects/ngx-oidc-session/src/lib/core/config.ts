@@ -127,6 +127,19 @@ function configError(key: string, problem: string): AuthError {
   return new AuthError('config_invalid', problem && `ngx-oidc-session: config.${key} ${problem}`, false, { configKey: key });
 }
 
+function stringOrEmpty(value: unknown): string {
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/** A number of seconds within its range, or the default; `config_invalid` otherwise. */
+function seconds(value: number | undefined, key: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= min && value <= max)) {
+    throw configError(key, ngDevMode ? `must be a number of seconds between ${min} and ${max} (got ${String(value)}).` : '');
+  }
+  return value;
+}
+
 /**
  * Resolves an absolute or app-relative URL against the app's origin. Kept in production: a
  * protocol-relative or non-http URL here would send the browser (and its codes) elsewhere.
@@ -156,15 +169,17 @@ function checkParams(params: Readonly<Record<string, string>> | undefined, key: 
  *
  * The security checks run in every build: an https authority (plain http only for a loopback
  * host), reserved protocol parameters, redirect and API URLs that are http(s) and absolute or
- * app-relative, and a silent-renew page on the app's own origin. The type, enum and range
- * checks and the explanations run in dev mode only (`ngDevMode`), as Angular's own do.
+ * app-relative, a silent-renew page on the app's own origin, the clock tolerance of token
+ * checks, and the two settings whose mistakes would stall or misroute renewals (strategy, iframe
+ * timeout). The other type, enum and range checks and the explanations run in dev mode only
+ * (`ngDevMode`), as Angular's own do.
  *
  * @param appOrigin the app's origin, used to resolve app-relative URLs (on the server: any
  *   placeholder origin; the URLs are only used in a browser).
  */
 export function resolveAuthConfig(config: AuthConfig, appOrigin: string): ResolvedAuthConfig {
   if (ngDevMode) checkConfigShape(config);
-  const authority = config.authority?.trim() ?? '';
+  const authority = stringOrEmpty(config.authority);
   let authorityUrl: URL;
   try {
     authorityUrl = new URL(authority);
@@ -177,16 +192,18 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
   if (authorityUrl.search || authorityUrl.hash) {
     throw configError('authority', ngDevMode ? `must be the issuer URL without query or fragment (got "${authority}").` : '');
   }
-  const clientId = config.clientId?.trim() ?? '';
+  const clientId = stringOrEmpty(config.clientId);
   if (!clientId) throw configError('clientId', ngDevMode ? 'is required and must be a non-empty string.' : '');
 
-  const scope = (config.scope ?? 'openid profile email').trim().split(/\s+/).filter(Boolean);
+  const scope = (stringOrEmpty(config.scope) || 'openid profile email').split(/\s+/).filter(Boolean);
   if (!scope.includes('openid')) {
     throw configError('scope', ngDevMode ? `must contain "openid" for an OpenID Connect sign-in (got "${config.scope}").` : '');
   }
 
   const renew = config.renew ?? {};
   const strategy = renew.strategy ?? 'refresh_token';
+  // Kept in production: a typo would renew by iframe without a page to land on.
+  if (!['refresh_token', 'iframe', 'none'].includes(strategy)) throw configError('renew.strategy', ngDevMode ? `must be "refresh_token", "iframe" or "none" (got "${String(strategy)}").` : '');
   const fallbackToIframe = renew.fallbackToIframe ?? false;
   const silentRenewUrl = renew.silentRenewUrl ? resolveAppUrl(renew.silentRenewUrl, 'renew.silentRenewUrl', appOrigin) : null;
   if (silentRenewUrl && new URL(silentRenewUrl).origin !== new URL(appOrigin).origin) {
@@ -194,7 +211,7 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
     throw configError('renew.silentRenewUrl', ngDevMode ? `must be on the app's own origin ${new URL(appOrigin).origin} (got "${renew.silentRenewUrl}").` : '');
   }
   const secureApis = [...(config.secureApis ?? [])];
-  secureApis.forEach((entry, index) => resolveAppUrl(entry, `secureApis[${index}]`, appOrigin));
+  secureApis.forEach((entry, index) => resolveAppUrl(stringOrEmpty(entry), `secureApis[${index}]`, appOrigin));
 
   return {
     authority,
@@ -208,17 +225,19 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
     loadUserInfo: config.loadUserInfo ?? false,
     renew: {
       strategy,
-      leadTimeSeconds: renew.leadTimeSeconds ?? 60,
+      leadTimeSeconds: seconds(renew.leadTimeSeconds, 'renew.leadTimeSeconds', 60, 0, 24 * 3600),
       silentRenewUrl,
       fallbackToIframe,
-      iframeTimeoutSeconds: renew.iframeTimeoutSeconds ?? 10,
+      // Kept in production: the iframe's wait holds the renewal lock of every tab.
+      iframeTimeoutSeconds: seconds(renew.iframeTimeoutSeconds, 'renew.iframeTimeoutSeconds', 10, 1, 120),
       signInWhenSessionEnds: renew.signInWhenSessionEnds ?? false,
     },
     secureApis,
     unauthenticatedRequests: config.unauthenticatedRequests ?? 'send',
     retryOn401: config.retryOn401 ?? 'invalid_token',
     tabs: config.tabs ?? 'shared',
-    clockToleranceSeconds: config.clockToleranceSeconds ?? 30,
+    // Kept in production: a huge tolerance would switch off the exp and iat checks of ID tokens.
+    clockToleranceSeconds: seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
   };
 }
@@ -239,11 +258,6 @@ function checkConfigShape(config: AuthConfig): void {
       throw configError(key, `must be ${allowed.map((option) => `"${String(option)}"`).join(', ')} (got "${String(value)}").`);
     }
   };
-  const seconds = (value: unknown, key: string, min: number, max: number) => {
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)) {
-      throw configError(key, `must be a number of seconds between ${min} and ${max} (got ${String(value)}).`);
-    }
-  };
   const params = (value: unknown, key: string) => {
     if (value === undefined) return;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw configError(key, 'must be an object of string values.');
@@ -259,10 +273,6 @@ function checkConfigShape(config: AuthConfig): void {
   params(config.authorizeParams, 'authorizeParams');
   params(config.tokenParams, 'tokenParams');
   const renew = config.renew ?? {};
-  oneOf(renew.strategy, 'renew.strategy', ['refresh_token', 'iframe', 'none']);
-  seconds(renew.leadTimeSeconds, 'renew.leadTimeSeconds', 0, 24 * 3600);
-  seconds(renew.iframeTimeoutSeconds, 'renew.iframeTimeoutSeconds', 1, 120);
-  seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 0, 600);
   const strategy = renew.strategy ?? 'refresh_token';
   if (renew.fallbackToIframe && strategy !== 'refresh_token') {
     throw configError('renew.fallbackToIframe', `applies only to the "refresh_token" strategy (strategy is "${strategy}").`);

@@ -20,6 +20,8 @@ const ATTEMPT_MAX_AGE_MS = 30 * 60 * 1000;
 const LOGOUT_PATIENCE_MS = 1_000;
 
 export interface OnDemandContext extends OidcClientContext {
+  /** Calls back after the given milliseconds of real time, outside the Angular zone; returns a cancel function. */
+  readonly setTimer: (callback: () => void, ms: number) => () => void;
   readonly store: SessionStore;
   readonly tabs: TabCoordinator;
   readonly events: AuthEvents;
@@ -39,19 +41,16 @@ export interface RenewalRun {
 export class OnDemand {
   readonly client: OidcClient;
   readonly handover: TabHandover;
+  /** A logout of this tab has begun: a renewal that finishes meanwhile leaves its tokens to it. */
+  private logoutPending = false;
+  /** The token set a renewal received but did not store because this tab was signing out. */
+  private discarded: Session | null = null;
 
   constructor(private readonly context: OnDemandContext) {
     this.client = new OidcClient(context);
-    const ledger = new RenewalLedger(
-      context.tabs.enabled ? (context.window?.indexedDB ?? null) : null,
-      context.config.storageNamespace,
-      // Real time on purpose: a watchdog on IndexedDB, not a timing rule of the session.
-      (callback, ms) => {
-        const timer = context.window?.setTimeout(callback, ms);
-        return () => context.window?.clearTimeout(timer);
-      },
-    );
-    this.handover = new TabHandover(context.tabs, context.store, ledger);
+    // Real time on purpose: a watchdog on IndexedDB, not a timing rule of the session.
+    const ledger = new RenewalLedger(context.tabs.enabled ? (context.window?.indexedDB ?? null) : null, context.config.storageNamespace, context.setTimer);
+    this.handover = new TabHandover(context.tabs, context.store, ledger, () => context.clock.now());
   }
 
   /**
@@ -99,8 +98,10 @@ export class OnDemand {
         throw error;
       }
       if (!run.current()) {
-        // Signed out while the OP answered: its new refresh token must not stay valid.
-        if (renewed.refreshToken && renewed.refreshToken !== newest.refreshToken) void this.client.revoke(renewed.refreshToken, 'refresh_token').catch(() => undefined);
+        // Signed out while the OP answered: its new refresh token must not stay valid. A logout
+        // of this tab revokes it (and reports it); otherwise it is revoked here.
+        if (this.logoutPending) this.discarded = renewed;
+        else if (renewed.refreshToken !== newest.refreshToken) void this.client.revoke(renewed.refreshToken!, 'refresh_token').catch(() => undefined);
         stillWanted();
       }
       run.settle();
@@ -153,36 +154,29 @@ export class OnDemand {
     events.emit({ type: 'signed_in', at: clock.now(), user: userClaimsOf(committed) });
   }
 
-  /** The attempt in progress, removed whatever happens next; null when none, stale or malformed. */
-  private takeAttempt(): StoredAttempt | null {
-    const { attempts, clock } = this.context;
-    const text = attempts.storage.getItem(attempts.attemptKey);
-    attempts.storage.removeItem(attempts.attemptKey);
-    try {
-      const attempt = JSON.parse(text ?? 'null') as Partial<StoredAttempt> | null;
-      const fresh = typeof attempt?.createdAt === 'number' && clock.now() - attempt.createdAt < ATTEMPT_MAX_AGE_MS;
-      const complete = (['state', 'nonce', 'codeVerifier', 'redirectUri', 'returnUrl'] as const).every((field) => typeof attempt?.[field] === 'string');
-      return fresh && complete ? (attempt as StoredAttempt) : null;
-    } catch {
-      return null;
-    }
-  }
-
   /**
    * Signs out in every tab, revokes the newest refresh token (RFC 7009), then sends the
    * browser to the OP's end-session endpoint (RP-Initiated Logout 1.0) when it has one.
    */
   async logout(mine: Session | null, options: LogoutOptions): Promise<LogoutResult> {
     const { events, clock, browser, config, attempts } = this.context;
-    const toRevoke = await this.signOut(mine);
+    this.logoutPending = true;
+    let toRevoke: string[];
+    try {
+      toRevoke = await this.signOut(mine);
+    } finally {
+      this.logoutPending = false;
+      this.discarded = null;
+    }
     events.emit({ type: 'signed_out', at: clock.now(), reason: 'logout' });
     let error: AuthError | null = null;
     let refreshTokenRevoked = false;
-    for (const token of toRevoke) {
+    for (const [index, token] of toRevoke.entries()) {
       try {
-        refreshTokenRevoked = (await this.client.revoke(token, 'refresh_token')) || refreshTokenRevoked;
+        const revoked = await this.client.revoke(token, 'refresh_token');
+        if (index === 0) refreshTokenRevoked = revoked; // the newest token's outcome is the one reported
       } catch (revokeError) {
-        error = isAuthError(revokeError) ? revokeError : new AuthError('revocation_failed', '');
+        error ??= isAuthError(revokeError) ? revokeError : new AuthError('revocation_failed', '');
       }
     }
     let endSession: URL | null = null;
@@ -199,24 +193,41 @@ export class OnDemand {
     return { outcome: 'redirected', refreshTokenRevoked, error };
   }
 
+  /** The attempt in progress, removed whatever happens next; null when none, stale or malformed. */
+  private takeAttempt(): StoredAttempt | null {
+    const { attempts, clock } = this.context;
+    const text = attempts.storage.getItem(attempts.attemptKey);
+    attempts.storage.removeItem(attempts.attemptKey);
+    try {
+      const attempt = JSON.parse(text ?? 'null') as Partial<StoredAttempt> | null;
+      const fresh = typeof attempt?.createdAt === 'number' && clock.now() - attempt.createdAt < ATTEMPT_MAX_AGE_MS;
+      const complete = (['state', 'nonce', 'codeVerifier', 'redirectUri', 'returnUrl'] as const).every((field) => typeof attempt?.[field] === 'string');
+      return fresh && complete ? (attempt as StoredAttempt) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /**
    * Ends the session in every tab, under the renewal lock so that no renewal runs between the
    * look at the newest tokens and the sign-out, and returns the refresh tokens to revoke: the
-   * newest of any tab (a tab that is behind holds a spent one), and this tab's own when it
-   * belongs to another, older sign-in. None when the newest is out of reach.
+   * newest of any tab (a tab that is behind holds a spent one, and a renewal this tab just
+   * discarded holds the newest), none when the newest is out of reach, and this tab's own when
+   * it belongs to an older sign-in than the newest. Every token set up to the largest epoch any
+   * tab knows of is signed out, also when this tab holds none.
    */
-  private signOut(mine: Session | null): Promise<string[]> {
-    const { store, tabs } = this.context;
-    return tabs.exclusive(async () => {
+  private signOut(before: Session | null): Promise<string[]> {
+    const { store } = this.context;
+    return this.context.tabs.exclusive(async () => {
+      const mine = this.discarded && supersedes(this.discarded, before) ? this.discarded : before;
       const standing = mine ? await this.handover.standing(mine, LOGOUT_PATIENCE_MS) : null;
       const newest = standing && 'session' in standing ? standing.session : null;
-      const toRevoke = new Set<string>();
-      if (newest?.refreshToken) toRevoke.add(newest.refreshToken);
-      if (mine?.refreshToken && newest && newest.chain !== mine.chain) toRevoke.add(mine.refreshToken);
+      const epoch = Math.max(await this.handover.knownEpoch(), mine?.epoch ?? -1, newest?.epoch ?? -1);
       store.clear('logout');
-      const ended = newest ?? mine;
-      if (ended) await this.handover.signOut(ended, true);
-      return [...toRevoke];
+      if (epoch >= 0) await this.handover.signOutEveryone(epoch);
+      const tokens = [newest?.refreshToken];
+      if (mine && newest && newest.chain !== mine.chain) tokens.push(mine.refreshToken);
+      return tokens.filter((token): token is string => typeof token === 'string');
     });
   }
 }

@@ -47,6 +47,11 @@ export class ProtocolLoader {
           discovery: this.discovery,
           backend: this.backend,
           window: this.browser.window,
+          setTimer: (callback, ms) => {
+            const window = this.browser.window;
+            const timer = this.zone.runOutsideAngular(() => window?.setTimeout(callback, ms));
+            return () => window?.clearTimeout(timer);
+          },
           store: this.store,
           tabs: this.tabs,
           events: this.events,

@@ -3,8 +3,9 @@ import { Observable, Subject, distinctUntilChanged, map } from 'rxjs';
 import { AuthState } from '../core/auth-state';
 import { AUTH_CONFIG } from '../core/config';
 import { AuthError } from '../core/errors';
-import { Session, UserClaims, parseStoredSession, sameSession, serializeSession, supersedes, userClaimsOf } from '../core/session';
-import { TOKEN_STORAGE } from '../platform/web-storage';
+import { Session, SessionPosition, UserClaims, parseStoredSession, sameSession, serializeSession, supersedes, userClaimsOf } from '../core/session';
+import { AuthBrowser } from '../platform/browser';
+import { TOKEN_STORAGE, createTokenStorage } from '../platform/web-storage';
 
 /**
  * Why this tab's session changed:
@@ -50,6 +51,16 @@ export class SessionStore {
   /** Written into every entry so that another app's or client's entry is never taken for ours. */
   private readonly owner = `${this.config.clientId}@${this.config.authority}`;
   private readonly state = signal<StoreState>({ session: null, decided: false, error: null });
+  /**
+   * The epoch of the last logout any tab of this browser made, kept in localStorage (a number,
+   * never a token), so that a tab that missed the logout (discarded, restored, in the
+   * back/forward cache) does not bring the session back from its own storage.
+   */
+  private readonly shared = createTokenStorage('local', inject(AuthBrowser).window);
+  private readonly signedOutKey = `${this.config.storageNamespace}:signed-out`;
+  private signedOutUpTo = -1;
+  /** Sign-ins the OP ended, with the last renewal count it refused. */
+  private readonly ended = new Map<string, number>();
   private readonly changed = new Subject<SessionChange>();
   private readonly written = new Subject<void>();
 
@@ -89,10 +100,40 @@ export class SessionStore {
    */
   load(): Session | null {
     const text = this.storage.getItem(this.key);
-    const session = parseStoredSession(text, this.owner);
+    let session = parseStoredSession(text, this.owner);
+    if (session && this.isSignedOut(session)) session = null;
     if (text !== null && session === null) this.storage.removeItem(this.key);
     this.write({ ...this.state(), session });
     return session;
+  }
+
+  /**
+   * Remembers a sign-out: of every token set up to `position`'s epoch (a logout), or of
+   * `position`'s sign-in up to its renewal count (the OP ended it). No such token set is taken
+   * in or restored again.
+   */
+  recordSignOut(position: SessionPosition, everyone: boolean): void {
+    if (everyone) {
+      this.signedOutUpTo = Math.max(this.signedOutUpTo, position.epoch);
+      if (this.signedOutUpTo > this.storedSignOut()) this.shared.setItem(this.signedOutKey, String(this.signedOutUpTo));
+    } else {
+      this.ended.set(position.chain, Math.max(position.version, this.ended.get(position.chain) ?? -1));
+    }
+  }
+
+  /** Whether a sign-out this tab knows of ended this token set. */
+  isSignedOut(position: SessionPosition): boolean {
+    return position.epoch <= Math.max(this.signedOutUpTo, this.storedSignOut()) || position.version <= (this.ended.get(position.chain) ?? -1);
+  }
+
+  /** The epoch of the last logout this tab knows of, or -1. */
+  lastSignOutEpoch(): number {
+    return Math.max(this.signedOutUpTo, this.storedSignOut());
+  }
+
+  private storedSignOut(): number {
+    const value = Number(this.shared.getItem(this.signedOutKey) ?? -1);
+    return Number.isInteger(value) ? value : -1;
   }
 
   /** Re-reads storage without changing this tab's session (with `local`, another tab may have written). */

@@ -1,44 +1,49 @@
 import { SessionPosition } from '../core/session';
 
 /**
- * The newest token set of an app and client (its position, never a token), or, with
- * `signedOut`, the last one before the user signed out.
+ * What the tabs of an app and client know of its token sets, never a token:
+ * - `newest`: the newest token set (a sign-in or a renewal);
+ * - `chains`: the newest renewal count of each recent sign-in, so that a tab left behind on
+ *   an older sign-in still learns that its refresh token was spent;
+ * - `signedOutUpTo`: the epoch of the last logout: no token set of that epoch or before is
+ *   renewed or taken in again.
  */
-export interface LedgerEntry extends SessionPosition {
-  readonly signedOut?: boolean;
+export interface LedgerRecord {
+  readonly newest?: SessionPosition;
+  readonly chains: Readonly<Record<string, number>>;
+  readonly signedOutUpTo?: number;
 }
 
 /**
- * What a read found: the newest token set any tab recorded, `empty` when none did (no
- * renewal since sign-out, or a new browser profile), `unknown` when IndexedDB failed or did
- * not answer in time.
+ * What a read found: the record, `empty` when nothing was recorded (a new browser profile), or
+ * `unknown` when IndexedDB failed or did not answer in time.
  */
-export type LedgerRead = { readonly state: 'known'; readonly entry: LedgerEntry } | { readonly state: 'empty' } | { readonly state: 'unknown' };
+export type LedgerRead = { readonly state: 'known'; readonly record: LedgerRecord } | { readonly state: 'empty' } | { readonly state: 'unknown' };
 
 /** How long one IndexedDB operation may take: it runs under the renewal lock of every tab. */
 export const LEDGER_TIMEOUT_MS = 1_500;
+/** How many sign-ins the record remembers the renewal count of. */
+const CHAINS_KEPT = 8;
 
 /**
- * Which token set is the newest of this app and client: a sign-in chain id and a renewal
- * count, never a token. It lives in IndexedDB because IndexedDB is the one shared store whose
- * reads are ordered after the writes of a tab that already released the renewal lock.
+ * The record of the tabs' token sets, in IndexedDB because IndexedDB is the one shared store
+ * whose reads are ordered after the writes of a tab that already released the renewal lock.
  * localStorage and BroadcastChannel are not: Chromium hands a Web Lock to the next tab before
  * another tab's localStorage write or broadcast reaches it (they travel on separate IPC
  * channels), and a tab that decided on that stale view presented a refresh token that had
  * just been rotated out.
  *
- * Every method resolves, never rejects, and gives up after LEDGER_TIMEOUT_MS: a read that
- * fails says `unknown`, so that the caller can decide on other evidence instead of assuming
- * that no other tab renewed.
+ * Every method resolves, never rejects, and gives up after LEDGER_TIMEOUT_MS: a read that fails
+ * says `unknown`, so that the caller decides on other evidence instead of assuming that no
+ * other tab renewed; a failed connection is dropped and opened again next time.
  */
 export class RenewalLedger {
   private database: Promise<IDBDatabase | null> | null = null;
 
   /**
    * @param factory the page's IndexedDB, null where there is none
-   * @param key one entry per app and client
+   * @param key one record per app and client
    * @param setTimer calls back after the given milliseconds and returns a cancel function
-   *   (the library's clock, outside the Angular zone)
    */
   constructor(
     private readonly factory: IDBFactory | null,
@@ -47,20 +52,31 @@ export class RenewalLedger {
   ) {}
 
   read(): Promise<LedgerRead> {
-    return this.run<LedgerRead>('readonly', async (store) => {
-      const value = await request<unknown>(store.get(this.key));
-      if (value === undefined) return { state: 'empty' };
-      return isEntry(value) ? { state: 'known', entry: value } : { state: 'unknown' };
-    }, { state: 'unknown' });
+    return this.run<LedgerRead>(
+      'readonly',
+      async (store) => {
+        const value = await request<unknown>(store.get(this.key));
+        if (value === undefined) return { state: 'empty' };
+        return isRecord(value) ? { state: 'known', record: value } : { state: 'unknown' };
+      },
+      { state: 'unknown' },
+    );
   }
 
-  /** Records the newest token set. Resolves once committed (or given up on): true when it was. */
-  write(entry: LedgerEntry): Promise<boolean> {
-    const { epoch, chain, version, signedOut } = entry;
-    return this.run('readwrite', async (store) => {
-      store.put(signedOut ? { epoch, chain, version, signedOut: true } : { epoch, chain, version }, this.key);
-      return true;
-    }, false);
+  /** Records `position` as the newest token set. Resolves true once committed. */
+  recordNewest(position: SessionPosition): Promise<boolean> {
+    return this.update((record) => {
+      const chains = { ...record.chains };
+      delete chains[position.chain]; // re-added last: the most recent sign-ins are kept
+      chains[position.chain] = Math.max(position.version, record.chains[position.chain] ?? 0);
+      const kept = Object.entries(chains).slice(-CHAINS_KEPT);
+      return { ...record, newest: pick(position), chains: Object.fromEntries(kept) };
+    });
+  }
+
+  /** Records a logout of every token set up to `epoch`. Resolves true once committed. */
+  recordSignOut(epoch: number): Promise<boolean> {
+    return this.update((record) => ({ ...record, signedOutUpTo: Math.max(epoch, record.signedOutUpTo ?? -1) }));
   }
 
   close(): void {
@@ -69,11 +85,22 @@ export class RenewalLedger {
     void database?.then((open) => open?.close());
   }
 
+  /** Reads, changes and writes the record in one transaction: tabs never lose each other's writes. */
+  private update(change: (record: LedgerRecord) => LedgerRecord): Promise<boolean> {
+    return this.run(
+      'readwrite',
+      async (store) => {
+        const value = await request<unknown>(store.get(this.key));
+        store.put(change(isRecord(value) ? value : { chains: {} }), this.key);
+        return true;
+      },
+      false,
+    );
+  }
+
   /**
    * One transaction, resolved with `work`'s result once the transaction completed, or with
-   * `fallback` on any failure or after the timeout. A failure drops the connection, so that
-   * the next call opens a new one (a connection can die, as Safari's "Connection to Indexed
-   * Database server lost" shows).
+   * `fallback` on any failure or after the timeout. A failure drops the connection.
    */
   private async run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) => Promise<T>, fallback: T): Promise<T> {
     if (!this.factory) return fallback;
@@ -140,16 +167,27 @@ const DATABASE = 'ngx-oidc-session-renewal-ledger';
 const STORE = 'ledger';
 const FAILED = Symbol('failed');
 
-function isEntry(value: unknown): value is LedgerEntry {
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+function pick({ epoch, chain, version }: SessionPosition): SessionPosition {
+  return { epoch, chain, version };
+}
+
+function isPosition(value: unknown): value is SessionPosition {
   const record = value as Record<string, unknown> | null;
-  const isCount = (count: unknown) => typeof count === 'number' && Number.isInteger(count) && count >= 0;
+  return typeof record === 'object' && record !== null && typeof record['chain'] === 'string' && isCount(record['epoch']) && isCount(record['version']);
+}
+
+function isRecord(value: unknown): value is LedgerRecord {
+  const record = value as Record<string, unknown> | null;
+  if (typeof record !== 'object' || record === null) return false;
+  const chains = record['chains'] as Record<string, unknown> | null;
   return (
-    typeof record === 'object' &&
-    record !== null &&
-    typeof record['chain'] === 'string' &&
-    isCount(record['epoch']) &&
-    isCount(record['version']) &&
-    (record['signedOut'] === undefined || record['signedOut'] === true)
+    (record['newest'] === undefined || isPosition(record['newest'])) &&
+    typeof chains === 'object' &&
+    chains !== null &&
+    Object.values(chains).every(isCount) &&
+    (record['signedOutUpTo'] === undefined || isCount(record['signedOutUpTo']))
   );
 }
 

@@ -124,7 +124,7 @@ describe('TabCoordinator between tabs', () => {
 
   afterEach(async () => {
     other.close();
-    TestBed.resetTestingModule(); // closes the tab's channel, ledger and locks
+    TestBed.resetTestingModule(); // closes the tab's channel and lets go of its locks
     await deleteLedger();
   });
 
@@ -139,7 +139,7 @@ describe('TabCoordinator between tabs', () => {
     expect((await announced).refreshToken).toBe('rt-2');
     const renewed = storedSession(harness);
     expect(renewed.version).toBe(1);
-    expect(await ledger().read()).toEqual({ state: 'known', entry: { epoch: renewed.epoch, chain: renewed.chain, version: 1 } });
+    expect(await ledger().read()).toEqual(jasmine.objectContaining({ state: 'known', record: jasmine.objectContaining({ newest: { epoch: renewed.epoch, chain: renewed.chain, version: 1 } }) }));
   });
 
   it("takes another tab's renewed session instead of renewing itself", async () => {
@@ -182,7 +182,7 @@ describe('TabCoordinator between tabs', () => {
     const mine = storedSession(harness);
     const theirs = renewedBy(mine, harness.clock.now() + 200_000, 'at-renewed-while-asleep');
     other.session = theirs;
-    await ledger().write(theirs); // another tab renewed while this one slept
+    await ledger().recordNewest(theirs); // another tab renewed while this one slept
     harness.clock.advance(200_000);
     harness.clock.advanceToNextTimer();
     const adopted = await firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
@@ -194,7 +194,7 @@ describe('TabCoordinator between tabs', () => {
   it('stays signed out when it logs out while asking the live tabs', async () => {
     const mine = storedSession(harness);
     const theirs = renewedBy(mine, harness.clock.now() + 200_000, 'at-answered-after-logout');
-    await ledger().write(theirs); // another tab renewed while this one slept
+    await ledger().recordNewest(theirs); // another tab renewed while this one slept
     const asked = other.next('session-request'); // other.session is null: it does not answer yet
     harness.clock.advance(200_000);
     harness.clock.advanceToNextTimer();
@@ -303,7 +303,7 @@ async function signedInNextToOtherTab(): Promise<{ harness: AuthHarness; other: 
 
 async function closeTabs(other: OtherTab): Promise<void> {
   other.close();
-  TestBed.resetTestingModule(); // closes the tab's channel, ledger and locks
+  TestBed.resetTestingModule(); // closes the tab's channel and lets go of its locks
   await deleteLedger();
 }
 
@@ -330,7 +330,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
     // Chromium hands the lock over before the winner's broadcast (and its localStorage writes)
     // reach this tab; only the ledger in IndexedDB is already up to date.
     const theirs = renewedBy(mine, due - 1, 'at-from-the-winner');
-    await ledger().write(theirs);
+    await ledger().recordNewest(theirs);
     const release = await holdHolderLock(theirs);
     const asked = other.next('session-request');
     const adopted = firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
@@ -346,7 +346,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
 
   it('takes no answer but the token set the ledger names', async () => {
     const theirs = renewedBy(mine, due - 1, 'at-newest');
-    await ledger().write(theirs);
+    await ledger().recordNewest(theirs);
     other.session = mine; // a tab that has not heard of the renewal yet answers first
     const informed = new OtherTab();
     informed.channel.addEventListener('message', (event: MessageEvent) => {
@@ -375,8 +375,8 @@ describe('TabCoordinator: renewal races between tabs', () => {
     // In one page IndexedDB orders the transactions anyway; across processes only the wait for
     // the commit does. So the order is observed directly.
     const order: string[] = [];
-    const write = RenewalLedger.prototype.write;
-    spyOn(RenewalLedger.prototype, 'write').and.callFake(async function (this: RenewalLedger, entry) {
+    const write = RenewalLedger.prototype.recordNewest;
+    spyOn(RenewalLedger.prototype, 'recordNewest').and.callFake(async function (this: RenewalLedger, entry) {
       const written = await write.call(this, entry);
       order.push('ledger written');
       return written;
@@ -391,12 +391,12 @@ describe('TabCoordinator: renewal races between tabs', () => {
     await until(async () => (await navigator.locks.query()).pending?.some((lock) => lock.name === RENEW_LOCK) ?? false);
     letThrough();
     await renewal;
-    expect(await seenByNextTab).toEqual({ state: 'known', entry: { epoch: mine.epoch, chain: mine.chain, version: 1 } });
+    expect(await seenByNextTab).toEqual(jasmine.objectContaining({ state: 'known', record: jasmine.objectContaining({ newest: { epoch: mine.epoch, chain: mine.chain, version: 1 } }) }));
     expect(order).toEqual(['ledger written', 'next tab has the lock']);
   });
 
   it('when no open tab holds the tokens the ledger names, ends its own session only and presents nothing', async () => {
-    await ledger().write(renewedBy(mine, due - 1, 'at-lost'));
+    await ledger().recordNewest(renewedBy(mine, due - 1, 'at-lost'));
     const asked = other.next('session-request');
     const ended = harness.nextEvent('session_expired');
     harness.clock.advanceToNextTimer();
@@ -414,7 +414,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
 
   it('when a live tab holds the newer tokens but does not answer (frozen), keeps its session and tries again later', async () => {
     const theirs = renewedBy(mine, due - 1, 'at-in-a-frozen-tab');
-    await ledger().write(theirs);
+    await ledger().recordNewest(theirs);
     const release = await holdHolderLock(theirs);
     const failed = harness.nextEvent('renew_failed');
     harness.clock.advanceToNextTimer();
@@ -430,7 +430,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
 
   it("finds the winner's tokens in shared storage once the wait is over", async () => {
     const theirs = renewedBy(mine, due - 1, 'at-written-to-shared-storage');
-    await ledger().write(theirs);
+    await ledger().recordNewest(theirs);
     const asked = other.next('session-request');
     harness.clock.advanceToNextTimer();
     await asked;
@@ -445,13 +445,13 @@ describe('TabCoordinator: renewal races between tabs', () => {
   });
 
   it("renews its own tokens when the ledger names another sign-in that no tab holds any more", async () => {
-    await ledger().write({ epoch: mine.epoch + 1, chain: 'a-sign-in-of-a-closed-tab', version: 7 });
+    await ledger().recordNewest({ epoch: mine.epoch + 1, chain: 'a-sign-in-of-a-closed-tab', version: 7 });
     const renewal = harness.nextEvent('token_renewed', 'session_expired');
     harness.clock.advanceToNextTimer();
     await untilWaiting(ARRIVING_WAIT_MS);
     harness.clock.advance(ARRIVING_WAIT_MS);
     expect((await renewal).type).toBe('token_renewed');
-    expect(await ledger().read()).toEqual({ state: 'known', entry: { epoch: mine.epoch, chain: mine.chain, version: 1 } });
+    expect(await ledger().read()).toEqual(jasmine.objectContaining({ state: 'known', record: jasmine.objectContaining({ newest: { epoch: mine.epoch, chain: mine.chain, version: 1 } }) }));
   });
 
   it('when IndexedDB does not answer, decides by the holder locks of the live tabs and never hangs the lock', async () => {
@@ -475,7 +475,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
     const theirs = renewedBy(mine, harness.clock.now() + 1, 'at-won-the-race');
     harness.op.handlers['/token'] = async () => {
       // The winner's refresh reached the OP first: this tab's token is rotated out.
-      await ledger().write(theirs);
+      await ledger().recordNewest(theirs);
       other.send({ kind: 'session', session: theirs });
       return harness.op.oauthError('invalid_grant');
     };
@@ -497,7 +497,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
   });
 
   it('takes the lock after a logout in another tab whose message has not arrived: signs out, renews nothing', async () => {
-    await ledger().write({ ...mine, signedOut: true });
+    await ledger().recordSignOut(mine.epoch);
     const signedOut = harness.nextEvent('signed_out');
     harness.clock.advanceToNextTimer();
     expect((await signedOut).reason).toBe('other_tab');
@@ -506,7 +506,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
   });
 
   it('when the ledger write of the last renewal failed, the holder lock of the newer token set still wins', async () => {
-    await ledger().write(mine); // the winner's write did not land: the ledger still names this tab's set
+    await ledger().recordNewest(mine); // the winner's write did not land: the ledger still names this tab's set
     const theirs = renewedBy(mine, due - 1, 'at-named-by-its-holder');
     const release = await holdHolderLock(theirs);
     other.session = theirs;
@@ -533,7 +533,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
   it('a tab left behind keeps the newer token set another tab wrote to shared storage', async () => {
     const theirs = renewedBy(mine, due - 1, 'at-in-shared-storage');
     const key = `ngx-oidc-session:spa@${harness.op.issuer}/:session`;
-    await ledger().write({ ...theirs, version: theirs.version + 1 }); // a later one, gone with its tab
+    await ledger().recordNewest({ ...theirs, version: theirs.version + 1 }); // a later one, gone with its tab
     const ended = harness.nextEvent('session_expired');
     harness.clock.advanceToNextTimer();
     await untilWaiting(ARRIVING_WAIT_MS);
@@ -545,13 +545,105 @@ describe('TabCoordinator: renewal races between tabs', () => {
 
   it('logout revokes the newest refresh token of any tab, not its own spent one', async () => {
     const theirs = renewedBy(mine, due - 1, 'at-newest-to-revoke');
-    await ledger().write(theirs);
+    await ledger().recordNewest(theirs);
     const release = await holdHolderLock(theirs);
     other.session = theirs;
     await harness.auth.logout();
     release();
     const revoked = harness.op.requestsTo('/revoke').map((request) => new URLSearchParams(String(request.body)).get('token'));
     expect(revoked).toEqual([theirs.refreshToken!]);
+  });
+
+  it('a sign-in gets an epoch after every sign-in and logout the ledger knows of, and after the time when it cannot read it', async () => {
+    const key = `ngx-oidc-session:spa@${harness.op.issuer}/:session`;
+    const farAhead = harness.clock.now() + 10_000_000;
+    await ledger().recordNewest({ epoch: farAhead, chain: 'an-earlier-sign-in', version: 0 });
+    const authorize = await harness.startLogin();
+    await harness.load(harness.callbackUrl(authorize));
+    expect(JSON.parse(harness.storage.getItem(key)!).session.epoch).toBe(farAhead + 1);
+    // IndexedDB silent: the time is the floor, so a later sign-in still comes after earlier ones.
+    const silent = { objectStore: () => ({ get: () => ({}), put: () => ({}), delete: () => ({}) }) };
+    spyOn(IDBDatabase.prototype, 'transaction').and.returnValue(silent as unknown as IDBTransaction);
+    TestBed.resetTestingModule();
+    harness.storage.removeItem(key);
+    await until(async () => !(await heldLocks()).some((name) => name.startsWith(HOLDER_PREFIX)));
+    await harness.load();
+    const again = await harness.startLogin();
+    await harness.load(harness.callbackUrl(again));
+    expect(JSON.parse(harness.storage.getItem(key)!).session.epoch).toBeGreaterThanOrEqual(harness.clock.now());
+  }, 3 * LEDGER_TIMEOUT_MS + 5_000); // the silent ledger costs its watchdog time, twice
+
+  it('a logout records the sign-out in the ledger and in localStorage; a tab that missed it restores nothing', async () => {
+    const key = `ngx-oidc-session:spa@${harness.op.issuer}/:session`;
+    const stored = harness.storage.getItem(key)!;
+    await harness.auth.logout();
+    const read = await ledger().read();
+    expect(read.state === 'known' && read.record.signedOutUpTo).toBe(mine.epoch);
+    // Another tab that slept through the message, with the session still in its sessionStorage.
+    harness.storage.setItem(key, stored);
+    const auth = await harness.load();
+    expect(auth.state().status).toBe('unauthenticated');
+    expect(harness.storage.getItem(key)).toBeNull();
+  });
+
+  it('a logout while this tab\'s own refresh is on the wire revokes the new refresh token, not the spent one', async () => {
+    let letThrough!: () => void;
+    const answering = new Promise<void>((resolve) => (letThrough = resolve));
+    const token = harness.op.handlers['/token'];
+    harness.op.handlers['/token'] = async (request) => {
+      await answering;
+      return token(request);
+    };
+    const renewal = harness.auth.renew().catch(() => undefined);
+    await until(() => harness.refreshGrants().length === 1);
+    const loggedOut = harness.auth.logout();
+    letThrough();
+    const result = await loggedOut;
+    await renewal;
+    const revoked = harness.op.requestsTo('/revoke').map((request) => new URLSearchParams(String(request.body)).get('token'));
+    expect(revoked).toEqual(['rt-2']);
+    expect(result.refreshTokenRevoked).toBeTrue();
+    expect(harness.auth.state().status).toBe('unauthenticated');
+  });
+
+  it('a logout in a tab that holds no session still signs the other tabs out', async () => {
+    const signedOutMessage = other.next('signed-out');
+    await harness.auth.logout({ localOnly: true }); // this tab: signed out
+    await signedOutMessage;
+    const probe = new OtherTab();
+    other.received.length = 0;
+    const again = other.next('signed-out');
+    // A tab that already holds nothing (left behind, say) logs out: the others must follow.
+    await harness.auth.logout();
+    const message = await again;
+    probe.close();
+    expect((message['position'] as { epoch: number }).epoch).toBeGreaterThanOrEqual(mine.epoch);
+    expect(message['everyone']).toBeTrue();
+  });
+
+  it('when the OP ends a sign-in, a tab with a newer renewal of it stays signed in', async () => {
+    const theirs = renewedBy(mine, due - 1, 'at-newer-than-the-refused');
+    other.send({ kind: 'session', session: theirs });
+    await firstValueFrom(harness.auth.state$.pipe(filter((state) => state.accessTokenExpiresAt === theirs.expiresAt)));
+    other.send({ kind: 'signed-out', position: mine, everyone: false }); // the OP refused version 0
+    const probe = new OtherTab();
+    await deliveredTo(probe, other, 'ping');
+    probe.close();
+    expect(harness.auth.state().status).toBe('authenticated');
+    expect(await harness.auth.getAccessToken()).toBe('at-newer-than-the-refused');
+  });
+
+  it('a newer renewal of this sign-in that is gone counts, even when the ledger moved on to another sign-in', async () => {
+    await ledger().recordNewest(renewedBy(mine, due - 1, 'at-gone')); // this sign-in reached version 1 ...
+    await ledger().recordNewest({ epoch: mine.epoch + 1, chain: 'a-later-sign-in-now-closed', version: 0 }); // ... then another one
+    const ended = harness.nextEvent('session_expired');
+    harness.clock.advanceToNextTimer();
+    await untilWaiting(ARRIVING_WAIT_MS);
+    harness.clock.advance(ARRIVING_WAIT_MS);
+    await untilWaiting(ARRIVING_WAIT_MS);
+    harness.clock.advance(ARRIVING_WAIT_MS);
+    expect((await ended).error?.code).toBe('stale_session');
+    expect(harness.refreshGrants().length).toBe(0);
   });
 
   it('holds the holder lock named for its token set, follows renewals, and lets go at sign-out and pagehide', async () => {

@@ -48,9 +48,6 @@ export class TabCoordinator {
   private readonly waiters = new Set<{ take(session: Session, answerTo?: string): void; finish(session: null): void }>();
   /** The newest token set another tab announced, for a tab under the lock to find. */
   private latestAnnounced: Session | null = null;
-  /** Sign-outs this tab has seen: no token set they ended is taken in again. */
-  private signedOutUpToEpoch = -1;
-  private readonly endedChains = new Set<string>();
   /** The holder lock this tab holds (or is acquiring), and how to let it go. */
   private holder: { readonly name: string; readonly granted: Promise<void>; readonly release: () => void } | null = null;
   /** While the page is hidden for the back/forward cache it holds no lock. */
@@ -115,7 +112,7 @@ export class TabCoordinator {
    * `position`'s sign-in. This tab takes none of those token sets in again either.
    */
   postSignedOut(position: SessionPosition, everyone: boolean): void {
-    this.recordSignOut(position, everyone);
+    this.store.recordSignOut(position, everyone);
     this.post({ kind: 'signed-out', position: { epoch: position.epoch, chain: position.chain, version: position.version }, everyone });
   }
 
@@ -124,9 +121,9 @@ export class TabCoordinator {
     return this.latestAnnounced;
   }
 
-  /** Whether a sign-out this tab saw ended this token set. */
+  /** Whether a sign-out this tab knows of ended this token set. */
   signedOut(position: SessionPosition): boolean {
-    return position.epoch <= this.signedOutUpToEpoch || this.endedChains.has(position.chain);
+    return this.store.isSignedOut(position);
   }
 
   /**
@@ -204,11 +201,6 @@ export class TabCoordinator {
     this.channel?.postMessage({ format: FORMAT, owner: this.owner, ...message });
   }
 
-  private recordSignOut(position: SessionPosition, everyone: boolean): void {
-    if (everyone) this.signedOutUpToEpoch = Math.max(this.signedOutUpToEpoch, position.epoch);
-    else this.endedChains.add(position.chain);
-    if (this.latestAnnounced && this.signedOut(this.latestAnnounced)) this.latestAnnounced = null;
-  }
 
   /** Every incoming message is checked: another app's or client's, or a malformed one, is ignored. */
   private receive(data: unknown): void {
@@ -222,7 +214,8 @@ export class TabCoordinator {
         this.adopt(message.session);
         break;
       case 'signed-out': {
-        this.recordSignOut(message.position, message.everyone);
+        this.store.recordSignOut(message.position, message.everyone);
+        if (this.latestAnnounced && this.signedOut(this.latestAnnounced)) this.latestAnnounced = null;
         const mine = this.store.session();
         if ((mine && this.signedOut(mine)) || (!mine && this.store.isAuthenticated())) {
           this.store.clear('other-tab');
@@ -233,7 +226,7 @@ export class TabCoordinator {
       case 'session-request': {
         // Only a tab that has decided answers: one still starting may hold a spent token set.
         const session = this.store.isAuthenticated() ? this.store.session() : null;
-        if (session) this.post({ kind: 'session-response', requestId: message.requestId, session });
+        if (session && !this.signedOut(session)) this.post({ kind: 'session-response', requestId: message.requestId, session });
         break;
       }
       case 'session-response':

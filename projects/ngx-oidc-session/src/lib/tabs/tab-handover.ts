@@ -1,6 +1,6 @@
 import { Session, SessionPosition, sameSession, supersedes } from '../core/session';
 import { SessionStore } from '../state/session-store';
-import { LedgerEntry, RenewalLedger } from './renewal-ledger';
+import { LedgerRecord, RenewalLedger } from './renewal-ledger';
 import { TabCoordinator } from './tab-coordinator';
 
 /**
@@ -40,38 +40,40 @@ export class TabHandover {
     private readonly tabs: TabCoordinator,
     private readonly store: SessionStore,
     private readonly ledger: RenewalLedger,
+    private readonly now: () => number,
   ) {}
 
   /**
-   * Under the renewal lock: whether `mine` is the newest token set of any tab, or which one is,
-   * waiting at most `patienceMs` for another tab to hand it over.
+   * Under the renewal lock: whether `mine` is the newest token set of its sign-in and of all
+   * tabs, or which one is, waiting at most `patienceMs` for another tab to hand it over.
+   *
+   * First the newest token set of all (a later sign-in, or a later renewal of this one): taken
+   * when a tab hands it over. Then, if that fails, the newest renewal of this tab's own sign-in:
+   * when one exists beyond `mine`, this tab's refresh token is spent, and it either gets that
+   * token set or must not renew at all.
    */
   async standing(mine: Session, patienceMs = HANDOVER_WAIT_MS): Promise<Standing> {
     if (!this.tabs.enabled) return { kind: 'current', session: mine };
     const [read, held] = await Promise.all([this.ledger.read(), this.holders()]);
-    const recorded = read.state === 'known' ? read.entry : null;
-    if (recorded?.signedOut && recorded.epoch >= mine.epoch) return { kind: 'signed-out' };
+    const record = read.state === 'known' ? read.record : null;
+    if (Math.max(record?.signedOutUpTo ?? -1, this.store.lastSignOutEpoch()) >= mine.epoch) return { kind: 'signed-out' };
     const holders = held ?? [];
-    const evidence: SessionPosition[] = [...holders, ...(recorded && !recorded.signedOut ? [recorded] : [])];
-    const newest = evidence.reduce<SessionPosition | null>((best, position) => (supersedes(position, best) ? position : best), null);
-    if (!newest || !supersedes(newest, mine)) return { kind: 'current', session: mine };
-
-    // Without holder locks to tell, assume a live tab holds it and wait the longer time.
+    // Without holder locks to tell, assume a live tab holds a token set and wait the longer time.
     const alive = (target: SessionPosition) => held === null || holders.some((position) => sameSession(position, target));
-    const found = await this.find(newest, Math.min(patienceMs, alive(newest) ? HANDOVER_WAIT_MS : ARRIVING_WAIT_MS));
-    if (found) return { kind: 'handed-over', session: found };
-    if (alive(newest)) return { kind: 'unavailable' };
-    // The newest tokens are gone with their tabs. A live tab may still hold a newer token set of
-    // this tab's own sign-in (the ledger moved on to another one): that one is the way forward.
-    const sameChain = holders.filter((position) => position.chain === mine.chain && position.version > mine.version);
-    if (sameChain.length) {
-      const best = sameChain.reduce((a, b) => (b.version > a.version ? b : a));
-      const handed = await this.find(best, Math.min(patienceMs, HANDOVER_WAIT_MS));
-      return handed ? { kind: 'handed-over', session: handed } : { kind: 'unavailable' };
+    const wait = (target: SessionPosition) => Math.min(patienceMs, alive(target) ? HANDOVER_WAIT_MS : ARRIVING_WAIT_MS);
+
+    const newest = [...holders, ...(record?.newest ? [record.newest] : [])].reduce<SessionPosition | null>((best, position) => (supersedes(position, best) ? position : best), null);
+    if (newest && newest.chain !== mine.chain && supersedes(newest, mine)) {
+      const found = await this.find(newest, wait(newest));
+      if (found) return { kind: 'handed-over', session: found };
+      if (alive(newest)) return { kind: 'unavailable' };
     }
-    // Another sign-in's tokens, gone: this tab's own are not known to be spent.
-    if (newest.chain !== mine.chain) return { kind: 'current', session: mine };
-    return { kind: 'spent' };
+    const ownVersions = [...holders.filter((position) => position.chain === mine.chain).map((position) => position.version), record?.chains[mine.chain] ?? -1];
+    const ownNewest = { epoch: mine.epoch, chain: mine.chain, version: Math.max(...ownVersions) };
+    if (ownNewest.version <= mine.version) return { kind: 'current', session: mine };
+    const found = await this.find(ownNewest, wait(ownNewest));
+    if (found) return { kind: 'handed-over', session: found };
+    return alive(ownNewest) ? { kind: 'unavailable' } : { kind: 'spent' };
   }
 
   /**
@@ -82,31 +84,42 @@ export class TabHandover {
   async commit(session: Session): Promise<void> {
     this.tabs.postSession(session);
     if (!this.tabs.enabled) return;
-    await Promise.all([this.ledger.write(session), this.tabs.holdSession(session)]);
+    await Promise.all([this.ledger.recordNewest(session), this.tabs.holdSession(session)]);
   }
 
   /**
-   * The epoch of a new sign-in: after every sign-in the ledger or a live tab knows of. Called
-   * under the renewal lock.
+   * The epoch of a new sign-in: after every sign-in and logout the ledger, a live tab or this
+   * tab knows of, and never below the time (milliseconds), so that a sign-in made while the
+   * ledger cannot be read still comes after the sign-ins before it. Called under the lock.
    */
   async nextEpoch(): Promise<number> {
-    if (!this.tabs.enabled) return (this.store.session()?.epoch ?? 0) + 1;
-    const [read, held] = await Promise.all([this.ledger.read(), this.holders()]);
-    const known: number[] = [this.store.session()?.epoch ?? 0, ...(held ?? []).map((position) => position.epoch)];
-    if (read.state === 'known') known.push(read.entry.epoch);
-    return Math.max(...known) + 1;
+    const read = this.tabs.enabled ? await this.ledger.read() : null;
+    const record = read?.state === 'known' ? read.record : null;
+    const signedOut = Math.max(this.store.lastSignOutEpoch(), record?.signedOutUpTo ?? -1);
+    return Math.max(Math.max(await this.knownEpoch(record), signedOut) + 1, Math.floor(this.now()));
   }
 
   /**
-   * Ends the session in the other tabs: every tab for a logout, else the tabs on `position`'s
-   * sign-in. A logout is recorded in the ledger, so that a tab that takes the lock before the
-   * message reaches it does not renew. Called under the renewal lock.
+   * Ends the session in every tab up to `epoch` (a logout): the message, this tab's memory and
+   * localStorage, and the ledger, so that a tab that takes the lock before the message reaches
+   * it does not renew. Called under the renewal lock.
    */
-  async signOut(position: SessionPosition, everyone: boolean): Promise<void> {
-    this.tabs.postSignedOut(position, everyone);
-    if (!this.tabs.enabled) return;
-    const entry: LedgerEntry = { epoch: position.epoch, chain: position.chain, version: position.version, signedOut: true };
-    if (everyone) await this.ledger.write(entry);
+  async signOutEveryone(epoch: number): Promise<void> {
+    this.tabs.postSignedOut({ epoch, chain: '', version: 0 }, true);
+    if (this.tabs.enabled) await this.ledger.recordSignOut(epoch);
+  }
+
+  /**
+   * The largest epoch the ledger, the live tabs and this tab know of: what a logout ends, so
+   * that no token set it should end survives it. Called under the renewal lock.
+   */
+  async knownEpoch(record?: LedgerRecord | null): Promise<number> {
+    if (record === undefined && this.tabs.enabled) {
+      const read = await this.ledger.read();
+      record = read.state === 'known' ? read.record : null;
+    }
+    const held = this.tabs.enabled ? await this.holders() : null;
+    return Math.max(this.store.session()?.epoch ?? -1, this.tabs.announced()?.epoch ?? -1, record?.newest?.epoch ?? -1, ...(held ?? []).map((position) => position.epoch));
   }
 
   /** Which token sets the live tabs hold (or are about to), by their holder locks; null without Web Locks. */
