@@ -5,10 +5,10 @@
 // revoke the grant: the counters must show no reuse, ever.
 //
 //   npm test -- e2e                                  the short variant (part of npm test)
-//   STRESS_RUNS=10 STRESS_CYCLES=20 node --test e2e/tabs-stress.test.mjs    on demand
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+//   STRESS_RUNS=10 STRESS_CYCLES=20 npx playwright test e2e/tabs-stress.test.mjs    on demand
 import assert from 'node:assert/strict';
-import { APP, OP, closeDemoPages, demoPage, signInFromHome, startRig } from './support.mjs';
+import { test } from './fixtures.mjs';
+import { APP, OP, signInFromHome } from './support.mjs';
 
 const TTL = 5;
 const RUNS = Number(process.env.STRESS_RUNS ?? 1);
@@ -16,16 +16,12 @@ const CYCLES = Number(process.env.STRESS_CYCLES ?? 6);
 const TABS = 5;
 const LOCK_SUFFIX = ':renew';
 
-let rig;
-before(async () => {
-  rig = await startRig({ ttl: { accessTokenTtl: TTL } });
-});
-after(() => rig?.close());
-afterEach(async () => {
-  await rig.hook('/hold/release', { method: 'POST' });
-  await closeDemoPages();
-});
-beforeEach(async () => {
+test.use({ rigOptions: { ttl: { accessTokenTtl: TTL } } });
+// Each run's time grows with its cycles (a cycle is about one token lifetime).
+test.describe.configure({ timeout: 60_000 + CYCLES * TTL * 4_000 });
+// Before the fixture closes the tabs: a held token request would otherwise wait at the OP.
+test.afterEach(({ rig }) => rig.hook('/hold/release', { method: 'POST' }));
+test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
   await rig.hook('/config', { method: 'POST', body: { accessTokenTtl: TTL } });
   await rig.resetApiLog();
@@ -113,19 +109,19 @@ function untilLockIdle(page) {
 }
 
 /** Lets the next renewal through the OP and waits until every tab is done with it. */
-async function releaseAndDrain(page) {
+async function releaseAndDrain(rig, page) {
   await rig.hook('/hold/release', { method: 'POST' });
   await untilLockIdle(page);
   return rig.counters();
 }
 
-describe('tabs under stress, refresh_token with rotation', () => {
+test.describe('tabs under stress, refresh_token with rotation', () => {
   for (let run = 1; run <= RUNS; run++) {
     const seed = Number(process.env.STRESS_SEED ?? 0) || 0x9e3779b9 * run;
-    test(`run ${run}/${RUNS}: ${CYCLES} held renewals, tabs closing, latecomers joining mid-renewal (seed ${seed >>> 0})`, async () => {
+    test(`run ${run}/${RUNS}: ${CYCLES} held renewals, tabs closing, latecomers joining mid-renewal (seed ${seed >>> 0})`, async ({ demoPage, rig }) => {
       const pick = random(seed);
       const tokenRequests = tokenRequestWatch();
-      const { context, page: first } = await demoPage(rig.browser, 'refresh_token');
+      const { context, page: first } = await demoPage('refresh_token');
       tokenRequests.watch(first);
       await signInFromHome(first);
       const tabs = [first];
@@ -169,14 +165,14 @@ describe('tabs under stress, refresh_token with rotation', () => {
             }
           }
         }
-        const counters = await releaseAndDrain(tabs[0]);
+        const counters = await releaseAndDrain(rig, tabs[0]);
         assert.equal(counters.refreshTokenReuse, 0, `cycle ${cycle}: no refresh token was presented twice (${JSON.stringify(counters)})`);
       }
 
       // One more renewal with nothing else going on, then every tab is signed in.
       await rig.hook('/hold', { method: 'POST', body: { endpoints: ['token'] } });
       await rig.hook('/hold/wait', { method: 'POST', body: { count: 1, timeoutMs: TTL * 2000 } });
-      const counters = await releaseAndDrain(tabs[0]);
+      const counters = await releaseAndDrain(rig, tabs[0]);
       for (const tab of tabs) await tab.getByTestId('auto-call').click();
       assert.equal(counters.refreshTokenReuse, 0, `no refresh token was presented twice (${JSON.stringify(counters)})`);
       assert.equal(counters.tokenRefreshFailed, 0, `no refresh failed (${JSON.stringify(counters)})`);

@@ -40,7 +40,7 @@ if (!values['skip-build']) {
 let passed = 0;
 for (let index = 1; index <= runs; index++) {
   const started = Date.now();
-  const { code, out } = await run('node', ['--test', '--test-concurrency=1', '--test-reporter=spec', 'e2e/tabs.test.mjs', 'e2e/tabs-stress.test.mjs'], {
+  const { code, out } = await run('playwright', ['test', '--project=e2e', 'e2e/tabs.test.mjs', 'e2e/tabs-stress.test.mjs'], {
     cwd: root,
     env: { ...env, STRESS_SEED: String(index * 0x9e3779b9) },
     capture: true,
@@ -49,7 +49,8 @@ for (let index = 1; index <= runs; index++) {
   const seconds = Math.round((Date.now() - started) / 1000);
   if (code === 0) passed++;
   console.log(`run ${index}/${runs}: ${code === 0 ? 'passed' : 'FAILED'} (${seconds} s)`);
-  if (code !== 0) console.log(out.split('\n').filter((line) => /✖|Error|counters|presented/.test(line)).join('\n'));
+  // Playwright's list reporter marks a failed test with ✘; its error lines follow.
+  if (code !== 0) console.log(out.split('\n').filter((line) => /✘|Error|counters|presented/.test(line)).join('\n'));
 }
 console.log(`${passed} passed, ${runs - passed} failed`);
 process.exit(passed === runs ? 0 : 1);

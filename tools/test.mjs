@@ -39,6 +39,31 @@ const readSummary = (file, code) => {
   return summary;
 };
 
+/** Counts of a node:test run from its spec reporter's summary ("ℹ pass N", "ℹ fail N", ...). */
+function nodeTestSummary(out, code) {
+  // The last match: the summary comes last, after anything the tests themselves printed.
+  const count = (label) => Number([...out.matchAll(new RegExp(`^\\S*\\s*${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
+  const passed = count('pass');
+  let failed = count('fail') + count('skipped') + count('todo') + count('cancelled');
+  if (code !== 0 && failed === 0) failed = 1;
+  if (passed + failed === 0) failed = 1; // no test ran: that is a failure, not a pass
+  return { passed, failed };
+}
+
+/**
+ * Runs one project of playwright.config.mjs; tools/lib/playwright-summary.mjs writes its counts
+ * (skipped, interrupted and never-run tests count as failed). Traces of failed tests are kept
+ * under .test-results/playwright.
+ */
+async function playwright(project, env, args = []) {
+  const file = `${resultsDir}/${project}.json`;
+  const { code } = await run('playwright', ['test', `--project=${project}`, ...args], {
+    cwd: root,
+    env: { ...env, PLAYWRIGHT_SUMMARY_FILE: file },
+  });
+  return readSummary(file, code);
+}
+
 const suites = [
   check('lint', 'eslint', ['.', '--max-warnings=0']),
   {
@@ -89,19 +114,11 @@ const suites = [
     name: 'e2e',
     async run() {
       const env = chromiumEnv();
-      const { code, out } = await run(
-        'node',
-        ['--test', '--test-concurrency=1', '--test-reporter=spec', 'tools/dev-op/selftest.mjs', 'e2e/*.test.mjs'],
-        { cwd: root, env, capture: true },
-      );
-      // node:test's spec reporter ends with "ℹ pass N" / "ℹ fail N" / "ℹ skipped N" / "ℹ todo N".
-      // The last match: the summary comes last, after anything the tests themselves printed.
-      const count = (label) => Number([...out.matchAll(new RegExp(`^\\S*\\s*${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
-      const passed = count('pass');
-      let failed = count('fail') + count('skipped') + count('todo') + count('cancelled');
-      if (code !== 0 && failed === 0) failed = 1;
-      if (passed + failed === 0) failed = 1; // no test ran: that is a failure, not a pass
-      return { passed, failed };
+      // The dev OP's self-test stays on node:test (no browser); the browser scenarios run on Playwright Test.
+      const { code, out } = await run('node', ['--test', '--test-reporter=spec', 'tools/dev-op/selftest.mjs'], { cwd: root, env, capture: true });
+      const selftest = nodeTestSummary(out, code);
+      const browser = await playwright('e2e', env);
+      return { passed: selftest.passed + browser.passed, failed: selftest.failed + browser.failed, note: browser.note };
     },
   },
 ];
