@@ -4,8 +4,9 @@
 // build) counts as one test. The last line is `N passed, N failed` over all suites.
 //
 //   npm test                  everything
-//   npm test -- unit e2e      only the named suites (lint, typecheck, unit, build,
-//                             size, schematics, demo, e2e); later suites may need earlier ones' output
+//   npm test -- unit e2e      only the named suites (lint, typecheck, unit, build, size,
+//                             schematics, demo, compat, ssr, e2e); later suites may need
+//                             earlier ones' output (compat and ssr the build, e2e the build and demo)
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureNode22, run } from './lib/run.mjs';
@@ -64,6 +65,41 @@ async function playwright(project, env, args = []) {
   return readSummary(file, code);
 }
 
+/**
+ * The compat and ssr apps' `npm ci`s wait on the network more than on the CPU: they start at
+ * once, one after another, beside the first suites, and the compat and ssr suites wait for
+ * them. Their output is kept quiet; a failed install fails the app's first test, which runs
+ * `npm ci` again and shows npm's output.
+ */
+const installs = new Map(); // suite name -> Promise of report lines
+function startInstalls(suiteNames, { APPS, SSR_APP, installApp }) {
+  let previous = Promise.resolve();
+  for (const [suite, apps] of [['compat', APPS], ['ssr', [SSR_APP]]]) {
+    if (!suiteNames.includes(suite)) continue;
+    previous = previous.then(async () => {
+      const lines = [];
+      for (const app of apps) {
+        const started = Date.now();
+        const outcome = await installApp(app).catch((error) => `failed (${error.message.split('\n')[0]})`);
+        lines.push(`  npm ci compat/${app.name}: ${outcome} (${Math.round((Date.now() - started) / 1000)} s)`);
+      }
+      return lines;
+    });
+    installs.set(suite, previous);
+  }
+}
+
+/** A Playwright suite of apps that the installs above prepare. */
+const appSuite = (name) => ({
+  name,
+  async run() {
+    const env = chromiumEnv();
+    const lines = await installs.get(name);
+    console.log(lines.join('\n'));
+    return playwright(name, env);
+  },
+});
+
 const suites = [
   check('lint', 'eslint', ['.', '--max-warnings=0']),
   {
@@ -110,6 +146,10 @@ const suites = [
     },
   },
   check('demo', 'ng', ['build', 'demo', '--progress=false']),
+  // Before e2e: their installs, started at the beginning, are done by then, and the timing-
+  // sensitive e2e scenarios run with nothing beside them.
+  appSuite('compat'),
+  appSuite('ssr'),
   {
     name: 'e2e',
     async run() {
@@ -129,6 +169,11 @@ if (unknown.length) {
   console.error(`Unknown suite(s): ${unknown.join(', ')}. Known: ${suites.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
+
+startInstalls(
+  suites.map((suite) => suite.name).filter((name) => !wanted.length || wanted.includes(name)),
+  await import('../compat/support.mjs'),
+);
 
 const results = [];
 for (const suite of suites) {
