@@ -130,7 +130,7 @@ test('a guarded route renders no protected content on the server, and none shows
     }).observe(document, { childList: true, subtree: true });
   });
   await page.goto(`${SSR}/protected`);
-  await page.waitForURL((url) => url.origin === OP);
+  await page.waitForURL((url) => url.origin === OP, { timeout: 10_000 });
   assert.deepEqual(sightings, [], 'the protected content never showed');
   assert.doesNotMatch(ssrServer.output(), /\[tripwire\]|ERROR|Error:/);
 });
