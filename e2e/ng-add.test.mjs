@@ -2,18 +2,15 @@
 // library non-interactively, build, ship silent-renew.html for the iframe strategy, and sign
 // in against the dev OP in Chromium.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../tools/lib/run.mjs';
 import { serveStatic } from '../tools/lib/static-server.mjs';
 import { test } from './fixtures.mjs';
+import { NG_ADD_VARIANTS, newApp, ngAddWorkDir as work, sh } from './ng-new-apps.mjs';
 import { signInAtOp } from './support.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cliVersion = JSON.parse(readFileSync(join(root, 'node_modules/@angular/cli/package.json'), 'utf8')).version;
-let work;
 let tarball;
 // The OP alone, on ports of its own: these tests install from the registry, so they run where
 // the network is, beside the other suites' rigs. Each test serves its own generated app.
@@ -24,26 +21,19 @@ test.use({ rigOptions: { serveDemo: false, ports: { port: 4610, apiPort: 4710, l
 // ng new, npm install, ng add and ng build in one test.
 test.describe.configure({ timeout: 240_000 });
 
-async function sh(cwd, command, args) {
-  // The workspace's own npm_* settings must not leak into the generated apps' npm runs.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('npm_')));
-  const { code, out } = await run(command, args, { cwd, env, capture: true, prefix: '    | ' });
-  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed with ${code}:\n${out.slice(-2000)}`);
-  return out;
-}
-
 // In beforeAll, not at the top: Playwright also loads this file in its runner process to list the tests.
 test.beforeAll(async () => {
   if (!existsSync(join(root, 'dist/ngx-oidc-session/package.json'))) {
     throw new Error('dist/ngx-oidc-session is missing: run the build first (npm run build:lib).');
   }
-  work = mkdtempSync(join(tmpdir(), 'ngx-oidc-session-ng-add-'));
+  mkdirSync(work, { recursive: true });
+  for (const old of readdirSync(work).filter((name) => name.endsWith('.tgz'))) rmSync(join(work, old));
   await sh(work, 'npm', ['pack', join(root, 'dist/ngx-oidc-session'), '--pack-destination', work, '--silent']);
   tarball = join(work, readdirSync(work).find((name) => name.endsWith('.tgz')));
 });
 
 test.afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 });
 
 /** What a developer writes first after ng add: a sign-in button and the auth state. */
@@ -60,22 +50,16 @@ function addSignInButton(appDir) {
   writeFileSync(component, source);
 }
 
-const variants = [
-  { name: 'standalone-app', standalone: true, strategy: 'iframe', clientId: 'ngx-oidc-demo-no-refresh' },
-  { name: 'module-app', standalone: false, strategy: 'refresh_token', clientId: 'ngx-oidc-demo' },
-];
-
-for (const variant of variants) {
+for (const variant of NG_ADD_VARIANTS) {
   test.describe(`ng add on a new ${variant.standalone ? 'standalone' : 'NgModule'} app (${variant.strategy})`, () => {
     // Each test goes on from the one before it.
     test.describe.configure({ mode: 'serial' });
-    // `work` is made in beforeAll.
     const dirOf = () => join(work, variant.name);
 
     test('ng new, ng add from the packed library, ng build', async () => {
       const appDir = dirOf();
-      await sh(work, 'npm', ['exec', '--yes', `--package=@angular/cli@${cliVersion}`, '--', 'ng', 'new', variant.name, `--standalone=${variant.standalone}`, '--skip-git', '--skip-install', '--defaults', '--ssr=false', '--style=css', '--routing', '--package-manager=npm']);
-      await sh(appDir, 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline']);
+      // ng new and npm install; npm test has done them already, beside its first suites.
+      await newApp(variant);
       const output = await sh(appDir, 'npx', ['ng', 'add', tarball, '--skip-confirmation', `--authority=${OP}`, `--client-id=${variant.clientId}`, `--strategy=${variant.strategy}`, `--api=${API}`]);
       assert.match(output, /ngx-oidc-session set up in project/);
       const manifest = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));

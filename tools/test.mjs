@@ -66,23 +66,31 @@ async function playwright(project, env, args = []) {
 }
 
 /**
- * The compat and ssr apps' `npm ci`s wait on the network more than on the CPU: they start at
- * once, one after another, beside the first suites, and the compat and ssr suites wait for
- * them. Their output is kept quiet; a failed install fails the app's first test, which runs
- * `npm ci` again and shows npm's output.
+ * The apps that the compat, ssr and e2e (ng add) suites install wait on the registry more than
+ * on the CPU: their installs start at once, one after another, beside the first suites, and
+ * those suites wait for them. Their output is kept quiet; a failed install fails the app's
+ * first test, which installs again and shows the output.
  */
 const installs = new Map(); // suite name -> Promise of report lines
-function startInstalls(suiteNames, { APPS, SSR_APP, installApp }) {
+function startInstalls(suiteNames, { APPS, SSR_APP, installApp }, { NG_ADD_VARIANTS, newApp, ngAddWorkDir }) {
+  const timed = async (label, install) => {
+    const started = Date.now();
+    const outcome = await install().catch((error) => `failed (${error.message.split('\n')[0]})`);
+    return `  ${label}: ${outcome} (${Math.round((Date.now() - started) / 1000)} s)`;
+  };
+  const jobs = [
+    ['compat', APPS.map((app) => [`npm ci compat/${app.name}`, () => installApp(app)])],
+    ['ssr', [[`npm ci compat/${SSR_APP.name}`, () => installApp(SSR_APP)]]],
+    ['e2e', NG_ADD_VARIANTS.map((variant) => [`ng new + npm install ${variant.name} (ng add)`, () => newApp(variant, { quiet: true })])],
+  ];
+  // Fresh apps for ng add every run (its test removes them at the end).
+  if (suiteNames.includes('e2e')) rmSync(ngAddWorkDir, { recursive: true, force: true });
   let previous = Promise.resolve();
-  for (const [suite, apps] of [['compat', APPS], ['ssr', [SSR_APP]]]) {
+  for (const [suite, steps] of jobs) {
     if (!suiteNames.includes(suite)) continue;
     previous = previous.then(async () => {
       const lines = [];
-      for (const app of apps) {
-        const started = Date.now();
-        const outcome = await installApp(app).catch((error) => `failed (${error.message.split('\n')[0]})`);
-        lines.push(`  npm ci compat/${app.name}: ${outcome} (${Math.round((Date.now() - started) / 1000)} s)`);
-      }
+      for (const [label, install] of steps) lines.push(await timed(label, install));
       return lines;
     });
     installs.set(suite, previous);
@@ -154,6 +162,7 @@ const suites = [
     name: 'e2e',
     async run() {
       const env = chromiumEnv();
+      console.log((await installs.get('e2e')).join('\n'));
       // The dev OP's self-test stays on node:test (no browser); the browser scenarios run on Playwright Test.
       const { code, out } = await run('node', ['--test', '--test-reporter=spec', 'tools/dev-op/selftest.mjs'], { cwd: root, env, capture: true });
       const selftest = nodeTestSummary(out, code);
@@ -173,6 +182,7 @@ if (unknown.length) {
 startInstalls(
   suites.map((suite) => suite.name).filter((name) => !wanted.length || wanted.includes(name)),
   await import('../compat/support.mjs'),
+  await import('../e2e/ng-new-apps.mjs'),
 );
 
 const results = [];
