@@ -22,6 +22,11 @@ for (const app of APPS) {
       await installApp(app);
       const installed = await addLibrary(app, tarball);
       assert.equal(installed.name, 'ngx-oidc-session');
+      // Built once, with Angular 22, in partial compilation mode: declarations that the app's
+      // own compiler (of any supported major) links, not Angular 22's final instructions.
+      const bundle = readFileSync(join(appDir(app), 'node_modules/ngx-oidc-session/fesm2022/ngx-oidc-session.mjs'), 'utf8');
+      assert.match(bundle, /ɵɵngDeclareInjectable/);
+      assert.doesNotMatch(bundle, /ɵɵdefineInjectable|ɵɵdefineNgModule/, 'no full-compilation output');
       const angular = JSON.parse(readFileSync(join(appDir(app), 'node_modules/@angular/core/package.json'), 'utf8')).version;
       assert.equal(Number(angular.split('.')[0]), app.major, `the app has its own Angular ${app.major} (${angular})`);
       const dist = await buildApp(app);
