@@ -14,7 +14,6 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 export const compatDir = join(root, 'compat');
 
 export const OP = 'http://localhost:4600';
-export const API = 'http://localhost:4700';
 const PORTS = { port: 4600, apiPort: 4700, lookalikePort: 47001 };
 
 /**
