@@ -28,7 +28,7 @@ function layers(allowed) {
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'out-tsc/**', '.angular/**', 'node_modules/**', 'bench/node_modules/**', 'bench/results/**', '.test-results/**', 'e2e/artifacts/**'],
+    ignores: ['dist/**', 'out-tsc/**', '.angular/**', 'node_modules/**', 'compat/.pack/**', 'compat/*/node_modules/**', 'compat/*/dist/**', 'compat/*/.angular/**', 'compat/*/src/app/shared/**', 'bench/node_modules/**', 'bench/results/**', '.test-results/**', 'e2e/artifacts/**'],
   },
   {
     files: ['**/*.ts'],

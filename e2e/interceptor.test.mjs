@@ -1,17 +1,12 @@
 // The HTTP interceptor against the real API: the token goes to the demo API only, is never
 // expired when it goes, and a 401 invalid_token is recovered by one renewal.
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeDemoPages, demoPage, signInFromHome, startRig, waitForEvents } from './support.mjs';
+import { test } from './fixtures.mjs';
+import { signInFromHome, waitForEvents } from './support.mjs';
 
 const LOOKALIKE = 'http://localhost:45001';
-let rig;
-before(async () => {
-  rig = await startRig({ ttl: { accessTokenTtl: 10 } });
-});
-after(() => rig?.close());
-afterEach(() => closeDemoPages());
-beforeEach(async () => {
+test.use({ rigOptions: { ttl: { accessTokenTtl: 10 } } });
+test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
   await rig.hook('/config', { method: 'POST', body: { accessTokenTtl: 10 } });
   await rig.resetApiLog();
@@ -27,9 +22,9 @@ async function callApi(page) {
 }
 
 for (const strategy of ['refresh_token', 'iframe']) {
-  describe(`interceptor with ${strategy} renewal`, () => {
-    test('a call made just after expiry succeeds without the app seeing a 401', async () => {
-      const { page } = await demoPage(rig.browser, strategy, { clock: true });
+  test.describe(`interceptor with ${strategy} renewal`, () => {
+    test('a call made just after expiry succeeds without the app seeing a 401', async ({ demoPage, rig }) => {
+      const { page } = await demoPage(strategy, { clock: true });
       await signInFromHome(page);
       await rig.resetApiLog();
       await rig.resetCounters();
@@ -45,8 +40,8 @@ for (const strategy of ['refresh_token', 'iframe']) {
       assert.equal(await page.getByTestId('api-unauthorized-count').textContent(), '0');
     });
 
-    test('after the OP revokes the access tokens, the next call succeeds after one renewal', async () => {
-      const { page } = await demoPage(rig.browser, strategy);
+    test('after the OP revokes the access tokens, the next call succeeds after one renewal', async ({ demoPage, rig }) => {
+      const { page } = await demoPage(strategy);
       await signInFromHome(page);
       await callApi(page);
       await rig.hook('/revoke-access-tokens', { method: 'POST' });
@@ -63,8 +58,8 @@ for (const strategy of ['refresh_token', 'iframe']) {
   });
 }
 
-test('look-alike origins and paths never receive the token, across renewals', async () => {
-  const { page } = await demoPage(rig.browser, 'refresh_token');
+test('look-alike origins and paths never receive the token, across renewals', async ({ demoPage, rig }) => {
+  const { page } = await demoPage('refresh_token');
   await signInFromHome(page);
   await page.getByTestId('auto-call').click();
   for (let round = 0; round < 3; round++) {

@@ -1,41 +1,38 @@
 // `ng add` for real: fresh `ng new` apps (standalone, and --standalone=false) get the packed
 // library non-interactively, build, ship silent-renew.html for the iframe strategy, and sign
 // in against the dev OP in Chromium.
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../tools/lib/run.mjs';
 import { serveStatic } from '../tools/lib/static-server.mjs';
-import { APP, signInAtOp, startRig } from './support.mjs';
+import { test } from './fixtures.mjs';
+import { NG_ADD_VARIANTS, newApp, ngAddWorkDir as work, sh } from './ng-new-apps.mjs';
+import { signInAtOp } from './support.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cliVersion = JSON.parse(readFileSync(join(root, 'node_modules/@angular/cli/package.json'), 'utf8')).version;
-const work = mkdtempSync(join(tmpdir(), 'ngx-oidc-session-ng-add-'));
 let tarball;
-let rig;
+// The OP alone, on ports of its own: these tests install from the registry, so they run where
+// the network is, beside the other suites' rigs. Each test serves its own generated app.
+const OP = 'http://localhost:4610';
+const API = 'http://localhost:4710/api';
+const APP = 'http://localhost:4820';
+test.use({ rigOptions: { serveDemo: false, ports: { port: 4610, apiPort: 4710, lookalikePort: 47011 }, appOrigins: [APP] } });
+// ng new, npm install, ng add and ng build in one test.
+test.describe.configure({ timeout: 240_000 });
 
-async function sh(cwd, command, args) {
-  // The workspace's own npm_* settings must not leak into the generated apps' npm runs.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('npm_')));
-  const { code, out } = await run(command, args, { cwd, env, capture: true, prefix: '    | ' });
-  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed with ${code}:\n${out.slice(-2000)}`);
-  return out;
-}
-
-before(async () => {
+// In beforeAll, not at the top: Playwright also loads this file in its runner process to list the tests.
+test.beforeAll(async () => {
   if (!existsSync(join(root, 'dist/ngx-oidc-session/package.json'))) {
     throw new Error('dist/ngx-oidc-session is missing: run the build first (npm run build:lib).');
   }
+  mkdirSync(work, { recursive: true });
+  for (const old of readdirSync(work).filter((name) => name.endsWith('.tgz'))) rmSync(join(work, old));
   await sh(work, 'npm', ['pack', join(root, 'dist/ngx-oidc-session'), '--pack-destination', work, '--silent']);
   tarball = join(work, readdirSync(work).find((name) => name.endsWith('.tgz')));
-  rig = await startRig({ serveDemo: false });
 });
 
-after(async () => {
-  await rig?.close();
+test.afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -53,19 +50,17 @@ function addSignInButton(appDir) {
   writeFileSync(component, source);
 }
 
-const variants = [
-  { name: 'standalone-app', standalone: true, strategy: 'iframe', clientId: 'ngx-oidc-demo-no-refresh' },
-  { name: 'module-app', standalone: false, strategy: 'refresh_token', clientId: 'ngx-oidc-demo' },
-];
-
-for (const variant of variants) {
-  describe(`ng add on a new ${variant.standalone ? 'standalone' : 'NgModule'} app (${variant.strategy})`, () => {
-    const appDir = join(work, variant.name);
+for (const variant of NG_ADD_VARIANTS) {
+  test.describe(`ng add on a new ${variant.standalone ? 'standalone' : 'NgModule'} app (${variant.strategy})`, () => {
+    // Each test goes on from the one before it.
+    test.describe.configure({ mode: 'serial' });
+    const dirOf = () => join(work, variant.name);
 
     test('ng new, ng add from the packed library, ng build', async () => {
-      await sh(work, 'npm', ['exec', '--yes', `--package=@angular/cli@${cliVersion}`, '--', 'ng', 'new', variant.name, `--standalone=${variant.standalone}`, '--skip-git', '--skip-install', '--defaults', '--ssr=false', '--style=css', '--routing', '--package-manager=npm']);
-      await sh(appDir, 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline']);
-      const output = await sh(appDir, 'npx', ['ng', 'add', tarball, '--skip-confirmation', '--authority=http://localhost:4400', `--client-id=${variant.clientId}`, `--strategy=${variant.strategy}`, '--api=http://localhost:4500/api']);
+      const appDir = dirOf();
+      // ng new and npm install; npm test has done them already, beside its first suites.
+      await newApp(variant);
+      const output = await sh(appDir, 'npx', ['ng', 'add', tarball, '--skip-confirmation', `--authority=${OP}`, `--client-id=${variant.clientId}`, `--strategy=${variant.strategy}`, `--api=${API}`]);
       assert.match(output, /ngx-oidc-session set up in project/);
       const manifest = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
       assert.ok(manifest.dependencies['ngx-oidc-session'], 'the package is a dependency');
@@ -77,24 +72,21 @@ for (const variant of variants) {
     });
 
     test('ng add a second time changes nothing', async () => {
-      const output = await sh(appDir, 'npx', ['ng', 'add', tarball, '--skip-confirmation', '--authority=http://localhost:4400', `--client-id=${variant.clientId}`, `--strategy=${variant.strategy}`, '--api=http://localhost:4500/api']);
+      const appDir = dirOf();
+      const output = await sh(appDir, 'npx', ['ng', 'add', tarball, '--skip-confirmation', `--authority=${OP}`, `--client-id=${variant.clientId}`, `--strategy=${variant.strategy}`, `--api=${API}`]);
       assert.match(output, /already set up in project "[^"]+": nothing changed/);
     });
 
-    test('the built app signs in against the dev OP', async () => {
-      const server = await serveStatic(join(appDir, 'dist', variant.name, 'browser'), { port: 4200 });
-      let context;
+    test('the built app signs in against the dev OP', async ({ page }) => {
+      const server = await serveStatic(join(dirOf(), 'dist', variant.name, 'browser'), { port: Number(new URL(APP).port) });
       try {
-        context = await rig.browser.newContext();
-        const page = await context.newPage();
         await page.goto(APP);
         await page.locator('#status').filter({ hasText: 'unauthenticated' }).waitFor();
         await page.locator('#sign-in').click();
-        await signInAtOp(page, 'dana');
+        await signInAtOp(page, 'dana', { op: OP, app: APP });
         await page.locator('#status').filter({ hasText: /^authenticated$/ }).waitFor();
         assert.equal(await page.locator('#user').textContent(), 'dana');
       } finally {
-        await context?.close();
         await server.close();
       }
     });

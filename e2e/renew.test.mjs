@@ -1,18 +1,14 @@
 // Renewal against the real dev OP with 10-second access tokens, for both strategies: many
 // renewals under API load, an outage of the token endpoint, a revoked grant, and a page
 // whose clock jumps past expiry.
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, closeDemoPages, demoPage, eventCount, signInFromHome, startRig, waitForEvents } from './support.mjs';
+import { test } from './fixtures.mjs';
+import { APP, eventCount, signInFromHome, waitForEvents } from './support.mjs';
 
 const ACCESS_TOKEN_TTL = 10;
-let rig;
-before(async () => {
-  rig = await startRig({ ttl: { accessTokenTtl: ACCESS_TOKEN_TTL } });
-});
-after(() => rig?.close());
-afterEach(() => closeDemoPages());
-beforeEach(async () => {
+test.use({ rigOptions: { ttl: { accessTokenTtl: ACCESS_TOKEN_TTL } } });
+test.describe.configure({ timeout: 120_000 });
+test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
   await rig.hook('/config', { method: 'POST', body: { accessTokenTtl: ACCESS_TOKEN_TTL } });
   await rig.resetApiLog();
@@ -24,9 +20,9 @@ function renewalRequests(counters, strategy) {
 }
 
 for (const strategy of ['refresh_token', 'iframe']) {
-  describe(`renewal by ${strategy}`, () => {
-    test('stays signed in across five renewals while the API is called every 2 s, with no 401', async () => {
-      const { context, page, opNavigations } = await demoPage(rig.browser, strategy);
+  test.describe(`renewal by ${strategy}`, () => {
+    test('stays signed in across five renewals while the API is called every 2 s, with no 401', async ({ demoPage, rig }) => {
+      const { context, page, opNavigations } = await demoPage(strategy);
       await signInFromHome(page);
       const signInNavigations = opNavigations.length;
       await rig.resetCounters();
@@ -51,8 +47,8 @@ for (const strategy of ['refresh_token', 'iframe']) {
       await context.close();
     });
 
-    test('survives a 20-second outage of the token endpoint without a new sign-in', async () => {
-      const { context, page, opNavigations } = await demoPage(rig.browser, strategy);
+    test('survives a 20-second outage of the token endpoint without a new sign-in', async ({ demoPage, rig }) => {
+      const { context, page, opNavigations } = await demoPage(strategy);
       await signInFromHome(page);
       const signInNavigations = opNavigations.length;
       await page.getByTestId('auto-call').click();
@@ -77,8 +73,8 @@ for (const strategy of ['refresh_token', 'iframe']) {
       await context.close();
     });
 
-    test('a grant revoked at the OP ends the session within one renew cycle, and renewals stop', async () => {
-      const { context, page } = await demoPage(rig.browser, strategy);
+    test('a grant revoked at the OP ends the session within one renew cycle, and renewals stop', async ({ demoPage, rig }) => {
+      const { context, page } = await demoPage(strategy);
       await signInFromHome(page);
       await page.getByTestId('auto-call').click();
       await waitForEvents(page, 'token_renewed', 1, 20_000);
@@ -102,8 +98,8 @@ for (const strategy of ['refresh_token', 'iframe']) {
       await context.close();
     });
 
-    test("renews before the next API call when the page's clock jumps far past expiry", async () => {
-      const { context, page } = await demoPage(rig.browser, strategy, { clock: true });
+    test("renews before the next API call when the page's clock jumps far past expiry", async ({ demoPage, rig }) => {
+      const { context, page } = await demoPage(strategy, { clock: true });
       await signInFromHome(page);
       await rig.resetCounters();
       await rig.resetApiLog();

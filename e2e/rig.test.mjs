@@ -1,36 +1,17 @@
 // The rig itself: the demo loads, the browser reaches the dev OP's discovery document, and the
 // protected API refuses a request without a token.
-import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { API, APP, OP, startRig } from './support.mjs';
+import { test } from './fixtures.mjs';
+import { API, APP, OP } from './support.mjs';
 
-let rig;
-before(async () => {
-  rig = await startRig();
-});
-after(() => rig?.close());
-// A failed test must not leave its page running into the next one.
-const pages = [];
-afterEach(async () => {
-  await Promise.all(pages.splice(0).map((page) => page.close()));
-});
-async function newPage() {
-  const page = await rig.browser.newPage();
-  pages.push(page);
-  return page;
-}
-
-test('the demo loads and shows the signed-out state', async () => {
-  const page = await newPage();
+test('the demo loads and shows the signed-out state', async ({ page }) => {
   await page.goto(APP);
   await page.getByTestId('status').filter({ hasText: 'unauthenticated' }).waitFor();
   assert.equal(await page.title(), 'ngx-oidc-session demo');
   assert.equal(await page.getByTestId('login').isVisible(), true);
-  await page.close();
 });
 
-test('the browser fetches the dev OP discovery document from the app origin (CORS)', async () => {
-  const page = await newPage();
+test('the browser fetches the dev OP discovery document from the app origin (CORS)', async ({ page }) => {
   await page.goto(APP);
   const metadata = await page.evaluate(async (op) => {
     const response = await fetch(`${op}/.well-known/openid-configuration`);
@@ -41,11 +22,9 @@ test('the browser fetches the dev OP discovery document from the app origin (COR
   assert.ok(metadata.code_challenge_methods_supported.includes('S256'));
   assert.ok(metadata.revocation_endpoint, 'revocation is enabled');
   assert.ok(metadata.end_session_endpoint, 'RP-initiated logout is enabled');
-  await page.close();
 });
 
-test('the protected API answers 401 without a token', async () => {
-  const page = await newPage();
+test('the protected API answers 401 without a token', async ({ page }) => {
   await page.goto(APP);
   await page.getByTestId('status').filter({ hasText: 'unauthenticated' }).waitFor();
   await page.getByTestId('call-api').click();
@@ -54,5 +33,4 @@ test('the protected API answers 401 without a token', async () => {
   assert.match(await page.getByTestId('api-result').textContent(), /without a token/);
   const log = await fetch(`${API}/__test/api-log`).then((response) => response.json());
   assert.ok(log.some((entry) => entry.path === '/api/hello' && entry.hadAuthorization === false && entry.status === 401));
-  await page.close();
 });

@@ -1,25 +1,17 @@
 // Sign-in core against the real dev OP in Chromium: code + PKCE, reload without OP requests,
 // the guard's round trip, logout with revocation and end-session, and rejected tampering.
-import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, OP, signInAtOp, signInFromHome, startRig } from './support.mjs';
+import { test as base } from './fixtures.mjs';
+import { APP, OP, signInAtOp, signInFromHome } from './support.mjs';
 
-let rig;
-before(async () => {
-  rig = await startRig();
+/** `newPage()`: a fresh context (closed after the test by the fixture) noting the page's requests to the OP. */
+const test = base.extend({
+  newPage: async ({ newContext }, use) => use(() => newPage(newContext)),
 });
-after(() => rig?.close());
-beforeEach(() => rig.hook('/reset', { method: 'POST' }));
-// A failed test must not leave its page running into the next one.
-const contexts = new Set();
-afterEach(async () => {
-  await Promise.all([...contexts].map((context) => context.close()));
-  contexts.clear();
-});
+test.beforeEach(({ rig }) => rig.hook('/reset', { method: 'POST' }));
 
-async function newPage() {
-  const context = await rig.browser.newContext();
-  contexts.add(context);
+async function newPage(newContext) {
+  const context = await newContext();
   const page = await context.newPage();
   const opRequests = [];
   page.on('request', (request) => {
@@ -30,8 +22,7 @@ async function newPage() {
 
 const status = (page) => page.getByTestId('status').textContent();
 
-
-test('signs in with code + PKCE and cleans the URL', async () => {
+test('signs in with code + PKCE and cleans the URL', async ({ newPage, rig }) => {
   const { context, page } = await newPage();
   await signInFromHome(page, 'alice');
   assert.match(await page.getByTestId('user-name').textContent(), /alice/i);
@@ -45,7 +36,7 @@ test('signs in with code + PKCE and cleans the URL', async () => {
   await context.close();
 });
 
-test('a reload stays signed in with zero requests to the OP', async () => {
+test('a reload stays signed in with zero requests to the OP', async ({ newPage, rig }) => {
   const { context, page, opRequests } = await newPage();
   await signInFromHome(page);
   await rig.resetCounters();
@@ -58,7 +49,7 @@ test('a reload stays signed in with zero requests to the OP', async () => {
   await context.close();
 });
 
-test('the guard sends a signed-out user to sign in and back to the protected route', async () => {
+test('the guard sends a signed-out user to sign in and back to the protected route', async ({ newPage }) => {
   const { context, page } = await newPage();
   await page.goto(`${APP}/protected`);
   await signInAtOp(page);
@@ -68,7 +59,7 @@ test('the guard sends a signed-out user to sign in and back to the protected rou
   await context.close();
 });
 
-test('logout revokes the refresh token and ends the OP session', async () => {
+test('logout revokes the refresh token and ends the OP session', async ({ newPage, rig }) => {
   const { context, page } = await newPage();
   await signInFromHome(page);
   await page.getByTestId('logout').click();
@@ -92,7 +83,7 @@ for (const [what, code] of [
   ['iss', 'iss_mismatch'],
   ['nonce', 'id_token_invalid'],
 ]) {
-  test(`a tampered ${what} is rejected (${code})`, async () => {
+  test(`a tampered ${what} is rejected (${code})`, async ({ newPage, rig }) => {
     const { context, page } = await newPage();
     await rig.hook('/tamper', { method: 'POST', body: { what } });
     await page.goto(APP);

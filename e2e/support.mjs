@@ -1,9 +1,11 @@
 // Shared set-up of the end-to-end scenarios: the dev OP in test mode, the built demo served
-// on http://localhost:4200, and Chromium driven by playwright-core. Nothing is faked.
+// on http://localhost:4200, and helpers that drive the demo in Chromium. Nothing is faked.
+// The Playwright Test fixtures that use these are in fixtures.mjs.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startDevEnvironment } from '../tools/dev-op/server.mjs';
+import { testHooks } from '../tools/dev-op/test-client.mjs';
 import { serveStatic } from '../tools/lib/static-server.mjs';
 import { CHROMIUM_FLAGS, findChromium } from '../tools/lib/chromium.mjs';
 
@@ -16,50 +18,35 @@ const demoDir = fileURLToPath(new URL('../dist/demo/browser', import.meta.url));
 /**
  * Starts everything a scenario needs. `ttl` sets the OP's token lifetimes (seconds); `appDir`
  * serves another built app than the demo on the app origin (the benchmarks' probe page).
- * Returns helpers and a `close()` for `after()`.
+ * `browser` is the Chromium to use (Playwright Test's worker browser); without it the rig
+ * launches its own, and closes it again (the benchmarks run outside Playwright Test).
+ * `ports` and `appOrigins` move the OP (without the demo) off the default ports, for a suite
+ * that must run beside the others. Returns helpers and a `close()`.
  */
-export async function startRig({ ttl, serveDemo = true, appDir = demoDir } = {}) {
+export async function startRig({ ttl, serveDemo = true, appDir = demoDir, browser, ports, appOrigins } = {}) {
   if (serveDemo && !existsSync(`${appDir}/index.html`)) {
     throw new Error(`${appDir} is missing: build the app first (npm test builds the demo before the e2e suite).`);
   }
-  const op = await startDevEnvironment({ testMode: true, ...(ttl ?? {}) });
+  const ownBrowser = !browser;
+  const op = await startDevEnvironment({ testMode: true, ...(ttl ?? {}), ...(ports ?? {}), ...(appOrigins ? { appOrigins } : {}) });
   let app;
-  let browser;
   try {
     if (serveDemo) app = await serveStatic(appDir, { port: 4200 });
-    browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_FLAGS });
+    if (ownBrowser) browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_FLAGS });
   } catch (error) {
     await app?.close();
     await op.close();
     throw error;
   }
-  const hook = async (path, { method = 'GET', body } = {}) => {
-    const response = await fetch(`${OP}/__test${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!response.ok) throw new Error(`test hook ${method} ${path} answered ${response.status}`);
-    return response.status === 204 ? null : response.json();
-  };
-  const apiHook = async (path, method = 'GET') => {
-    const response = await fetch(`${API}/__test${path}`, { method });
-    if (!response.ok) throw new Error(`API test hook ${method} ${path} answered ${response.status}`);
-    return response.status === 204 ? null : response.json();
-  };
   return {
     op,
     app,
-    apiLog: () => apiHook('/api-log'),
-    resetApiLog: () => apiHook('/api-log/reset', 'POST'),
     browser,
-    hook,
-    counters: () => hook('/counters'),
-    resetCounters: () => hook('/counters/reset', { method: 'POST' }),
+    ...testHooks(op),
     async close() {
       // Each step runs even when one before it fails: the ports must be free for the next file.
       try {
-        await browser.close();
+        if (ownBrowser) await browser.close();
       } finally {
         try {
           await app?.close();
@@ -71,32 +58,29 @@ export async function startRig({ ttl, serveDemo = true, appDir = demoDir } = {})
   };
 }
 
-/** Signs in through the dev OP's login and consent pages. */
-export async function signInAtOp(page, user = 'alice') {
-  await page.waitForURL((url) => url.origin === OP);
+/**
+ * Signs in through the dev OP's login and consent pages and waits until the app has the page
+ * back. `op` and `app` name the origins of a rig on other ports than the default one.
+ */
+export async function signInAtOp(page, user = 'alice', { op = OP, app = APP } = {}) {
+  await page.waitForURL((url) => url.origin === op);
   await page.locator('input[name="login"]').fill(user);
   await page.locator('input[name="password"]').fill('any password');
   await page.locator('button[type="submit"]').click();
   // Consent page (first sign-in of this user to this client in this OP session).
-  await page.waitForURL((url) => url.origin !== OP || url.pathname.includes('/interaction/'));
-  if (new URL(page.url()).origin === OP) {
+  await page.waitForURL((url) => url.origin !== op || url.pathname.includes('/interaction/'));
+  if (new URL(page.url()).origin === op) {
     await page.locator('button[type="submit"]').click();
   }
-  await page.waitForURL((url) => url.origin === APP);
+  await page.waitForURL((url) => url.origin === app);
 }
 
-const openContexts = new Set();
-
-/** Closes every context demoPage() opened: a failed test must not leave a page running. */
-export async function closeDemoPages() {
-  await Promise.all([...openContexts].map((context) => context.close()));
-}
-
-/** A fresh browser context (its own sessionStorage) running the demo with the given renew strategy. */
-export async function demoPage(browser, strategy = 'refresh_token', { clock = false } = {}) {
-  const context = await browser.newContext();
-  openContexts.add(context);
-  context.on('close', () => openContexts.delete(context));
+/**
+ * A fresh browser context (its own sessionStorage) running the demo with the given renew
+ * strategy. `newContext` opens the context: in tests, the fixture that closes it afterwards.
+ */
+export async function demoPage(newContext, strategy = 'refresh_token', { clock = false } = {}) {
+  const context = await newContext();
   await context.addInitScript((value) => {
     if (location.origin === 'http://localhost:4200') sessionStorage.setItem('ngx-oidc-session-demo:strategy', value);
   }, strategy);

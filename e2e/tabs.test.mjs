@@ -1,20 +1,16 @@
 // Five tabs of one browser against the dev OP with refresh-token rotation and 10-second
 // access tokens: one renewal per cycle for all tabs, no reuse detected at the OP, a new tab
 // signed in without a redirect, and a logout in one tab reaching all of them.
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP, OP, closeDemoPages, demoPage, signInFromHome, startRig } from './support.mjs';
+import { test } from './fixtures.mjs';
+import { APP, OP, signInFromHome } from './support.mjs';
 
 const TTL = 10;
 const CYCLE_MS = TTL * 1000 * 0.8; // renewals happen in the last fifth of the lifetime
 const CYCLES = 6;
-let rig;
-before(async () => {
-  rig = await startRig({ ttl: { accessTokenTtl: TTL } });
-});
-after(() => rig?.close());
-afterEach(() => closeDemoPages());
-beforeEach(async () => {
+test.use({ rigOptions: { ttl: { accessTokenTtl: TTL } } });
+test.describe.configure({ timeout: 180_000 });
+test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
   await rig.hook('/config', { method: 'POST', body: { accessTokenTtl: TTL } });
   await rig.resetApiLog();
@@ -23,7 +19,7 @@ beforeEach(async () => {
 const renewals = (counters, strategy) => (strategy === 'refresh_token' ? counters.tokenRefresh : counters.authorizeNone);
 
 /** Polls the OP's counters (state outside the browser, with no event to wait on). */
-async function untilCounters(predicate, timeoutMs) {
+async function untilCounters(rig, predicate, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counters = await rig.counters();
@@ -47,9 +43,9 @@ async function openSignedInTab(context) {
 }
 
 for (const strategy of ['refresh_token', 'iframe']) {
-  describe(`five tabs, ${strategy} renewal`, () => {
-    test(`one renewal per cycle for all tabs over ${CYCLES} cycles, new tab mid-run, logout everywhere`, async () => {
-      const { context, page: first } = await demoPage(rig.browser, strategy);
+  test.describe(`five tabs, ${strategy} renewal`, () => {
+    test(`one renewal per cycle for all tabs over ${CYCLES} cycles, new tab mid-run, logout everywhere`, async ({ demoPage, rig }) => {
+      const { context, page: first } = await demoPage(strategy);
       await signInFromHome(first);
       const tabs = [first];
       for (let index = 1; index < 5; index++) tabs.push(await openSignedInTab(context));
@@ -58,11 +54,11 @@ for (const strategy of ['refresh_token', 'iframe']) {
       const started = Date.now();
       for (const tab of tabs) await tab.getByTestId('auto-call').click();
 
-      await untilCounters((counters) => renewals(counters, strategy) >= CYCLES / 2, 60_000);
+      await untilCounters(rig, (counters) => renewals(counters, strategy) >= CYCLES / 2, 60_000);
       const latecomer = await openSignedInTab(context);
       tabs.push(latecomer);
       await latecomer.getByTestId('auto-call').click();
-      const counters = await untilCounters((current) => renewals(current, strategy) >= CYCLES, 90_000);
+      const counters = await untilCounters(rig, (current) => renewals(current, strategy) >= CYCLES, 90_000);
       const elapsed = Date.now() - started;
       for (const tab of tabs) await tab.getByTestId('auto-call').click();
 

@@ -40,7 +40,7 @@ if (!values['skip-build']) {
 let passed = 0;
 for (let index = 1; index <= runs; index++) {
   const started = Date.now();
-  const { code, out } = await run('node', ['--test', '--test-concurrency=1', '--test-reporter=spec', 'e2e/tabs.test.mjs', 'e2e/tabs-stress.test.mjs'], {
+  const { code, out } = await run('playwright', ['test', '--project=e2e', 'e2e/tabs.test.mjs', 'e2e/tabs-stress.test.mjs'], {
     cwd: root,
     env: { ...env, STRESS_SEED: String(index * 0x9e3779b9) },
     capture: true,
@@ -50,8 +50,8 @@ for (let index = 1; index <= runs; index++) {
   if (code === 0) passed++;
   console.log(`run ${index}/${runs}: ${code === 0 ? 'passed' : 'FAILED'} (${seconds} s)`);
   if (code !== 0) {
-    // The failure report node:test prints at the end, without stack frames.
-    const report = out.slice(out.lastIndexOf('failing tests:'));
+    // Playwright's list reporter marks a failed test with ✘; its error report follows, at the end.
+    const report = out.slice(Math.max(0, out.indexOf('  1) ')));
     console.log(report.split('\n').filter((line) => line.trim() && !/^\s+at /.test(line)).slice(0, 40).join('\n'));
   }
 }

@@ -4,8 +4,9 @@
 // build) counts as one test. The last line is `N passed, N failed` over all suites.
 //
 //   npm test                  everything
-//   npm test -- unit e2e      only the named suites (lint, typecheck, unit, build,
-//                             size, schematics, demo, e2e); later suites may need earlier ones' output
+//   npm test -- unit e2e      only the named suites (lint, typecheck, unit, build, size,
+//                             schematics, demo, compat, ssr, e2e); later suites may need
+//                             earlier ones' output (compat and ssr the build, e2e the build and demo)
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureNode22, run } from './lib/run.mjs';
@@ -38,6 +39,74 @@ const readSummary = (file, code) => {
   if (code !== 0 && summary.failed === 0) summary.failed = 1; // the runner failed outside any test
   return summary;
 };
+
+/** Counts of a node:test run from its spec reporter's summary ("ℹ pass N", "ℹ fail N", ...). */
+function nodeTestSummary(out, code) {
+  // The last match: the summary comes last, after anything the tests themselves printed.
+  const count = (label) => Number([...out.matchAll(new RegExp(`^\\S*\\s*${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
+  const passed = count('pass');
+  let failed = count('fail') + count('skipped') + count('todo') + count('cancelled');
+  if (code !== 0 && failed === 0) failed = 1;
+  if (passed + failed === 0) failed = 1; // no test ran: that is a failure, not a pass
+  return { passed, failed };
+}
+
+/**
+ * Runs one project of playwright.config.mjs; tools/lib/playwright-summary.mjs writes its counts
+ * (skipped, interrupted and never-run tests count as failed). Traces of failed tests are kept
+ * under .test-results/playwright.
+ */
+async function playwright(project, env, args = []) {
+  const file = `${resultsDir}/${project}.json`;
+  const { code } = await run('playwright', ['test', `--project=${project}`, ...args], {
+    cwd: root,
+    env: { ...env, PLAYWRIGHT_SUMMARY_FILE: file },
+  });
+  return readSummary(file, code);
+}
+
+/**
+ * The apps that the compat, ssr and e2e (ng add) suites install wait on the registry more than
+ * on the CPU: their installs start at once, one after another, beside the first suites, and
+ * those suites wait for them. Their output is kept quiet; a failed install fails the app's
+ * first test, which installs again and shows the output.
+ */
+const installs = new Map(); // suite name -> Promise of report lines
+function startInstalls(suiteNames, { APPS, SSR_APP, installApp }, { NG_ADD_VARIANTS, newApp, ngAddWorkDir }) {
+  const timed = async (label, install) => {
+    const started = Date.now();
+    const outcome = await install().catch((error) => `failed (${error.message.split('\n')[0]})`);
+    return `  ${label}: ${outcome} (${Math.round((Date.now() - started) / 1000)} s)`;
+  };
+  const jobs = [
+    ['compat', APPS.map((app) => [`npm ci compat/${app.name}`, () => installApp(app)])],
+    ['ssr', [[`npm ci compat/${SSR_APP.name}`, () => installApp(SSR_APP)]]],
+    ['e2e', NG_ADD_VARIANTS.map((variant) => [`ng new + npm install ${variant.name} (ng add)`, () => newApp(variant, { quiet: true })])],
+  ];
+  // Fresh apps for ng add every run (its test removes them at the end).
+  if (suiteNames.includes('e2e')) rmSync(ngAddWorkDir, { recursive: true, force: true });
+  let previous = Promise.resolve();
+  for (const [suite, steps] of jobs) {
+    if (!suiteNames.includes(suite)) continue;
+    previous = previous.then(async () => {
+      const lines = [];
+      for (const [label, install] of steps) lines.push(await timed(label, install));
+      return lines;
+    });
+    installs.set(suite, previous);
+  }
+}
+
+/** A Playwright suite of apps that the installs above prepare. */
+const appSuite = (name) => ({
+  name,
+  async run() {
+    const env = chromiumEnv();
+    const lines = await installs.get(name);
+    console.log(lines.join('\n'));
+    return playwright(name, env);
+  },
+});
 
 const suites = [
   check('lint', 'eslint', ['.', '--max-warnings=0']),
@@ -85,23 +154,20 @@ const suites = [
     },
   },
   check('demo', 'ng', ['build', 'demo', '--progress=false']),
+  // Before e2e: their installs, started at the beginning, are done by then, and the timing-
+  // sensitive e2e scenarios run with nothing beside them.
+  appSuite('compat'),
+  appSuite('ssr'),
   {
     name: 'e2e',
     async run() {
       const env = chromiumEnv();
-      const { code, out } = await run(
-        'node',
-        ['--test', '--test-concurrency=1', '--test-reporter=spec', 'tools/dev-op/selftest.mjs', 'e2e/*.test.mjs'],
-        { cwd: root, env, capture: true },
-      );
-      // node:test's spec reporter ends with "ℹ pass N" / "ℹ fail N" / "ℹ skipped N" / "ℹ todo N".
-      // The last match: the summary comes last, after anything the tests themselves printed.
-      const count = (label) => Number([...out.matchAll(new RegExp(`^\\S*\\s*${label} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
-      const passed = count('pass');
-      let failed = count('fail') + count('skipped') + count('todo') + count('cancelled');
-      if (code !== 0 && failed === 0) failed = 1;
-      if (passed + failed === 0) failed = 1; // no test ran: that is a failure, not a pass
-      return { passed, failed };
+      console.log((await installs.get('e2e')).join('\n'));
+      // The dev OP's self-test stays on node:test (no browser); the browser scenarios run on Playwright Test.
+      const { code, out } = await run('node', ['--test', '--test-reporter=spec', 'tools/dev-op/selftest.mjs'], { cwd: root, env, capture: true });
+      const selftest = nodeTestSummary(out, code);
+      const browser = await playwright('e2e', env);
+      return { passed: selftest.passed + browser.passed, failed: selftest.failed + browser.failed, note: browser.note };
     },
   },
 ];
@@ -112,6 +178,12 @@ if (unknown.length) {
   console.error(`Unknown suite(s): ${unknown.join(', ')}. Known: ${suites.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
+
+startInstalls(
+  suites.map((suite) => suite.name).filter((name) => !wanted.length || wanted.includes(name)),
+  await import('../compat/support.mjs'),
+  await import('../e2e/ng-new-apps.mjs'),
+);
 
 const results = [];
 for (const suite of suites) {

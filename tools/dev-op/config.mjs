@@ -51,17 +51,22 @@ function port(value, name) {
   return number;
 }
 
-function origins(value) {
+/**
+ * The apps' URLs: a bare origin (`http://localhost:4200`), or an origin and the path of an app
+ * served under a base href (`http://localhost:4802/app/`). Returns the base URLs without a
+ * trailing slash; CORS uses their origins, redirect URIs their full base.
+ */
+function appUrls(value) {
   const list = Array.isArray(value) ? value : String(value).split(',');
   return list
-    .map((origin) => origin.trim())
+    .map((entry) => entry.trim())
     .filter(Boolean)
-    .map((origin) => {
-      const url = new URL(origin);
-      if (url.origin !== origin.replace(/\/$/, '')) {
-        throw new TypeError(`app origin must be a bare origin (no path), got ${origin}`);
+    .map((entry) => {
+      const url = new URL(entry);
+      if (url.search || url.hash || url.username || url.password || entry.includes('?') || entry.includes('#')) {
+        throw new TypeError(`app origin must be an origin, optionally with a base path (no query, fragment or credentials), got ${entry}`);
       }
-      return url.origin;
+      return `${url.origin}${url.pathname}`.replace(/\/$/, '');
     });
 }
 
@@ -73,12 +78,13 @@ export function resolveConfig(options = {}, env = process.env) {
     port: port(pick('port'), 'port'),
     apiPort: port(pick('apiPort'), 'apiPort'),
     lookalikePort: port(pick('lookalikePort'), 'lookalikePort'),
-    appOrigins: origins(pick('appOrigins')),
+    appUrls: appUrls(pick('appOrigins')),
     testMode: flag(options.testMode ?? env[ENV.testMode]),
     verbose: flag(options.verbose ?? env[ENV.verbose]),
     ttl: {},
   };
   for (const key of TTL_KEYS) config.ttl[key] = positiveInteger(pick(key), key);
-  if (config.appOrigins.length === 0) throw new TypeError('at least one app origin is needed');
+  if (config.appUrls.length === 0) throw new TypeError('at least one app origin is needed');
+  config.appOrigins = [...new Set(config.appUrls.map((url) => new URL(url).origin))];
   return config;
 }

@@ -22,11 +22,12 @@ const SPA_CLIENTS = [
   { client_id: CLIENT_IDS.noRefresh, refresh: false, client_name: 'ngx-oidc demo (no refresh)' },
 ];
 
-export function redirectUrisFor(origin) {
-  return [`${origin}/`, `${origin}/silent-renew.html`];
+/** An app's redirect URIs; `base` is its origin, or origin and base path, without a trailing slash. */
+export function redirectUrisFor(base) {
+  return [`${base}/`, `${base}/silent-renew.html`];
 }
 
-function clients(appOrigins) {
+function clients(appUrls) {
   const spa = SPA_CLIENTS.map(({ client_id, client_name, refresh }) => ({
     client_id,
     client_name,
@@ -34,8 +35,8 @@ function clients(appOrigins) {
     token_endpoint_auth_method: 'none',
     response_types: ['code'],
     grant_types: refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
-    redirect_uris: appOrigins.flatMap(redirectUrisFor),
-    post_logout_redirect_uris: appOrigins.map((origin) => `${origin}/`),
+    redirect_uris: appUrls.flatMap(redirectUrisFor),
+    post_logout_redirect_uris: appUrls.map((base) => `${base}/`),
   }));
   // A resource server identity: it only authenticates to the introspection endpoint.
   const api = {
@@ -92,17 +93,19 @@ const escapeHtml = (value) =>
 /**
  * @param {object} params
  * @param {string} params.issuer
- * @param {string[]} params.appOrigins
+ * @param {string[]} params.appOrigins the apps' origins, for CORS
+ * @param {string[]} [params.appUrls] the apps' base URLs (origin, or origin and base path), for
+ *   redirect URIs; the origins by default
  * @param {{ accessTokenTtl: number, idTokenTtl: number, refreshTokenTtl: number, sessionTtl: number }} params.ttl
  *   read on every issuance, so the test hooks can change lifetimes while the OP runs
  * @param {ReturnType<import('./store.mjs').createStore>} params.store
  */
-export function createProvider({ issuer, appOrigins, ttl, store }) {
+export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store }) {
   const allowedOrigins = new Set(appOrigins);
 
   const configuration = {
     adapter: store.adapter,
-    clients: clients(appOrigins),
+    clients: clients(appUrls),
     jwks: signingKeys(),
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     routes: ROUTES,

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
+import { resolveConfig } from './config.mjs';
+import { redirectUrisFor } from './provider.mjs';
 import { startDevEnvironment } from './server.mjs';
 
 const APP = 'http://localhost:4200';
@@ -488,5 +490,15 @@ describe('dev OP in normal mode', () => {
       startDevEnvironment({ port: 4420, apiPort: 4521, env: {} }),
       (error) => error.code === 'EADDRINUSE' && /4420.*another dev OP/.test(error.message),
     );
+  });
+});
+
+describe('dev OP config', () => {
+  test('an app served under a base path is named with it: CORS for its origin, redirects under the path', () => {
+    const config = resolveConfig({ appOrigins: ['http://localhost:4200', 'http://localhost:4802/app/', 'http://localhost:4802'] }, {});
+    assert.deepEqual(config.appOrigins, ['http://localhost:4200', 'http://localhost:4802']);
+    assert.deepEqual(config.appUrls, ['http://localhost:4200', 'http://localhost:4802/app', 'http://localhost:4802']);
+    assert.deepEqual(redirectUrisFor(config.appUrls[1]), ['http://localhost:4802/app/', 'http://localhost:4802/app/silent-renew.html']);
+    assert.throws(() => resolveConfig({ appOrigins: ['http://localhost:4802/app/?x=1'] }, {}), /base path/);
   });
 });

@@ -22,7 +22,8 @@ import * as api from './api.mjs';
  * @param {number} [options.port] OP port (DEV_OP_PORT, 4400); the issuer is http://localhost:<port>
  * @param {number} [options.apiPort] demo API port (DEV_API_PORT, 4500)
  * @param {number} [options.lookalikePort] look-alike API port, test mode only (DEV_LOOKALIKE_PORT, 45001)
- * @param {string[] | string} [options.appOrigins] SPA origins (DEV_APP_ORIGINS, comma-separated; http://localhost:4200)
+ * @param {string[] | string} [options.appOrigins] SPA origins (DEV_APP_ORIGINS, comma-separated; http://localhost:4200);
+ *   an app served under a base href is named with its path (http://localhost:4802/app/)
  * @param {boolean} [options.testMode] enables /__test/* hooks and the look-alike API (DEV_OP_TEST_MODE=1)
  * @param {boolean} [options.verbose] one log line per request (DEV_OP_VERBOSE=1)
  * @param {number} [options.accessTokenTtl] seconds (DEV_OP_ACCESS_TOKEN_TTL, 300)
@@ -30,7 +31,7 @@ import * as api from './api.mjs';
  * @param {number} [options.refreshTokenTtl] seconds (DEV_OP_REFRESH_TOKEN_TTL, 14 days)
  * @param {number} [options.sessionTtl] OP browser session, seconds (DEV_OP_SESSION_TTL, 14 days)
  * @param {NodeJS.ProcessEnv} [options.env] where to read the variables (process.env)
- * @returns {Promise<{ issuer: string, apiUrl: string, lookalikeUrl?: string, appOrigins: string[],
+ * @returns {Promise<{ issuer: string, apiUrl: string, lookalikeUrl?: string, appOrigins: string[], appUrls: string[],
  *   clientIds: typeof CLIENT_IDS, testMode: boolean, close(): Promise<void> }>}
  */
 export async function startDevEnvironment(options = {}) {
@@ -44,7 +45,7 @@ export async function startDevEnvironment(options = {}) {
 
   const ttl = { ...config.ttl };
   const store = createStore();
-  const provider = createProvider({ issuer, appOrigins: config.appOrigins, ttl, store });
+  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store });
   const state = config.testMode ? testHooks.createTestState(ttl) : undefined;
 
   if (log) {
@@ -97,6 +98,7 @@ export async function startDevEnvironment(options = {}) {
     apiUrl,
     lookalikeUrl,
     appOrigins: config.appOrigins,
+    appUrls: config.appUrls,
     clientIds: CLIENT_IDS,
     testMode: config.testMode,
     close,
@@ -110,7 +112,7 @@ const USAGE = `Usage: node tools/dev-op/server.mjs [options]
   --port=N                 OP port (default ${DEFAULTS.port})
   --api-port=N             demo API port (default ${DEFAULTS.apiPort})
   --lookalike-port=N       look-alike API port, test mode (default ${DEFAULTS.lookalikePort})
-  --app-origins=A,B        SPA origins (default ${DEFAULTS.appOrigins.join(',')})
+  --app-origins=A,B        SPA origins, with the base path of an app under one (default ${DEFAULTS.appOrigins.join(',')})
   --access-token-ttl=N     seconds (default ${DEFAULTS.accessTokenTtl})
   --id-token-ttl=N         seconds (default ${DEFAULTS.idTokenTtl})
   --refresh-token-ttl=N    seconds (default ${DEFAULTS.refreshTokenTtl})
@@ -162,14 +164,14 @@ async function main() {
     process.exit(1);
   }
 
-  const { issuer, apiUrl, lookalikeUrl, appOrigins, clientIds } = environment;
+  const { issuer, apiUrl, lookalikeUrl, clientIds } = environment;
   console.log(
     [
       `Dev OpenID Provider  ${issuer}${environment.testMode ? '  (test mode: /__test/* hooks on)' : ''}`,
       `Demo API             ${apiUrl}/api/hello`,
       ...(lookalikeUrl ? [`Look-alike API       ${lookalikeUrl}`] : []),
       `Clients              ${Object.values(clientIds).join(', ')} (public, PKCE)`,
-      `App origins          ${appOrigins.join(', ')}`,
+      `App origins          ${environment.appUrls.join(', ')}`,
       'Sign in with any username and password.',
     ].join('\n'),
   );

@@ -1,4 +1,5 @@
-// Serves a built Angular app (dist/<app>/browser) with the SPA fallback to index.html.
+// Serves a built Angular app (dist/<app>/browser) with the SPA fallback to index.html, at the
+// site's root or under the base href the app was built with (`ng build --base-href /app/`).
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { listen, PortInUseError } from '../dev-op/http-util.mjs';
@@ -14,25 +15,35 @@ const TYPES = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** The file under `root` a request path names, or null for a path that is malformed or leaves root. */
-function fileFor(root, rawUrl) {
+/**
+ * The file under `root` a request path names, or null for a path that is malformed, leaves
+ * root, or lies outside the app's base path.
+ */
+function fileFor(root, rawUrl, basePath) {
   let path;
   try {
     path = decodeURIComponent(new URL(rawUrl ?? '/', 'http://x').pathname);
   } catch {
     return null;
   }
+  if (!path.startsWith(basePath)) return null;
+  path = path.slice(basePath.length - 1);
   const base = normalize(root + sep);
   const file = normalize(join(base, path));
   return file === base.slice(0, -1) || file.startsWith(base) ? file : null;
 }
 
-/** Starts the server on localhost (IPv4 and IPv6, as the dev OP); resolves to { url, close }. */
-export async function serveStatic(root, { port = 4200 } = {}) {
+/**
+ * Starts the server on localhost (IPv4 and IPv6, as the dev OP); resolves to { url, close }.
+ * `basePath` ('/app/') serves the app under that path only: everything else is a 404, as a
+ * request the app should never make.
+ */
+export async function serveStatic(root, { port = 4200, basePath = '/' } = {}) {
+  if (!basePath.startsWith('/') || !basePath.endsWith('/')) throw new TypeError(`basePath must start and end with "/", got ${basePath}`);
   const handler = async (req, res) => {
-    const file = fileFor(root, req.url);
+    const file = fileFor(root, req.url, basePath);
     if (!file) {
-      res.writeHead(400).end();
+      res.writeHead(basePath === '/' ? 400 : 404).end();
       return;
     }
     let target = file;
@@ -55,7 +66,7 @@ export async function serveStatic(root, { port = 4200 } = {}) {
   };
   try {
     const { close } = await listen(handler, port, 'app');
-    return { url: `http://localhost:${port}`, close };
+    return { url: `http://localhost:${port}${basePath}`, close };
   } catch (error) {
     if (error instanceof PortInUseError) throw new Error(`Port ${port} is in use: is \`npm start\` running? Stop it first.`, { cause: error });
     throw error;

@@ -1,0 +1,29 @@
+// Playwright Test runs the browser suites: `e2e` (the demo against the dev OP), `compat` (the
+// packed library in apps of each supported Angular major) and `ssr` (a server-rendered app).
+// `npm test` starts each project on its own (tools/test.mjs); by hand:
+//   npx playwright test --project=e2e e2e/renew.test.mjs
+import { defineConfig } from '@playwright/test';
+import { CHROMIUM_FLAGS, findChromium } from './tools/lib/chromium.mjs';
+
+export default defineConfig({
+  // The rigs listen on fixed ports: one test at a time, and a failure is a failure (no retries).
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  forbidOnly: true,
+  timeout: 90_000,
+  reporter: [['list'], ['./tools/lib/playwright-summary.mjs']],
+  use: {
+    browserName: 'chromium',
+    headless: true,
+    // Chromium from apt (no browser downloads here), with the flags it needs as root and offline.
+    launchOptions: { executablePath: findChromium(), args: CHROMIUM_FLAGS },
+    trace: 'retain-on-failure',
+  },
+  // Each project keeps its failures' traces in a folder of its own, so projects can run at once.
+  projects: [
+    { name: 'e2e', testDir: 'e2e', testMatch: '*.test.mjs', outputDir: '.test-results/playwright/e2e' },
+    { name: 'compat', testDir: 'compat', testMatch: 'compat.test.mjs', outputDir: '.test-results/playwright/compat' },
+    { name: 'ssr', testDir: 'compat', testMatch: 'ssr.test.mjs', outputDir: '.test-results/playwright/ssr' },
+  ],
+});
