@@ -41,7 +41,11 @@ export interface RenewalRun {
 export class OnDemand {
   readonly client: OidcClient;
   readonly handover: TabHandover;
-  /** A logout of this tab has begun: a renewal that finishes meanwhile leaves its tokens to it. */
+  /**
+   * A logout of this tab has begun and not yet chosen what to revoke: a renewal that finishes
+   * meanwhile leaves its tokens to it. (Without Web Locks the logout does not wait for the
+   * renewal, and may have chosen already: then the renewal revokes its tokens itself.)
+   */
   private logoutPending = false;
   /** The token set a renewal received but did not store because this tab was signing out. */
   private discarded: Session | null = null;
@@ -220,6 +224,7 @@ export class OnDemand {
     const { store } = this.context;
     return this.context.tabs.exclusive(async () => {
       const mine = this.discarded && supersedes(this.discarded, before) ? this.discarded : before;
+      this.logoutPending = false; // chosen: a renewal that finishes from now on revokes its own tokens
       const standing = mine ? await this.handover.standing(mine, LOGOUT_PATIENCE_MS) : null;
       const newest = standing && 'session' in standing ? standing.session : null;
       const epoch = Math.max(await this.handover.knownEpoch(), mine?.epoch ?? -1, newest?.epoch ?? -1);

@@ -5,6 +5,7 @@ import { AUTH_CONFIG } from '../core/config';
 import { AuthError } from '../core/errors';
 import { Session, SessionPosition, UserClaims, parseStoredSession, sameSession, serializeSession, supersedes, userClaimsOf } from '../core/session';
 import { AuthBrowser } from '../platform/browser';
+import { AUTH_CLOCK } from '../platform/clock';
 import { TOKEN_STORAGE, createTokenStorage } from '../platform/web-storage';
 
 /**
@@ -56,7 +57,8 @@ export class SessionStore {
    * never a token), so that a tab that missed the logout (discarded, restored, in the
    * back/forward cache) does not bring the session back from its own storage.
    */
-  private readonly shared = createTokenStorage('local', inject(AuthBrowser).window);
+  private readonly shared = createTokenStorage(this.config.tabs === 'shared' ? 'local' : 'memory', inject(AuthBrowser).window);
+  private readonly clock = inject(AUTH_CLOCK);
   private readonly signedOutKey = `${this.config.storageNamespace}:signed-out`;
   private signedOutUpTo = -1;
   /** Sign-ins the OP ended, with the last renewal count it refused. */
@@ -113,6 +115,7 @@ export class SessionStore {
    * in or restored again.
    */
   recordSignOut(position: SessionPosition, everyone: boolean): void {
+    if (!plausibleEpoch(position.epoch, this.clock.now())) return;
     if (everyone) {
       this.signedOutUpTo = Math.max(this.signedOutUpTo, position.epoch);
       if (this.signedOutUpTo > this.storedSignOut()) this.shared.setItem(this.signedOutKey, String(this.signedOutUpTo));
@@ -131,9 +134,14 @@ export class SessionStore {
     return Math.max(this.signedOutUpTo, this.storedSignOut());
   }
 
+  /** The marker in localStorage; a corrupt or implausible one is removed and ignored. */
   private storedSignOut(): number {
-    const value = Number(this.shared.getItem(this.signedOutKey) ?? -1);
-    return Number.isInteger(value) ? value : -1;
+    const text = this.shared.getItem(this.signedOutKey);
+    if (text === null) return -1;
+    const value = Number(text);
+    if (Number.isInteger(value) && plausibleEpoch(value, this.clock.now())) return value;
+    this.shared.removeItem(this.signedOutKey);
+    return -1;
   }
 
   /** Re-reads storage without changing this tab's session (with `local`, another tab may have written). */
@@ -183,3 +191,13 @@ export class SessionStore {
     this.written.next();
   }
 }
+
+/**
+ * Epochs are counts or times in ms (sign-ins take the time as a floor). One far in the future
+ * can only be corrupt or planted, and would sign out every later sign-in: it is ignored.
+ */
+export function plausibleEpoch(epoch: number, now: number): boolean {
+  return epoch <= now + EPOCH_SLACK_MS;
+}
+
+const EPOCH_SLACK_MS = 24 * 60 * 60 * 1000;

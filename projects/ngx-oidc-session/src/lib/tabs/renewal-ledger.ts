@@ -10,6 +10,8 @@ import { SessionPosition } from '../core/session';
  */
 export interface LedgerRecord {
   readonly newest?: SessionPosition;
+  /** The largest epoch ever recorded: it never goes back, also when `newest` does. */
+  readonly maxEpoch?: number;
   readonly chains: Readonly<Record<string, number>>;
   readonly signedOutUpTo?: number;
 }
@@ -70,7 +72,7 @@ export class RenewalLedger {
       delete chains[position.chain]; // re-added last: the most recent sign-ins are kept
       chains[position.chain] = Math.max(position.version, record.chains[position.chain] ?? 0);
       const kept = Object.entries(chains).slice(-CHAINS_KEPT);
-      return { ...record, newest: pick(position), chains: Object.fromEntries(kept) };
+      return { ...record, newest: pick(position), maxEpoch: Math.max(position.epoch, record.maxEpoch ?? -1), chains: Object.fromEntries(kept) };
     });
   }
 
@@ -187,7 +189,8 @@ function isRecord(value: unknown): value is LedgerRecord {
     typeof chains === 'object' &&
     chains !== null &&
     Object.values(chains).every(isCount) &&
-    (record['signedOutUpTo'] === undefined || isCount(record['signedOutUpTo']))
+    (record['signedOutUpTo'] === undefined || isCount(record['signedOutUpTo'])) &&
+    (record['maxEpoch'] === undefined || isCount(record['maxEpoch']))
   );
 }
 

@@ -22,6 +22,7 @@ const ledger = () =>
   });
 
 function deleteLedger(): Promise<void> {
+  localStorage.removeItem(`${NAMESPACE}:signed-out`); // the logout marker is shared state too
   return new Promise((resolve) => {
     const request = indexedDB.deleteDatabase('ngx-oidc-session-renewal-ledger');
     request.onsuccess = request.onerror = () => resolve();
@@ -646,6 +647,65 @@ describe('TabCoordinator: renewal races between tabs', () => {
     expect(harness.refreshGrants().length).toBe(0);
   });
 
+  it('a tab back from the back/forward cache after a logout elsewhere signs out', async () => {
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+    localStorage.setItem(`${NAMESPACE}:signed-out`, String(mine.epoch)); // another tab logged out meanwhile
+    const signedOut = harness.nextEvent('signed_out');
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+    expect((await signedOut).reason).toBe('other_tab');
+    expect(harness.auth.state().status).toBe('unauthenticated');
+  });
+
+  it('a logout ends the largest epoch ever recorded, also after an older sign-in renewed since', async () => {
+    const later = { epoch: mine.epoch + 5, chain: 'a-later-sign-in-gone-with-its-tab', version: 0 };
+    await ledger().recordNewest(later);
+    const renewed = harness.nextEvent('token_renewed');
+    harness.clock.advanceToNextTimer();
+    await untilWaiting(ARRIVING_WAIT_MS);
+    harness.clock.advance(ARRIVING_WAIT_MS); // no tab holds the later sign-in: this tab renews its own
+    await renewed;
+    await harness.auth.logout();
+    expect(Number(localStorage.getItem(`${NAMESPACE}:signed-out`))).toBe(later.epoch);
+  });
+
+  it('without Web Locks, a logout that did not wait for this tab\'s refresh still gets the new token revoked', async () => {
+    let letTokenThrough!: () => void;
+    const tokenAnswering = new Promise<void>((resolve) => (letTokenThrough = resolve));
+    const token = harness.op.handlers['/token'];
+    harness.op.handlers['/token'] = async (request) => {
+      const reply = await token(request); // the OP rotates now; its answer is slow to arrive
+      await tokenAnswering;
+      return reply;
+    };
+    // The refresh answers while the logout, having chosen what to revoke, records the sign-out.
+    const recordSignOut = RenewalLedger.prototype.recordSignOut;
+    spyOn(RenewalLedger.prototype, 'recordSignOut').and.callFake(async function (this: RenewalLedger, epoch: number) {
+      letTokenThrough();
+      await renewal;
+      return recordSignOut.call(this, epoch);
+    });
+    spyOnProperty(Navigator.prototype, 'locks').and.returnValue(undefined as unknown as LockManager);
+    const renewal = harness.auth.renew().catch(() => undefined);
+    await until(() => harness.refreshGrants().length === 1);
+    await harness.auth.logout(); // runs at once: no lock to wait for
+    await until(() => harness.op.requestsTo('/revoke').length === 2);
+    const revoked = harness.op.requestsTo('/revoke').map((request) => new URLSearchParams(String(request.body)).get('token'));
+    expect(revoked).toContain('rt-2'); // the token the OP issued after the logout began
+  });
+
+  it('ignores a sign-out epoch no honest tab can have written, in a message or in storage', async () => {
+    other.send({ kind: 'signed-out', position: { epoch: 1e300, chain: '', version: 0 }, everyone: true });
+    const probe = new OtherTab();
+    await deliveredTo(probe, other, 'ping');
+    probe.close();
+    expect(harness.auth.state().status).toBe('authenticated');
+    expect(localStorage.getItem(`${NAMESPACE}:signed-out`)).toBeNull();
+    localStorage.setItem(`${NAMESPACE}:signed-out`, String(2 ** 53));
+    await harness.runNextTimer();
+    expect(harness.auth.state().status).toBe('authenticated');
+    expect(localStorage.getItem(`${NAMESPACE}:signed-out`)).toBeNull(); // removed as corrupt
+  });
+
   it('holds the holder lock named for its token set, follows renewals, and lets go at sign-out and pagehide', async () => {
     expect(await heldLocks()).toContain(holderLock(mine));
     await harness.runNextTimer();
@@ -746,6 +806,7 @@ describe('TabCoordinator with isolated tabs', () => {
     await barrier('ping-1');
     expect(harness.auth.state().status).toBe('authenticated'); // it did not listen
     await harness.auth.logout({ localOnly: true });
+    expect(localStorage.getItem(`${NAMESPACE}:signed-out`)).toBeNull(); // isolated tabs do not sign each other out
     await barrier('ping-2');
     expect(other.received.map((message) => message['kind'])).toEqual(['ping-1', 'ping-2']); // it told nothing
   });

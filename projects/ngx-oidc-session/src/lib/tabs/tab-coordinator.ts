@@ -4,7 +4,7 @@ import { Session, SessionPosition, supersedes, userClaimsOf, validSession } from
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK } from '../platform/clock';
 import { AuthEvents } from '../state/auth-events';
-import { SessionStore } from '../state/session-store';
+import { SessionStore, plausibleEpoch } from '../state/session-store';
 
 /**
  * What one tab tells the others. Sessions travel only between tabs of this app and client.
@@ -65,7 +65,15 @@ export class TabCoordinator {
     };
     const onPageShow = () => {
       this.pageHidden = false;
+      this.dropIfSignedOut();
       void this.holdSession(this.store.session());
+    };
+    // A logout in another tab while this page was frozen or cached: its marker is in storage.
+    const onStorage = (event: StorageEvent) => {
+      if (event.key === null || event.key.endsWith(':signed-out')) this.dropIfSignedOut();
+    };
+    const onVisible = () => {
+      if (window?.document.visibilityState === 'visible') this.dropIfSignedOut();
     };
     const changes = this.store.changes$.subscribe(({ session }) => {
       void this.holdSession(session);
@@ -75,6 +83,8 @@ export class TabCoordinator {
     if (this.enabled && window) {
       window.addEventListener('pagehide', onPageHide);
       window.addEventListener('pageshow', onPageShow);
+      window.addEventListener('storage', onStorage);
+      window.document.addEventListener('visibilitychange', onVisible);
       if (typeof window.BroadcastChannel === 'function') {
         this.channel = new window.BroadcastChannel(`ngx-oidc-session:${this.owner}`);
         this.zone.runOutsideAngular(() => {
@@ -86,6 +96,8 @@ export class TabCoordinator {
       changes.unsubscribe();
       window?.removeEventListener('pagehide', onPageHide);
       window?.removeEventListener('pageshow', onPageShow);
+      window?.removeEventListener('storage', onStorage);
+      window?.document.removeEventListener('visibilitychange', onVisible);
       this.channel?.close();
       this.channel = null;
       void this.holdSession(null);
@@ -216,11 +228,7 @@ export class TabCoordinator {
       case 'signed-out': {
         this.store.recordSignOut(message.position, message.everyone);
         if (this.latestAnnounced && this.signedOut(this.latestAnnounced)) this.latestAnnounced = null;
-        const mine = this.store.session();
-        if ((mine && this.signedOut(mine)) || (!mine && this.store.isAuthenticated())) {
-          this.store.clear('other-tab');
-          this.events.emit({ type: 'signed_out', at: this.clock.now(), reason: 'other_tab' });
-        }
+        this.dropIfSignedOut();
         break;
       }
       case 'session-request': {
@@ -235,9 +243,18 @@ export class TabCoordinator {
     }
   }
 
+  /** Signs this tab out when a logout it did not hear of (frozen, cached) ended its session. */
+  private dropIfSignedOut(): void {
+    const mine = this.store.session();
+    if (!mine || !this.signedOut(mine)) return;
+    this.store.clear('other-tab');
+    this.events.emit({ type: 'signed_out', at: this.clock.now(), reason: 'other_tab' });
+  }
+
   /** Another tab signed in or renewed: this tab takes its token set if it supersedes its own. */
   private adopt(session: Session): void {
-    if (!supersedes(session, this.store.session())) return;
+    // A position far in the future is planted or corrupt: it would outrank every sign-in.
+    if (!plausibleEpoch(session.epoch, this.clock.now()) || !supersedes(session, this.store.session())) return;
     const wasSignedIn = this.store.isAuthenticated();
     this.store.set(session, 'adopted');
     if (!wasSignedIn) this.events.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });

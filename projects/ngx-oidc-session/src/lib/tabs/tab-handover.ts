@@ -1,6 +1,6 @@
 import { Session, SessionPosition, sameSession, supersedes } from '../core/session';
-import { SessionStore } from '../state/session-store';
-import { LedgerRecord, RenewalLedger } from './renewal-ledger';
+import { SessionStore, plausibleEpoch } from '../state/session-store';
+import { LedgerRead, LedgerRecord, RenewalLedger } from './renewal-ledger';
 import { TabCoordinator } from './tab-coordinator';
 
 /**
@@ -55,7 +55,7 @@ export class TabHandover {
   async standing(mine: Session, patienceMs = HANDOVER_WAIT_MS): Promise<Standing> {
     if (!this.tabs.enabled) return { kind: 'current', session: mine };
     const [read, held] = await Promise.all([this.ledger.read(), this.holders()]);
-    const record = read.state === 'known' ? read.record : null;
+    const record = this.plausible(read);
     if (Math.max(record?.signedOutUpTo ?? -1, this.store.lastSignOutEpoch()) >= mine.epoch) return { kind: 'signed-out' };
     const holders = held ?? [];
     // Without holder locks to tell, assume a live tab holds a token set and wait the longer time.
@@ -93,8 +93,7 @@ export class TabHandover {
    * ledger cannot be read still comes after the sign-ins before it. Called under the lock.
    */
   async nextEpoch(): Promise<number> {
-    const read = this.tabs.enabled ? await this.ledger.read() : null;
-    const record = read?.state === 'known' ? read.record : null;
+    const record = this.tabs.enabled ? this.plausible(await this.ledger.read()) : null;
     const signedOut = Math.max(this.store.lastSignOutEpoch(), record?.signedOutUpTo ?? -1);
     return Math.max(Math.max(await this.knownEpoch(record), signedOut) + 1, Math.floor(this.now()));
   }
@@ -114,12 +113,31 @@ export class TabHandover {
    * that no token set it should end survives it. Called under the renewal lock.
    */
   async knownEpoch(record?: LedgerRecord | null): Promise<number> {
-    if (record === undefined && this.tabs.enabled) {
-      const read = await this.ledger.read();
-      record = read.state === 'known' ? read.record : null;
-    }
+    if (record === undefined && this.tabs.enabled) record = this.plausible(await this.ledger.read());
     const held = this.tabs.enabled ? await this.holders() : null;
-    return Math.max(this.store.session()?.epoch ?? -1, this.tabs.announced()?.epoch ?? -1, record?.newest?.epoch ?? -1, ...(held ?? []).map((position) => position.epoch));
+    return Math.max(
+      this.store.session()?.epoch ?? -1,
+      this.tabs.announced()?.epoch ?? -1,
+      record?.newest?.epoch ?? -1,
+      record?.maxEpoch ?? -1,
+      ...(held ?? []).map((position) => position.epoch),
+    );
+  }
+
+  /**
+   * The record, without what no honest tab can have written: an epoch far in the future (see
+   * plausibleEpoch) would sign out or outrank every later sign-in.
+   */
+  private plausible(read: LedgerRead): LedgerRecord | null {
+    if (read.state !== 'known') return null;
+    const now = this.now();
+    const { newest, maxEpoch, signedOutUpTo, chains } = read.record;
+    return {
+      chains,
+      newest: newest && plausibleEpoch(newest.epoch, now) ? newest : undefined,
+      maxEpoch: maxEpoch !== undefined && plausibleEpoch(maxEpoch, now) ? maxEpoch : undefined,
+      signedOutUpTo: signedOutUpTo !== undefined && plausibleEpoch(signedOutUpTo, now) ? signedOutUpTo : undefined,
+    };
   }
 
   /** Which token sets the live tabs hold (or are about to), by their holder locks; null without Web Locks. */
@@ -129,7 +147,7 @@ export class TabHandover {
       names?.flatMap((name) => {
         const [epoch, chain, version] = name.split(':');
         const position = { epoch: Number(epoch), chain, version: Number(version) };
-        return chain && Number.isInteger(position.epoch) && Number.isInteger(position.version) ? [position] : [];
+        return chain && Number.isInteger(position.epoch) && Number.isInteger(position.version) && plausibleEpoch(position.epoch, this.now()) ? [position] : [];
       }) ?? null
     );
   }
