@@ -5,7 +5,7 @@
 // interceptor. Angular 20 runs zone.js change detection, 21 and 22 are zoneless; the 22 app
 // is built and served under the base href /app/.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveStatic } from '../tools/lib/static-server.mjs';
 import { ACCESS_TOKEN_TTL, test } from './fixtures.mjs';
@@ -73,8 +73,14 @@ for (const app of APPS) {
         const log = await compatOp.apiLog();
         assert.deepEqual(log.map((entry) => [entry.path, entry.status, entry.hadAuthorization]), [['/api/hello', 200, true]]);
 
-        // Every JavaScript file came from under the base href, and loaded.
+        // Every JavaScript file came from under the base href, and loaded; the protocol code
+        // (oauth4webapi) is a lazy chunk of its own, loaded from there too.
         const loaded = scripts();
+        const withProtocol = readdirSync(browserDir).filter((file) => file.endsWith('.js') && readFileSync(join(browserDir, file), 'utf8').includes('oauth4webapi'));
+        assert.equal(withProtocol.length, 1, `one chunk holds the protocol code (${withProtocol.join(', ')})`);
+        assert.match(withProtocol[0], /^chunk-[A-Z0-9]+\.js$/, 'the protocol code is not in the main bundle');
+        assert.ok(!readFileSync(join(browserDir, 'index.html'), 'utf8').includes(withProtocol[0]), 'the protocol chunk is not preloaded by index.html');
+        assert.ok(loaded.some(({ url }) => url === `${appUrl(app)}${withProtocol[0]}`), `the protocol chunk loaded from under the base href`);
         assert.ok(loaded.some(({ url }) => /\/main-[A-Z0-9]+\.js$/.test(url)), `the main bundle loaded (${loaded.map(({ url }) => url).join(', ')})`);
         for (const { url, status } of loaded) {
           assert.ok(url.startsWith(appUrl(app)), `${url} is under ${appUrl(app)}`);

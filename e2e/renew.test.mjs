@@ -14,6 +14,22 @@ test.beforeEach(async ({ rig }) => {
   await rig.resetApiLog();
 });
 
+/**
+ * The URL of the script that holds the protocol code (oauth4webapi), once the page has loaded it.
+ */
+function protocolChunkOf(page) {
+  return new Promise((resolve) => {
+    const onResponse = async (response) => {
+      if (response.request().resourceType() !== 'script') return;
+      const body = await response.text().catch(() => '');
+      if (!body.includes('oauth4webapi')) return;
+      page.off('response', onResponse);
+      resolve(response.url());
+    };
+    page.on('response', onResponse);
+  });
+}
+
 /** OP requests a renewal of this strategy costs. */
 function renewalRequests(counters, strategy) {
   return strategy === 'refresh_token' ? counters.tokenRefresh : counters.authorizeNone;
@@ -95,6 +111,35 @@ for (const strategy of ['refresh_token', 'iframe']) {
       assert.ok(log.length > 0 && log.every((entry) => !entry.hadAuthorization), 'the app keeps running, without a token');
       assert.equal(new URL(page.url()).origin, APP, 'no automatic redirect to the OP');
       await page.getByTestId('auto-call').click();
+      await context.close();
+    });
+
+    test('a deploy that removes the protocol chunk does not stop the renewals of an open tab', async ({ demoPage, rig }) => {
+      const { context, page } = await demoPage(strategy);
+      await signInFromHome(page);
+      // A fresh page load with a stored session, so that no callback loads the protocol chunk:
+      // the idle prefetch must.
+      const protocolChunk = protocolChunkOf(page);
+      await page.reload();
+      await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+      const chunkUrl = await protocolChunk;
+      assert.equal(await eventCount(page, 'renew_started'), 0, 'the chunk came before any renewal needed it');
+      assert.match(new URL(chunkUrl).pathname, /^\/chunk-[A-Z0-9]+\.js$/, 'oauth4webapi sits in a lazy chunk');
+      // The deploy: every JavaScript file of the old build is gone from the server.
+      let refused = 0;
+      await context.route(/\.js(\?.*)?$/, (route) => {
+        refused += 1;
+        return route.fulfill({ status: 404, contentType: 'text/plain', body: 'gone with the last deploy' });
+      });
+      await rig.resetCounters();
+      const renewedBefore = await eventCount(page, 'token_renewed');
+      await waitForEvents(page, 'token_renewed', renewedBefore + 2, 40_000);
+      const counters = await rig.counters();
+      assert.ok(renewalRequests(counters, strategy) >= 2, `renewed at the OP (${JSON.stringify(counters)})`);
+      assert.equal(await eventCount(page, 'renew_failed'), 0);
+      await page.getByTestId('call-api').click();
+      await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
+      assert.equal(refused, 0, 'the open tab asked the server for no code after the deploy');
       await context.close();
     });
 
