@@ -38,6 +38,7 @@ interface ApiResult {
             <div class="actions">
               <button type="button" (click)="auth.renew()" data-testid="renew">Renew now</button>
               <button type="button" class="secondary" (click)="auth.logout()" data-testid="logout">Sign out</button>
+              <button type="button" class="secondary" (click)="auth.login({ prompt: 'login' })" data-testid="switch-account">Switch account</button>
             </div>
           }
           @case ('unauthenticated') {

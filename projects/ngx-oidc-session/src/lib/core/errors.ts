@@ -38,7 +38,12 @@ export type AuthErrorCode =
   /** The operation needs a browser (called during server-side rendering). */
   | 'not_in_browser'
   /** Token revocation at logout failed; the local session was cleared anyway. */
-  | 'revocation_failed';
+  | 'revocation_failed'
+  /**
+   * The browser refused to store the session (storage full or disabled): it is kept in memory
+   * for this page only. Reported once, in an `error` event; the session goes on.
+   */
+  | 'storage_unavailable';
 
 /** What is safe to expose about a failure: protocol error codes, never token material. */
 export interface AuthErrorDetails {

@@ -30,6 +30,20 @@ describe('token storage', () => {
     expect(storage.getItem('k')).toBeNull();
   });
 
+  it('after a refused write, the value in memory outranks the older one in the area', () => {
+    const key = `ngx-oidc-session-spec-${Math.random()}`;
+    const storage = new WebTokenStorage(window.localStorage);
+    storage.setItem(key, 'older');
+    expect(storage.refusal).toBeNull();
+    const full = spyOn(Storage.prototype, 'setItem').and.throwError(new DOMException('full', 'QuotaExceededError'));
+    storage.setItem(key, 'newer');
+    full.and.callThrough();
+    expect(storage.getItem(key)).toBe('newer');
+    expect((storage.refusal as DOMException).name).toBe('QuotaExceededError');
+    expect(window.localStorage.getItem(key)).toBeNull();
+    storage.removeItem(key);
+  });
+
   it('uses the chosen Web Storage area', () => {
     const key = `ngx-oidc-session-spec-${Math.random()}`;
     createTokenStorage('local', window).setItem(key, 'v');

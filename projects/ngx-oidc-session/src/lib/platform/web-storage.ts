@@ -23,10 +23,12 @@ export class MemoryTokenStorage implements TokenStorage {
 /**
  * Wraps a Web Storage area. Browsers throw from storage in some modes (Safari private
  * windows, a full quota, storage disabled by policy): then we keep the value in memory
- * instead of failing the sign-in.
+ * instead of failing the sign-in, and `refusal` says why, for the one `error` event.
  */
 export class WebTokenStorage implements TokenStorage {
   private readonly fallback = new MemoryTokenStorage();
+  /** The first error the area threw on a write; null while every write went through. */
+  refusal: unknown = null;
 
   constructor(private readonly area: Storage | undefined) {}
 
@@ -40,16 +42,24 @@ export class WebTokenStorage implements TokenStorage {
 
   setItem(key: string, value: string): void {
     try {
-      if (!this.area) throw new Error('no storage');
+      if (!this.area) throw new DOMException('No Web Storage in this browser.', 'SecurityError');
       this.area.setItem(key, value);
       this.fallback.removeItem(key);
-    } catch {
+    } catch (error) {
       this.fallback.setItem(key, value);
+      this.refusal ??= error;
+      // The area still holds the value before this one (a spent refresh token after a
+      // rotation): it must not outrank the one in memory.
+      this.removeFromArea(key);
     }
   }
 
   removeItem(key: string): void {
     this.fallback.removeItem(key);
+    this.removeFromArea(key);
+  }
+
+  private removeFromArea(key: string): void {
     try {
       this.area?.removeItem(key);
     } catch {

@@ -47,17 +47,15 @@ export class OidcClient {
   private readonly requestOptions: {
     [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, URLSearchParams | undefined>) => Promise<Response>;
     [oauth.allowInsecureRequests]: boolean;
-    signal: () => AbortSignal;
   };
 
   constructor(private readonly context: OidcClientContext) {
     this.config = context.config;
     this.client = { client_id: this.config.clientId, [oauth.clockTolerance]: this.config.clockToleranceSeconds };
     this.requestOptions = {
-      [oauth.customFetch]: backendFetch(context.backend),
+      [oauth.customFetch]: backendFetch(context.backend, REQUEST_TIMEOUT_MS),
       // Plain http is allowed only for a loopback authority; the config check enforces that.
       [oauth.allowInsecureRequests]: new URL(this.config.authority).protocol === 'http:',
-      signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     };
   }
 

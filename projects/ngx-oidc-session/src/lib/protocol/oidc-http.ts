@@ -8,8 +8,20 @@ type FetchInit = { method: string; headers: Record<string, string>; body?: unkno
  * through `withFetch()` when the app chose it, and replaceable by HttpTestingController in
  * tests. Without provideHttpClient(), the global fetch. Redirects are never followed.
  */
-export function backendFetch(backend: HttpBackend | null): (url: string, init: FetchInit) => Promise<Response> {
-  return (url, init) => (backend ? viaBackend(backend, url, init) : viaFetch(url, init));
+export function backendFetch(backend: HttpBackend | null, timeoutMs: number): (url: string, init: FetchInit) => Promise<Response> {
+  return async (url, init) => {
+    // A timer of our own, cleared when the answer is in: AbortSignal.timeout() would keep the
+    // request (its body holds a refresh token or code verifier) and the response (its tokens)
+    // reachable until it fires, also after a logout.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('The OP did not answer in time.', 'TimeoutError')), timeoutMs);
+    try {
+      const request = { ...init, signal: controller.signal };
+      return await (backend ? viaBackend(backend, url, request) : viaFetch(url, request));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 function viaFetch(url: string, init: FetchInit): Promise<Response> {
@@ -34,23 +46,30 @@ function viaBackend(backend: HttpBackend, url: string, init: FetchInit): Promise
       reject(signal.reason ?? new DOMException('The request was aborted.', 'AbortError'));
       return;
     }
-    const subscription = backend.handle(request).subscribe({
+    const running: { subscription?: { unsubscribe(): void } } = {};
+    const onAbort = () => {
+      running.subscription?.unsubscribe();
+      reject(signal?.reason ?? new DOMException('The request was aborted.', 'AbortError'));
+    };
+    // The listener holds the request, and with it the body: it goes as soon as the answer is in.
+    const settle = (outcome: () => void) => {
+      signal?.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    running.subscription = backend.handle(request).subscribe({
       next: (event) => {
-        if (event instanceof HttpResponse) resolve(toResponse(event.status, event.headers, event.body));
+        if (event instanceof HttpResponse) settle(() => resolve(toResponse(event.status, event.headers, event.body)));
       },
       error: (error: unknown) => {
         if (error instanceof HttpErrorResponse && error.status !== 0) {
           const text = typeof error.error === 'string' ? error.error : error.error == null ? null : JSON.stringify(error.error);
-          resolve(toResponse(error.status, error.headers, text));
+          settle(() => resolve(toResponse(error.status, error.headers, text)));
         } else {
           // Status 0: the request never got an HTTP answer (offline, DNS, CORS refusal).
-          reject(new TypeError('Network request failed'));
+          settle(() => reject(new TypeError('Network request failed')));
         }
       },
-    });
-    signal?.addEventListener('abort', () => {
-      subscription.unsubscribe();
-      reject(signal.reason ?? new DOMException('The request was aborted.', 'AbortError'));
     });
   });
 }

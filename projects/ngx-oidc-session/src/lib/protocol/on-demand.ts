@@ -68,7 +68,7 @@ export class OnDemand {
     };
     const adopt = (session: Session) => {
       run.settle();
-      store.set(session, 'adopted');
+      tabs.takeOver(session);
       return session;
     };
     return tabs.exclusive(async () => {

@@ -6,7 +6,8 @@ import { AuthError } from '../core/errors';
 import { Session, SessionPosition, UserClaims, parseStoredSession, sameSession, serializeSession, supersedes, userClaimsOf } from '../core/session';
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK } from '../platform/clock';
-import { TOKEN_STORAGE, createTokenStorage } from '../platform/web-storage';
+import { TOKEN_STORAGE, WebTokenStorage, createTokenStorage } from '../platform/web-storage';
+import { AuthEvents } from './auth-events';
 
 /**
  * Why this tab's session changed:
@@ -59,6 +60,8 @@ export class SessionStore {
    */
   private readonly shared = createTokenStorage(this.config.tabs === 'shared' ? 'local' : 'memory', inject(AuthBrowser).window);
   private readonly clock = inject(AUTH_CLOCK);
+  private readonly events = inject(AuthEvents);
+  private storageRefusalReported = false;
   private readonly signedOutKey = `${this.config.storageNamespace}:signed-out`;
   private signedOutUpTo = -1;
   /** Sign-ins the OP ended, with the last renewal count it refused. */
@@ -167,6 +170,21 @@ export class SessionStore {
     this.storage.setItem(this.key, serializeSession(session, this.owner));
     this.write({ session, decided: true, error: null });
     this.changed.next({ session, cause });
+    this.reportRefusedStorage();
+  }
+
+  /**
+   * The browser refused the write (full, disabled): the session goes on in memory for this
+   * page, and the app hears why once (a reload will not find it).
+   */
+  private reportRefusedStorage(): void {
+    if (this.storageRefusalReported || !(this.storage instanceof WebTokenStorage) || this.storage.refusal === null) return;
+    this.storageRefusalReported = true;
+    const cause = this.storage.refusal instanceof DOMException ? this.storage.refusal.name : 'unknown';
+    const message = ngDevMode
+      ? `The browser refused to store the session (${cause}): it is kept in memory for this page only. A reload or a new tab gets it from another open tab, or signs in again.`
+      : '';
+    this.events.emit({ type: 'error', at: this.clock.now(), error: new AuthError('storage_unavailable', message) });
   }
 
   /**

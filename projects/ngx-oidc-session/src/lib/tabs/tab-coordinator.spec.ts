@@ -163,6 +163,38 @@ describe('TabCoordinator between tabs', () => {
     expect(await harness.auth.getAccessToken()).toBe('at-renewed-after-clock-change');
   });
 
+  it("another user's session from another tab is a sign-out and a sign-in here, never a silent switch", async () => {
+    const mine = storedSession(harness);
+    const theirs: Session = {
+      ...mine,
+      accessToken: 'at-of-bob',
+      refreshToken: 'rt-of-bob',
+      idTokenClaims: { ...mine.idTokenClaims, sub: 'bob' },
+      epoch: mine.epoch + 1,
+      chain: 'bobs-sign-in',
+      version: 0,
+    };
+    const before = harness.events.length;
+    const signedInAgain = harness.nextEvent('signed_in');
+    other.send({ kind: 'session', session: theirs });
+    expect((await signedInAgain).user.sub).toBe('bob');
+    const since = harness.events.slice(before);
+    expect(since.map((event) => event.type)).toEqual(['signed_out', 'signed_in']);
+    expect(since[0]).toEqual(jasmine.objectContaining({ type: 'signed_out', reason: 'other_tab' }));
+    expect(harness.auth.state().user?.sub).toBe('bob');
+    expect(await harness.auth.getAccessToken()).toBe('at-of-bob');
+  });
+
+  it("the same user's new sign-in in another tab is taken without events", async () => {
+    const mine = storedSession(harness);
+    const before = harness.events.length;
+    const theirs: Session = { ...mine, accessToken: 'at-new-sign-in', epoch: mine.epoch + 1, chain: 'new-sign-in', version: 0 };
+    const adopted = firstValueFrom(harness.auth.state$.pipe(filter(() => storedSession(harness).chain === 'new-sign-in')));
+    other.send({ kind: 'session', session: theirs });
+    await adopted;
+    expect(harness.events.slice(before).filter((event) => event.type === 'signed_out' || event.type === 'signed_in')).toEqual([]);
+  });
+
   it('ignores an older session, another client, and malformed messages', async () => {
     const mine = storedSession(harness);
     other.send({ kind: 'session', session: { ...mine, accessToken: 'older', receivedAt: mine.receivedAt + 1 } });

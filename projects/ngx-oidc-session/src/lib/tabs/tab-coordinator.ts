@@ -255,6 +255,20 @@ export class TabCoordinator {
   private adopt(session: Session): void {
     // A position far in the future is planted or corrupt: it would outrank every sign-in.
     if (!plausibleEpoch(session.epoch, this.clock.now()) || !supersedes(session, this.store.session())) return;
+    this.takeOver(session);
+  }
+
+  /**
+   * Takes another tab's token set. Another user's is this user's sign-out followed by that
+   * user's sign-in, with both events, so that an app that keeps per-user data drops it: never
+   * a silent switch of user.
+   */
+  takeOver(session: Session): void {
+    const mine = this.store.isAuthenticated() ? this.store.session() : null;
+    if (mine && mine.idTokenClaims.sub !== session.idTokenClaims.sub) {
+      this.store.clear('other-tab');
+      this.events.emit({ type: 'signed_out', at: this.clock.now(), reason: 'other_tab' });
+    }
     const wasSignedIn = this.store.isAuthenticated();
     this.store.set(session, 'adopted');
     if (!wasSignedIn) this.events.emit({ type: 'signed_in', at: this.clock.now(), user: userClaimsOf(session) });
