@@ -117,6 +117,37 @@ describe('AuthService sign-in', () => {
     expect(harness.op.requestsTo('/token').length).toBe(1);
   });
 
+  it('ignores a callback loaded again after sign-in: the session stays, the code is not redeemed, the URL is cleaned', async () => {
+    await harness.load(`${APP}/orders`);
+    const authorize = await harness.startLogin();
+    const callback = harness.callbackUrl(authorize);
+    await harness.load(callback);
+    const stored = harness.storage.getItem(sessionKey(harness));
+    harness.events.length = 0;
+    // A reload of the callback URL, or the same link pasted again.
+    const auth = await harness.load(callback);
+    expect(auth.state().status).toBe('authenticated');
+    expect(auth.state().error).toBeNull();
+    expect(await auth.getAccessToken()).toBe('at-1');
+    expect(harness.storage.getItem(sessionKey(harness))).toBe(stored);
+    expect(harness.op.requestsTo('/token').length).toBe(1);
+    expect(harness.browser.replacedUrls.at(-1)).toBe('/');
+    expect(harness.events.map((event) => event.type)).toEqual([]);
+  });
+
+  it('never clears a stored session for a crafted callback from another site', async () => {
+    await harness.signIn();
+    // This tab may even have a sign-in of its own in progress: a response for another state is not its answer.
+    await harness.startLogin();
+    const crafted = `${APP}/?code=attacker-code&state=attacker-state&iss=${encodeURIComponent(harness.op.issuer)}`;
+    const auth = await harness.load(crafted);
+    expect(auth.state().status).toBe('authenticated');
+    expect(auth.user()?.sub).toBe('alice');
+    expect(harness.storage.getItem(sessionKey(harness))).not.toBeNull();
+    expect(harness.op.requestsTo('/token').length).toBe(1);
+    expect(harness.browser.replacedUrls.at(-1)).toBe('/');
+  });
+
   it('reports a refused code exchange as a token error', async () => {
     await harness.load();
     const authorize = await harness.startLogin();

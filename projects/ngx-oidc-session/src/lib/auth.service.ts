@@ -72,9 +72,17 @@ export class AuthService {
     if (this.attempts.takeLogoutState(url.searchParams.has('code') ? null : url.searchParams.get('state'))) {
       this.browser.replaceUrl(withoutResponseParams(url));
     }
+    let refused: AuthError | null = null;
     if (this.isAuthorizationCallback(url)) {
-      await this.handleCallback(url);
-      return;
+      if (this.attempts.expects(url.searchParams.get('state'))) {
+        await this.handleCallback(url);
+        return;
+      }
+      // A callback of no sign-in of this tab: loaded again after sign-in (reload, history, a
+      // pasted link) or crafted elsewhere. The code is not redeemed and the URL is cleaned;
+      // the session, if there is one, stays as it is.
+      this.browser.replaceUrl(withoutResponseParams(url));
+      refused = new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this tab.' : '');
     }
     let session = this.store.load();
     if (!session && this.tabs.enabled) {
@@ -89,6 +97,11 @@ export class AuthService {
       }
     }
     if (this.store.isAuthenticated()) return; // another tab's sign-in or renewal was taken in meanwhile
+    if (!session && refused) {
+      this.store.clear('sign-in-failed', refused);
+      this.bus.emit({ type: 'error', at: this.clock.now(), error: refused });
+      return;
+    }
     if (!session || !isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) {
       // No session, or a still valid one: decided with no request to the OP.
       this.store.restore();

@@ -28,6 +28,19 @@ export class SignInAttempts {
   readonly attemptKey = `${this.namespace}:sign-in`;
   private readonly logoutKey = `${this.namespace}:sign-out`;
 
+  /**
+   * Whether `state` is that of the sign-in attempt this tab has in progress; the attempt stays.
+   * Only a callback that passes this is handed to the protocol code: any other one (loaded
+   * again after sign-in, or crafted elsewhere) must change nothing, so it is not even parsed.
+   */
+  expects(state: string | null): boolean {
+    try {
+      return state !== null && (JSON.parse(this.storage.getItem(this.attemptKey) ?? 'null') as { state?: unknown } | null)?.state === state;
+    } catch {
+      return false;
+    }
+  }
+
   saveLogoutState(state: string): void {
     this.storage.setItem(this.logoutKey, state);
   }
