@@ -59,6 +59,24 @@ test('the guard sends a signed-out user to sign in and back to the protected rou
   await context.close();
 });
 
+test('a return URL that normalizes to a protocol-relative path, percent-encoded through the match guard, lands on "/"', async ({ newPage }) => {
+  const { context, page } = await newPage();
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.name));
+  // The router decodes the segment to `.//evil.example`; authMatchGuard returns to `/.//evil.example`,
+  // which normalizes to `//evil.example`: another host.
+  await page.goto(`${APP}/.%2F%2Fevil.example`);
+  await signInAtOp(page);
+  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+  assert.equal(page.url(), `${APP}/`);
+  assert.equal(await page.getByTestId('error').count(), 0, 'the sign-in completed without an error');
+  assert.deepEqual(pageErrors, [], 'start-up threw nothing');
+  // The members area itself is reached through the same guard.
+  await page.goto(`${APP}/members`);
+  await page.getByTestId('protected').waitFor();
+  await context.close();
+});
+
 test('logout revokes the refresh token and ends the OP session', async ({ newPage, rig }) => {
   const { context, page } = await newPage();
   await signInFromHome(page);

@@ -1,6 +1,9 @@
 import { TestBed } from '@angular/core/testing';
 import { HttpBackend, provideHttpClient } from '@angular/common/http';
 import { PLATFORM_ID } from '@angular/core';
+import { APP_BASE_HREF } from '@angular/common';
+import { UrlSegment } from '@angular/router';
+import { authMatchGuard } from './router/auth.guard';
 import { APP, AuthHarness } from '../testing/harness';
 import { FakeOp } from '../testing/fake-op';
 import { provideAuth } from './provide-auth';
@@ -9,6 +12,8 @@ import { AuthError } from './core/errors';
 import { TokenStorage } from './core/token-storage';
 
 const sessionKey = (harness: AuthHarness) => `ngx-oidc-session:spa@${harness.op.issuer}/:session`;
+const attemptKey = (harness: AuthHarness) => `ngx-oidc-session:spa@${harness.op.issuer}/:sign-in`;
+const storedReturnUrl = (harness: AuthHarness) => (JSON.parse(harness.attempts.getItem(attemptKey(harness))!) as { returnUrl: string }).returnUrl;
 
 describe('AuthService sign-in', () => {
   let harness: AuthHarness;
@@ -66,6 +71,41 @@ describe('AuthService sign-in', () => {
     await harness.load(harness.callbackUrl(authorize));
     expect(harness.browser.replacedUrls.at(-1)).toBe('/protected#top');
     await expectAsync(harness.auth.login({ returnUrl: 'https://evil.example.com/' })).toBeRejectedWithError(AuthError, /same origin/);
+  });
+
+  it('replaces a return URL that normalizes to a protocol-relative path by "/"', async () => {
+    for (const returnUrl of ['/.//evil.example', '//evil.example/path', '/\\evil.example', '/a/../..//evil.example']) {
+      await harness.load();
+      const authorize = await harness.startLogin({ returnUrl });
+      expect(storedReturnUrl(harness)).withContext(returnUrl).toBe('/');
+      const auth = await harness.load(harness.callbackUrl(authorize));
+      expect(auth.state().status).withContext(returnUrl).toBe('authenticated');
+      expect(harness.browser.replacedUrls.at(-1)).withContext(returnUrl).toBe('/');
+    }
+  });
+
+  it('replaces it by "/" also when it comes percent-encoded through authMatchGuard', async () => {
+    harness.providers = [{ provide: APP_BASE_HREF, useValue: '/' }];
+    // `/.%2F%2Fevil.example`: the router hands the guard the decoded segment `.//evil.example`.
+    await harness.load(`${APP}/.%2F%2Fevil.example`);
+    const allowed = await TestBed.runInInjectionContext(() => (authMatchGuard as (route: object, segments: UrlSegment[]) => Promise<boolean>)({}, [new UrlSegment('.//evil.example', {})]));
+    expect(allowed).toBeFalse();
+    expect(storedReturnUrl(harness)).toBe('/');
+    const authorize = new URL(harness.browser.navigations.at(-1)!);
+    harness.op.nonce = authorize.searchParams.get('nonce') ?? undefined;
+    const auth = await harness.load(harness.callbackUrl(authorize));
+    expect(auth.state().status).toBe('authenticated');
+    expect(harness.browser.replacedUrls.at(-1)).toBe('/');
+  });
+
+  it('never lets a stored protocol-relative return URL make start-up throw', async () => {
+    await harness.load();
+    const authorize = await harness.startLogin();
+    const attempt = JSON.parse(harness.attempts.getItem(attemptKey(harness))!) as Record<string, unknown>;
+    harness.attempts.setItem(attemptKey(harness), JSON.stringify({ ...attempt, returnUrl: '/.//evil.example' }));
+    const auth = await harness.load(harness.callbackUrl(authorize));
+    expect(auth.state().status).toBe('authenticated');
+    expect(harness.browser.replacedUrls.at(-1)).toBe('/');
   });
 
   it('rejects a tampered state before redeeming the code', async () => {

@@ -11,7 +11,7 @@ import { ProtocolLoader } from './protocol/protocol-loader';
 import { RenewScheduler } from './renew/renew-scheduler';
 import { AuthEvents } from './state/auth-events';
 import { SessionStore } from './state/session-store';
-import { SignInAttempts, withoutResponseParams } from './state/sign-in-attempts';
+import { SignInAttempts, appPath, withoutResponseParams } from './state/sign-in-attempts';
 import { TabCoordinator } from './tabs/tab-coordinator';
 
 /**
@@ -207,14 +207,24 @@ export class AuthService {
     }
   }
 
-  /** Only same-origin, app-relative return URLs: anything else would be an open redirect. */
+  /**
+   * Only same-origin, app-relative return URLs: anything else would be an open redirect. An
+   * absolute URL of another origin is the app's mistake (`config_invalid`); a path that leaves
+   * the app once normalized (`/.//evil.example`, also as the match guard decodes it) becomes `/`.
+   */
   private safeReturnUrl(returnUrl: string | undefined): string {
+    const origin = this.browser.origin;
     if (returnUrl === undefined) return withoutResponseParams(new URL(this.browser.href));
-    const resolved = new URL(returnUrl, this.browser.origin);
-    if (resolved.origin !== this.browser.origin) {
+    let resolved: URL | null = null;
+    try {
+      resolved = new URL(returnUrl, origin);
+    } catch {
+      // not a URL at all: treated as a path that leads nowhere safe
+    }
+    if (/^[a-z][a-z\d+.-]*:/i.test(returnUrl) && resolved?.origin !== origin) {
       throw new AuthError('config_invalid', ngDevMode ? 'login({ returnUrl }) must be a URL of this app (same origin).' : '');
     }
-    return resolved.pathname + resolved.search + resolved.hash;
+    return resolved ? appPath(resolved, origin) : '/';
   }
 }
 
