@@ -315,6 +315,27 @@ describe('AuthService logout', () => {
     expect(harness.events.some((event) => event.type === 'token_renewed')).toBeFalse();
   });
 
+  it('refuses a postLogoutRedirectUrl override that is not of this app, before doing anything', async () => {
+    const harness = await AuthHarness.create();
+    const auth = await harness.signIn();
+    const requests = harness.op.requests.length;
+    for (const postLogoutRedirectUrl of ['https://evil.example.com/', '//evil.example.com/', 'javascript:alert(1)', 'http://app.example.com/', 'http://[']) {
+      const refused = await auth.logout({ postLogoutRedirectUrl }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).withContext(postLogoutRedirectUrl).toEqual(jasmine.objectContaining({ code: 'config_invalid', details: { configKey: 'postLogoutRedirectUrl' } }));
+      expect((refused as Error).message).not.toContain('evil');
+    }
+    // Nothing was done: still signed in, no revocation, no redirect.
+    expect(auth.state().status).toBe('authenticated');
+    expect(harness.op.requests.length).toBe(requests);
+    expect(harness.browser.navigations.length).toBe(1);
+    const result = await auth.logout({ postLogoutRedirectUrl: '/signed-out' });
+    expect(result.outcome).toBe('redirected');
+    expect(new URL(harness.browser.navigations.at(-1)!).searchParams.get('post_logout_redirect_uri')).toBe(`${APP}/signed-out`);
+  });
+
   it('signs out locally only when asked, without revocation or redirect', async () => {
     const harness = await AuthHarness.create();
     const auth = await harness.signIn();

@@ -145,6 +145,22 @@ export class AuthService {
    * then sends the browser to the OP's end-session endpoint (RP-Initiated Logout 1.0).
    */
   async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    const override = options.postLogoutRedirectUrl;
+    if (override !== undefined && this.browser.isBrowser) {
+      // Checked before anything is done, in production too: the OP sends the browser there.
+      const origin = this.browser.origin;
+      let target: URL | null = null;
+      try {
+        target = new URL(override, origin);
+      } catch {
+        // not a URL: refused below
+      }
+      if (target?.origin !== origin) {
+        throw new AuthError('config_invalid', ngDevMode ? `logout({ postLogoutRedirectUrl }) must be a URL of this app (same origin ${origin}), e.g. "/signed-out".` : '', false, {
+          configKey: 'postLogoutRedirectUrl',
+        });
+      }
+    }
     const session = this.store.session();
     // No renewal started before this point may store its result.
     this.renewer.stop();
