@@ -59,6 +59,24 @@ test('the guard sends a signed-out user to sign in and back to the protected rou
   await context.close();
 });
 
+test('a return URL that normalizes to a protocol-relative path, percent-encoded through the match guard, lands on "/"', async ({ newPage }) => {
+  const { context, page } = await newPage();
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.name));
+  // The router decodes the segment to `.//evil.example`; authMatchGuard returns to `/.//evil.example`,
+  // which normalizes to `//evil.example`: another host.
+  await page.goto(`${APP}/.%2F%2Fevil.example`);
+  await signInAtOp(page);
+  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+  assert.equal(page.url(), `${APP}/`);
+  assert.equal(await page.getByTestId('error').count(), 0, 'the sign-in completed without an error');
+  assert.deepEqual(pageErrors, [], 'start-up threw nothing');
+  // The members area itself is reached through the same guard.
+  await page.goto(`${APP}/members`);
+  await page.getByTestId('protected').waitFor();
+  await context.close();
+});
+
 test('logout revokes the refresh token and ends the OP session', async ({ newPage, rig }) => {
   const { context, page } = await newPage();
   await signInFromHome(page);
@@ -76,6 +94,41 @@ test('logout revokes the refresh token and ends the OP session', async ({ newPag
   await page.waitForURL((url) => url.origin === OP);
   await page.locator('input[name="login"]').waitFor();
   await context.close();
+});
+
+test('a callback URL loaded again after sign-in changes nothing: same session, no second redemption, URL cleaned', async ({ newPage, rig }) => {
+  const { context, page } = await newPage();
+  let callback = null;
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame() && frame.url().startsWith(APP) && new URL(frame.url()).searchParams.has('code')) callback = frame.url();
+  });
+  await signInFromHome(page);
+  assert.ok(callback, 'the OP returned with a code');
+  const user = await page.getByTestId('user-name').textContent();
+  await rig.resetCounters();
+  const noCodeLeft = (target) => assert.ok(!['code', 'state', 'iss'].some((name) => new URL(target.url()).searchParams.has(name)), 'the response left the URL');
+  // A reload of the callback URL (or history back to it): the code is not redeemed again.
+  await page.goto(callback);
+  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+  noCodeLeft(page);
+  // The same link pasted into a new tab: the session comes from the live tab, no redemption.
+  const pasted = await context.newPage();
+  await pasted.goto(callback);
+  await pasted.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+  noCodeLeft(pasted);
+  // A callback crafted on another site, with a code and state of its own.
+  await page.goto(`${APP}/?code=crafted-code&state=crafted-state&iss=${encodeURIComponent(OP)}`);
+  await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+  noCodeLeft(page);
+  for (const tab of [page, pasted]) {
+    assert.equal(await tab.getByTestId('user-name').textContent(), user);
+    assert.equal(await tab.getByTestId('error').count(), 0, 'no error is shown');
+  }
+  const counters = await rig.counters();
+  assert.equal(counters.tokenAuthorizationCode, 0, 'no code was redeemed again');
+  // The session still works at the API.
+  await page.getByTestId('call-api').click();
+  await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
 });
 
 for (const [what, code] of [

@@ -225,6 +225,30 @@ describe('ng-add errors', () => {
     await expectAsync(runner.runSchematic('ng-add', { ...base, api: 'api.example.com' }, tree)).toBeRejectedWithError(/--api must be/);
   });
 
+  it('rejects a lone carriage return and other control characters in its inputs, and never prints them raw', async () => {
+    const tree = await workspace();
+    for (const [options, flag] of [
+      [{ ...base, clientId: 'spa\r' }, '--client-id'],
+      [{ ...base, authority: 'https://login.example.com/\rfake' }, '--authority'],
+      [{ ...base, api: '/api\u001b[2K' }, '--api'],
+      [{ ...base, clientId: 'a\u0000b' }, '--client-id'],
+    ] as const) {
+      const error = await runner.runSchematic('ng-add', options, tree).then(
+        () => null,
+        (rejection: unknown) => rejection as Error,
+      );
+      expect(error?.message).withContext(flag).toContain(`${flag} must not contain control characters`);
+      expect(/[\u0000-\u001f\u007f-\u009f]/.test(error?.message ?? '')).withContext(flag).toBeFalse();
+    }
+    // An unknown project is named escaped.
+    const unknown = await runner.runSchematic('ng-add', { ...base, project: 'app\u0085\r' }, tree).then(
+      () => null,
+      (rejection: unknown) => rejection as Error,
+    );
+    expect(unknown?.message).toContain('"app\\u0085\\r"');
+    expect(tree.exists('/src/app/auth.config.ts')).toBeFalse();
+  });
+
   it('fails clearly outside a workspace', async () => {
     await expectAsync(runner.runSchematic('ng-add', base, new UnitTestTree(new HostTree()))).toBeRejectedWithError(/No package\.json at the workspace root/);
   });

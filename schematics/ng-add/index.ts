@@ -50,19 +50,36 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/**
+ * C0 and C1 control characters, a lone carriage return among them: in a value they would
+ * corrupt the generated file, and printed raw they could rewrite the user's terminal line.
+ */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A value as it may be printed: quoted, with every control character escaped. */
+function shown(value: string): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function requireOptions(options: NgAddOptions): Required<Pick<NgAddOptions, 'authority' | 'clientId' | 'strategy'>> & { api: string } {
+  // Checked before trimming: a trailing lone CR would otherwise vanish unseen.
+  for (const [flag, value] of [['--authority', options.authority], ['--client-id', options.clientId], ['--api', options.api], ['--project', options.project]] as const) {
+    if (typeof value === 'string' && CONTROL_CHARACTERS.test(value)) {
+      throw new SchematicsException(`${flag} must not contain control characters such as a carriage return (got ${shown(value)}).`);
+    }
+  }
   const authority = options.authority?.trim();
   if (!authority) throw new SchematicsException('Missing --authority: the OpenID Provider issuer URL, e.g. --authority=https://login.example.com');
-  if (!isHttpUrl(authority)) throw new SchematicsException(`--authority must be an absolute http(s) URL (got "${authority}").`);
+  if (!isHttpUrl(authority)) throw new SchematicsException(`--authority must be an absolute http(s) URL (got ${shown(authority)}).`);
   const clientId = options.clientId?.trim();
   if (!clientId) throw new SchematicsException("Missing --client-id: this app's client id at the OpenID Provider.");
   const strategy = options.strategy ?? 'refresh_token';
   if (strategy !== 'refresh_token' && strategy !== 'iframe') {
-    throw new SchematicsException(`--strategy must be "refresh_token" or "iframe" (got "${String(strategy)}").`);
+    throw new SchematicsException(`--strategy must be "refresh_token" or "iframe" (got ${shown(String(strategy))}).`);
   }
   const api = (options.api ?? '').trim();
   if (api && !isHttpUrl(api) && !api.startsWith('/')) {
-    throw new SchematicsException(`--api must be an absolute URL or an app-relative path starting with "/" (got "${api}").`);
+    throw new SchematicsException(`--api must be an absolute URL or an app-relative path starting with "/" (got ${shown(api)}).`);
   }
   return { authority, clientId, strategy, api };
 }
@@ -72,7 +89,7 @@ function pickProject(projects: Map<string, ProjectDefinition>, requested: string
   if (requested) {
     const project = projects.get(requested);
     if (!project) {
-      throw new SchematicsException(`Project "${requested}" is not in angular.json (projects: ${[...projects.keys()].join(', ') || 'none'}).`);
+      throw new SchematicsException(`Project ${shown(requested)} is not in angular.json (projects: ${[...projects.keys()].join(', ') || 'none'}).`);
     }
     if (project.extensions['projectType'] !== 'application') {
       throw new SchematicsException(`Project "${requested}" is a ${String(project.extensions['projectType'] ?? 'non-application')} project; ng add ${PACKAGE_NAME} needs an application.`);

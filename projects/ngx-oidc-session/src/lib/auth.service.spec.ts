@@ -1,6 +1,9 @@
 import { TestBed } from '@angular/core/testing';
 import { HttpBackend, provideHttpClient } from '@angular/common/http';
 import { PLATFORM_ID } from '@angular/core';
+import { APP_BASE_HREF } from '@angular/common';
+import { UrlSegment } from '@angular/router';
+import { authMatchGuard } from './router/auth.guard';
 import { APP, AuthHarness } from '../testing/harness';
 import { FakeOp } from '../testing/fake-op';
 import { provideAuth } from './provide-auth';
@@ -9,6 +12,8 @@ import { AuthError } from './core/errors';
 import { TokenStorage } from './core/token-storage';
 
 const sessionKey = (harness: AuthHarness) => `ngx-oidc-session:spa@${harness.op.issuer}/:session`;
+const attemptKey = (harness: AuthHarness) => `ngx-oidc-session:spa@${harness.op.issuer}/:sign-in`;
+const storedReturnUrl = (harness: AuthHarness) => (JSON.parse(harness.attempts.getItem(attemptKey(harness))!) as { returnUrl: string }).returnUrl;
 
 describe('AuthService sign-in', () => {
   let harness: AuthHarness;
@@ -68,6 +73,41 @@ describe('AuthService sign-in', () => {
     await expectAsync(harness.auth.login({ returnUrl: 'https://evil.example.com/' })).toBeRejectedWithError(AuthError, /same origin/);
   });
 
+  it('replaces a return URL that normalizes to a protocol-relative path by "/"', async () => {
+    for (const returnUrl of ['/.//evil.example', '//evil.example/path', '/\\evil.example', '/a/../..//evil.example']) {
+      await harness.load();
+      const authorize = await harness.startLogin({ returnUrl });
+      expect(storedReturnUrl(harness)).withContext(returnUrl).toBe('/');
+      const auth = await harness.load(harness.callbackUrl(authorize));
+      expect(auth.state().status).withContext(returnUrl).toBe('authenticated');
+      expect(harness.browser.replacedUrls.at(-1)).withContext(returnUrl).toBe('/');
+    }
+  });
+
+  it('replaces it by "/" also when it comes percent-encoded through authMatchGuard', async () => {
+    harness.providers = [{ provide: APP_BASE_HREF, useValue: '/' }];
+    // `/.%2F%2Fevil.example`: the router hands the guard the decoded segment `.//evil.example`.
+    await harness.load(`${APP}/.%2F%2Fevil.example`);
+    const allowed = await TestBed.runInInjectionContext(() => (authMatchGuard as (route: object, segments: UrlSegment[]) => Promise<boolean>)({}, [new UrlSegment('.//evil.example', {})]));
+    expect(allowed).toBeFalse();
+    expect(storedReturnUrl(harness)).toBe('/');
+    const authorize = new URL(harness.browser.navigations.at(-1)!);
+    harness.op.nonce = authorize.searchParams.get('nonce') ?? undefined;
+    const auth = await harness.load(harness.callbackUrl(authorize));
+    expect(auth.state().status).toBe('authenticated');
+    expect(harness.browser.replacedUrls.at(-1)).toBe('/');
+  });
+
+  it('never lets a stored protocol-relative return URL make start-up throw', async () => {
+    await harness.load();
+    const authorize = await harness.startLogin();
+    const attempt = JSON.parse(harness.attempts.getItem(attemptKey(harness))!) as Record<string, unknown>;
+    harness.attempts.setItem(attemptKey(harness), JSON.stringify({ ...attempt, returnUrl: '/.//evil.example' }));
+    const auth = await harness.load(harness.callbackUrl(authorize));
+    expect(auth.state().status).toBe('authenticated');
+    expect(harness.browser.replacedUrls.at(-1)).toBe('/');
+  });
+
   it('rejects a tampered state before redeeming the code', async () => {
     await harness.load();
     const authorize = await harness.startLogin();
@@ -115,6 +155,37 @@ describe('AuthService sign-in', () => {
     const replay = await harness.load(callback);
     expect(replay.state().error?.code).toBe('state_mismatch');
     expect(harness.op.requestsTo('/token').length).toBe(1);
+  });
+
+  it('ignores a callback loaded again after sign-in: the session stays, the code is not redeemed, the URL is cleaned', async () => {
+    await harness.load(`${APP}/orders`);
+    const authorize = await harness.startLogin();
+    const callback = harness.callbackUrl(authorize);
+    await harness.load(callback);
+    const stored = harness.storage.getItem(sessionKey(harness));
+    harness.events.length = 0;
+    // A reload of the callback URL, or the same link pasted again.
+    const auth = await harness.load(callback);
+    expect(auth.state().status).toBe('authenticated');
+    expect(auth.state().error).toBeNull();
+    expect(await auth.getAccessToken()).toBe('at-1');
+    expect(harness.storage.getItem(sessionKey(harness))).toBe(stored);
+    expect(harness.op.requestsTo('/token').length).toBe(1);
+    expect(harness.browser.replacedUrls.at(-1)).toBe('/');
+    expect(harness.events.map((event) => event.type)).toEqual([]);
+  });
+
+  it('never clears a stored session for a crafted callback from another site', async () => {
+    await harness.signIn();
+    // This tab may even have a sign-in of its own in progress: a response for another state is not its answer.
+    await harness.startLogin();
+    const crafted = `${APP}/?code=attacker-code&state=attacker-state&iss=${encodeURIComponent(harness.op.issuer)}`;
+    const auth = await harness.load(crafted);
+    expect(auth.state().status).toBe('authenticated');
+    expect(auth.user()?.sub).toBe('alice');
+    expect(harness.storage.getItem(sessionKey(harness))).not.toBeNull();
+    expect(harness.op.requestsTo('/token').length).toBe(1);
+    expect(harness.browser.replacedUrls.at(-1)).toBe('/');
   });
 
   it('reports a refused code exchange as a token error', async () => {
@@ -242,6 +313,27 @@ describe('AuthService logout', () => {
     expect(auth.state().status).toBe('unauthenticated');
     expect(harness.storage.getItem(sessionKey(harness))).toBeNull();
     expect(harness.events.some((event) => event.type === 'token_renewed')).toBeFalse();
+  });
+
+  it('refuses a postLogoutRedirectUrl override that is not of this app, before doing anything', async () => {
+    const harness = await AuthHarness.create();
+    const auth = await harness.signIn();
+    const requests = harness.op.requests.length;
+    for (const postLogoutRedirectUrl of ['https://evil.example.com/', '//evil.example.com/', 'javascript:alert(1)', 'http://app.example.com/', 'http://[']) {
+      const refused = await auth.logout({ postLogoutRedirectUrl }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).withContext(postLogoutRedirectUrl).toEqual(jasmine.objectContaining({ code: 'config_invalid', details: { configKey: 'postLogoutRedirectUrl' } }));
+      expect((refused as Error).message).not.toContain('evil');
+    }
+    // Nothing was done: still signed in, no revocation, no redirect.
+    expect(auth.state().status).toBe('authenticated');
+    expect(harness.op.requests.length).toBe(requests);
+    expect(harness.browser.navigations.length).toBe(1);
+    const result = await auth.logout({ postLogoutRedirectUrl: '/signed-out' });
+    expect(result.outcome).toBe('redirected');
+    expect(new URL(harness.browser.navigations.at(-1)!).searchParams.get('post_logout_redirect_uri')).toBe(`${APP}/signed-out`);
   });
 
   it('signs out locally only when asked, without revocation or redirect', async () => {

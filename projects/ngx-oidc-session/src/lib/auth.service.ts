@@ -11,7 +11,7 @@ import { ProtocolLoader } from './protocol/protocol-loader';
 import { RenewScheduler } from './renew/renew-scheduler';
 import { AuthEvents } from './state/auth-events';
 import { SessionStore } from './state/session-store';
-import { SignInAttempts, withoutResponseParams } from './state/sign-in-attempts';
+import { SignInAttempts, appPath, withoutResponseParams } from './state/sign-in-attempts';
 import { TabCoordinator } from './tabs/tab-coordinator';
 
 /**
@@ -72,9 +72,17 @@ export class AuthService {
     if (this.attempts.takeLogoutState(url.searchParams.has('code') ? null : url.searchParams.get('state'))) {
       this.browser.replaceUrl(withoutResponseParams(url));
     }
+    let refused: AuthError | null = null;
     if (this.isAuthorizationCallback(url)) {
-      await this.handleCallback(url);
-      return;
+      if (this.attempts.expects(url.searchParams.get('state'))) {
+        await this.handleCallback(url);
+        return;
+      }
+      // A callback of no sign-in of this tab: loaded again after sign-in (reload, history, a
+      // pasted link) or crafted elsewhere. The code is not redeemed and the URL is cleaned;
+      // the session, if there is one, stays as it is.
+      this.browser.replaceUrl(withoutResponseParams(url));
+      refused = new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this tab.' : '');
     }
     let session = this.store.load();
     if (!session && this.tabs.enabled) {
@@ -89,6 +97,11 @@ export class AuthService {
       }
     }
     if (this.store.isAuthenticated()) return; // another tab's sign-in or renewal was taken in meanwhile
+    if (!session && refused) {
+      this.store.clear('sign-in-failed', refused);
+      this.bus.emit({ type: 'error', at: this.clock.now(), error: refused });
+      return;
+    }
     if (!session || !isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) {
       // No session, or a still valid one: decided with no request to the OP.
       this.store.restore();
@@ -132,6 +145,22 @@ export class AuthService {
    * then sends the browser to the OP's end-session endpoint (RP-Initiated Logout 1.0).
    */
   async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    const override = options.postLogoutRedirectUrl;
+    if (override !== undefined && this.browser.isBrowser) {
+      // Checked before anything is done, in production too: the OP sends the browser there.
+      const origin = this.browser.origin;
+      let target: URL | null = null;
+      try {
+        target = new URL(override, origin);
+      } catch {
+        // not a URL: refused below
+      }
+      if (target?.origin !== origin) {
+        throw new AuthError('config_invalid', ngDevMode ? `logout({ postLogoutRedirectUrl }) must be a URL of this app (same origin ${origin}), e.g. "/signed-out".` : '', false, {
+          configKey: 'postLogoutRedirectUrl',
+        });
+      }
+    }
     const session = this.store.session();
     // No renewal started before this point may store its result.
     this.renewer.stop();
@@ -194,14 +223,24 @@ export class AuthService {
     }
   }
 
-  /** Only same-origin, app-relative return URLs: anything else would be an open redirect. */
+  /**
+   * Only same-origin, app-relative return URLs: anything else would be an open redirect. An
+   * absolute URL of another origin is the app's mistake (`config_invalid`); a path that leaves
+   * the app once normalized (`/.//evil.example`, also as the match guard decodes it) becomes `/`.
+   */
   private safeReturnUrl(returnUrl: string | undefined): string {
+    const origin = this.browser.origin;
     if (returnUrl === undefined) return withoutResponseParams(new URL(this.browser.href));
-    const resolved = new URL(returnUrl, this.browser.origin);
-    if (resolved.origin !== this.browser.origin) {
+    let resolved: URL | null = null;
+    try {
+      resolved = new URL(returnUrl, origin);
+    } catch {
+      // not a URL at all: treated as a path that leads nowhere safe
+    }
+    if (/^[a-z][a-z\d+.-]*:/i.test(returnUrl) && resolved?.origin !== origin) {
       throw new AuthError('config_invalid', ngDevMode ? 'login({ returnUrl }) must be a URL of this app (same origin).' : '');
     }
-    return resolved.pathname + resolved.search + resolved.hash;
+    return resolved ? appPath(resolved, origin) : '/';
   }
 }
 

@@ -48,7 +48,10 @@ function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Pr
     {
       provide: AUTH_CONFIG,
       // Validated once, when the app starts: a wrong config fails loudly, naming the key.
-      useFactory: () => resolveAuthConfig(config, inject(AuthBrowser).origin),
+      useFactory: () => {
+        const browser = inject(AuthBrowser);
+        return resolveAuthConfig(config, browser.isBrowser ? browser.origin : null);
+      },
     },
     ...features.flatMap((feature) => feature.ɵproviders),
   ];

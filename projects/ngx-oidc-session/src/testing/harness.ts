@@ -10,7 +10,7 @@ import {
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { Observable, Subject } from 'rxjs';
 import { AuthInterceptor, authInterceptor } from '../lib/http/auth-interceptor';
-import { inject, provideAppInitializer } from '@angular/core';
+import { Provider, inject, provideAppInitializer } from '@angular/core';
 import { AuthEvents } from '../lib/state/auth-events';
 import { TestBed } from '@angular/core/testing';
 import { AuthConfig } from '../lib/core/config';
@@ -58,6 +58,8 @@ export class AuthHarness {
   readonly apiRequests = new Subject<HttpRequest<unknown>>();
   /** How the app registers the interceptor on the next load(). */
   interceptor: InterceptorSetup = 'none';
+  /** More providers of the app, for the next load() (e.g. APP_BASE_HREF for the guards). */
+  providers: Provider[] = [];
   auth!: AuthService;
 
   constructor(
@@ -94,6 +96,7 @@ export class AuthHarness {
         provideAuth({ authority: this.op.issuer, clientId: this.op.clientId, storage: this.storage, ...this.config }, withClock(this.clock)),
         { provide: AuthBrowser, useValue: this.browser },
         { provide: ATTEMPT_STORAGE, useValue: this.attempts },
+        this.providers,
       ],
     });
     this.auth = TestBed.inject(AuthService);

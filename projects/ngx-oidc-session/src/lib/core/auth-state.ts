@@ -55,7 +55,11 @@ export interface LoginOptions {
 export interface LogoutOptions {
   /** Clear the session here only: no revocation, no redirect to the OP. Default false. */
   readonly localOnly?: boolean;
-  /** Overrides config.postLogoutRedirectUrl for this logout. */
+  /**
+   * Overrides config.postLogoutRedirectUrl for this logout: a URL of this app (same origin),
+   * absolute or app-relative. Anything else makes logout() reject with `config_invalid`,
+   * before it does anything.
+   */
   readonly postLogoutRedirectUrl?: string;
 }
 

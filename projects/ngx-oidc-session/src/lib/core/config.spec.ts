@@ -52,7 +52,7 @@ describe('resolveAuthConfig', () => {
 
   it('resolves app-relative redirect URLs and refuses protocol-relative or bare ones', () => {
     expect(resolveAuthConfig({ ...base, redirectUrl: '/auth/callback' }, APP).redirectUrl).toBe('https://app.example.com/auth/callback');
-    expect(resolveAuthConfig({ ...base, redirectUrl: 'https://other.example.com/cb' }, APP).redirectUrl).toBe('https://other.example.com/cb');
+    expect(resolveAuthConfig({ ...base, redirectUrl: 'https://app.example.com/cb' }, APP).redirectUrl).toBe('https://app.example.com/cb');
     expect(rejection({ redirectUrl: '//evil.example.com/' }).details.configKey).toBe('redirectUrl');
     expect(rejection({ redirectUrl: 'callback' }).details.configKey).toBe('redirectUrl');
     expect(rejection({ redirectUrl: '/cb#x' }).message).toContain('fragment');
@@ -68,6 +68,38 @@ describe('resolveAuthConfig', () => {
 
   it('keeps the silent-renew page on the app origin', () => {
     expect(rejection({ renew: { strategy: 'iframe', silentRenewUrl: 'https://cdn.example.com/silent.html' } }).message).toContain('own origin');
+  });
+
+  it('keeps the redirect and post-logout pages on the app origin, naming the fix', () => {
+    const redirect = rejection({ redirectUrl: 'https://other.example.com/cb' });
+    expect(redirect.details.configKey).toBe('redirectUrl');
+    expect(redirect.message).toContain("must be on the app's own origin https://app.example.com");
+    expect(redirect.message).toContain('app-relative path');
+    expect(rejection({ postLogoutRedirectUrl: 'https://other.example.com/bye' }).details.configKey).toBe('postLogoutRedirectUrl');
+    expect(rejection({ postLogoutRedirectUrl: 'https://app.example.com:8443/' }).details.configKey).toBe('postLogoutRedirectUrl');
+  });
+
+  it('refuses plain http outside loopback for app URLs and secureApis', () => {
+    const api = rejection({ secureApis: ['/api', 'http://api.example.com'] });
+    expect(api.details.configKey).toBe('secureApis[1]');
+    expect(api.message).toContain('must use https');
+    const app = () => resolveAuthConfig(base, 'http://intranet.example.com');
+    expect(app).toThrowMatching((error) => error instanceof AuthError && error.details.configKey === 'redirectUrl' && error.message.includes('must use https'));
+    // Loopback is fine: the dev setup.
+    const local = resolveAuthConfig({ ...base, secureApis: ['http://localhost:4500/api', 'http://127.0.0.1:9/x'] }, 'http://localhost:4200');
+    expect(local.redirectUrl).toBe('http://localhost:4200/');
+  });
+
+  it('refuses a silentRenewUrl equal to redirectUrl', () => {
+    const error = rejection({ redirectUrl: '/callback', renew: { strategy: 'iframe', silentRenewUrl: 'https://app.example.com/callback?silent' } });
+    expect(error.details.configKey).toBe('renew.silentRenewUrl');
+    expect(error.message).toContain('/silent-renew.html');
+    expect(rejection({ renew: { strategy: 'iframe', silentRenewUrl: '/' } }).details.configKey).toBe('renew.silentRenewUrl');
+  });
+
+  it('leaves the origin checks to the browser during server-side rendering', () => {
+    const config = { ...base, redirectUrl: 'https://app.example.com/', secureApis: ['/api'], renew: { strategy: 'iframe', silentRenewUrl: 'https://app.example.com/silent-renew.html' } } as const;
+    expect(() => resolveAuthConfig(config, null)).not.toThrow();
   });
 
   it('rejects contradictory renew settings', () => {
@@ -127,6 +159,19 @@ describe('resolveAuthConfig in a production build (ngDevMode false)', () => {
     expect(productionRejection({ authorizeParams: { state: 'x' } }).details.configKey).toBe('authorizeParams.state');
     expect(productionRejection({ redirectUrl: '//evil.example.com/' }).details.configKey).toBe('redirectUrl');
     expect(productionRejection({ renew: { strategy: 'iframe', silentRenewUrl: 'https://evil.example.com/silent.html' } }).details.configKey).toBe('renew.silentRenewUrl');
+  });
+
+  it('keeps the origin, https and silent-renew page checks of issue 15, with a short message', () => {
+    for (const [config, key] of [
+      [{ redirectUrl: 'https://evil.example.com/' }, 'redirectUrl'],
+      [{ postLogoutRedirectUrl: 'https://evil.example.com/' }, 'postLogoutRedirectUrl'],
+      [{ secureApis: ['http://api.example.com'] }, 'secureApis[0]'],
+      [{ renew: { strategy: 'iframe', silentRenewUrl: '/' } }, 'renew.silentRenewUrl'],
+    ] as const) {
+      const error = productionRejection(config);
+      expect(error.details.configKey).withContext(key).toBe(key);
+      expect(error.message).toBe('ngx-oidc-session: config_invalid');
+    }
   });
 
   it('keeps the checks whose mistakes would switch off token checks or stall renewals', () => {

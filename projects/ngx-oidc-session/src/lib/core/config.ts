@@ -121,6 +121,8 @@ const RESERVED_AUTHORIZE_PARAMS = [
 ];
 const RESERVED_TOKEN_PARAMS = ['client_id', 'grant_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token'];
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Resolves app-relative URLs during server-side rendering, where no URL is used. */
+const SERVER_ORIGIN = 'http://server.invalid';
 
 /** `config_invalid` naming the key; the explanation is kept in dev mode only. */
 function configError(key: string, problem: string): AuthError {
@@ -154,6 +156,26 @@ function resolveAppUrl(value: string, key: string, appOrigin: string): string {
   return url.href;
 }
 
+/** https, or plain http for a loopback host only: the URL carries codes or tokens. */
+function isSecure(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/**
+ * Kept in production, in the browser: the callback pages receive authorization codes and must be
+ * where this tab's PKCE verifier is (its own origin), and nothing that carries a code or a token
+ * goes over plain http outside loopback (RFC 6749 3.1.2.1 and 10.5, RFC 6750 5.3).
+ */
+function checkAppUrl(href: string, key: string, appOrigin: string, given: string): void {
+  const url = new URL(href);
+  if (url.origin !== appOrigin) {
+    throw configError(key, ngDevMode ? `must be on the app's own origin ${appOrigin} (got "${given}"): use an app-relative path such as "/".` : '');
+  }
+  if (!isSecure(url)) {
+    throw configError(key, ngDevMode ? `must use https (got "${given}"); plain http is allowed only for localhost. Serve the app over https.` : '');
+  }
+}
+
 function checkParams(params: Readonly<Record<string, string>> | undefined, key: string, reserved: readonly string[]): Readonly<Record<string, string>> {
   for (const name of Object.keys(params ?? {})) {
     if (reserved.includes(name)) {
@@ -169,16 +191,19 @@ function checkParams(params: Readonly<Record<string, string>> | undefined, key: 
  *
  * The security checks run in every build: an https authority (plain http only for a loopback
  * host), reserved protocol parameters, redirect and API URLs that are http(s) and absolute or
- * app-relative, a silent-renew page on the app's own origin, the clock tolerance of token
+ * app-relative, https for them too outside loopback, redirect, post-logout and silent-renew
+ * pages on the app's own origin (the silent-renew page not the redirect page), the clock tolerance of token
  * checks, and the two settings whose mistakes would stall or misroute renewals (strategy, iframe
  * timeout). The other type, enum and range checks and the explanations run in dev mode only
  * (`ngDevMode`), as Angular's own do.
  *
- * @param appOrigin the app's origin, used to resolve app-relative URLs (on the server: any
- *   placeholder origin; the URLs are only used in a browser).
+ * @param appOrigin the app's origin, used to resolve app-relative URLs and to check that the
+ *   callback pages are on it; null on the server (the URLs are only used in a browser).
  */
-export function resolveAuthConfig(config: AuthConfig, appOrigin: string): ResolvedAuthConfig {
+export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null): ResolvedAuthConfig {
   if (ngDevMode) checkConfigShape(config);
+  const inBrowser = appOrigin !== null;
+  appOrigin ??= SERVER_ORIGIN;
   const authority = stringOrEmpty(config.authority);
   let authorityUrl: URL;
   try {
@@ -186,7 +211,7 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
   } catch {
     throw configError('authority', ngDevMode ? `must be the OP's issuer URL, an absolute URL (got "${authority}").` : '');
   }
-  if (authorityUrl.protocol !== 'https:' && !(authorityUrl.protocol === 'http:' && LOOPBACK_HOSTS.has(authorityUrl.hostname))) {
+  if (!isSecure(authorityUrl)) {
     throw configError('authority', ngDevMode ? `must use https (got "${authority}"); plain http is allowed only for localhost.` : '');
   }
   if (authorityUrl.search || authorityUrl.hash) {
@@ -206,18 +231,36 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string): Resolv
   if (!['refresh_token', 'iframe', 'none'].includes(strategy)) throw configError('renew.strategy', ngDevMode ? `must be "refresh_token", "iframe" or "none" (got "${String(strategy)}").` : '');
   const fallbackToIframe = renew.fallbackToIframe ?? false;
   const silentRenewUrl = renew.silentRenewUrl ? resolveAppUrl(renew.silentRenewUrl, 'renew.silentRenewUrl', appOrigin) : null;
-  if (silentRenewUrl && new URL(silentRenewUrl).origin !== new URL(appOrigin).origin) {
-    // The silent-renew page receives authorization codes: only the app's own origin may.
-    throw configError('renew.silentRenewUrl', ngDevMode ? `must be on the app's own origin ${new URL(appOrigin).origin} (got "${renew.silentRenewUrl}").` : '');
-  }
+  const redirectUrl = resolveAppUrl(config.redirectUrl ?? '/', 'redirectUrl', appOrigin);
+  const postLogoutRedirectUrl = resolveAppUrl(config.postLogoutRedirectUrl ?? '/', 'postLogoutRedirectUrl', appOrigin);
   const secureApis = [...(config.secureApis ?? [])];
-  secureApis.forEach((entry, index) => resolveAppUrl(stringOrEmpty(entry), `secureApis[${index}]`, appOrigin));
+  secureApis.forEach((entry, index) => {
+    const key = `secureApis[${index}]`;
+    // The access token goes there (RFC 6750 5.3: TLS), so https too, outside loopback.
+    if (!isSecure(new URL(resolveAppUrl(stringOrEmpty(entry), key, appOrigin))) && inBrowser) {
+      throw configError(key, ngDevMode ? `must use https (got "${entry}"): the access token would travel in clear; plain http is allowed only for localhost.` : '');
+    }
+  });
+  // On the server the origin is a placeholder: these are checked in the browser, where codes land.
+  if (inBrowser) {
+    const origin = new URL(appOrigin).origin;
+    checkAppUrl(redirectUrl, 'redirectUrl', origin, config.redirectUrl ?? '/');
+    checkAppUrl(postLogoutRedirectUrl, 'postLogoutRedirectUrl', origin, config.postLogoutRedirectUrl ?? '/');
+    if (silentRenewUrl) {
+      checkAppUrl(silentRenewUrl, 'renew.silentRenewUrl', origin, renew.silentRenewUrl!);
+      const [renewPage, redirectPage] = [silentRenewUrl, redirectUrl].map((href) => new URL(href).pathname);
+      // The app at redirectUrl would take the iframe's response for a sign-in of its own.
+      if (renewPage === redirectPage) {
+        throw configError('renew.silentRenewUrl', ngDevMode ? `must be another page than redirectUrl (both "${renewPage}"): use the static page ng add generates, "/silent-renew.html".` : '');
+      }
+    }
+  }
 
   return {
     authority,
     clientId,
-    redirectUrl: resolveAppUrl(config.redirectUrl ?? '/', 'redirectUrl', appOrigin),
-    postLogoutRedirectUrl: resolveAppUrl(config.postLogoutRedirectUrl ?? '/', 'postLogoutRedirectUrl', appOrigin),
+    redirectUrl,
+    postLogoutRedirectUrl,
     scope: scope.join(' '),
     authorizeParams: checkParams(config.authorizeParams, 'authorizeParams', RESERVED_AUTHORIZE_PARAMS),
     tokenParams: checkParams(config.tokenParams, 'tokenParams', RESERVED_TOKEN_PARAMS),

@@ -7,7 +7,7 @@ import { Session, sameSession, supersedes, userClaimsOf } from '../core/session'
 import { AuthBrowser } from '../platform/browser';
 import { AuthEvents } from '../state/auth-events';
 import { SessionStore } from '../state/session-store';
-import { SignInAttempts, StoredAttempt, withoutResponseParams } from '../state/sign-in-attempts';
+import { SignInAttempts, StoredAttempt, appPath, withoutResponseParams } from '../state/sign-in-attempts';
 import { RenewalLedger } from '../tabs/renewal-ledger';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TabHandover } from '../tabs/tab-handover';
@@ -135,7 +135,9 @@ export class OnDemand {
   async completeSignIn(responseUrl: URL): Promise<void> {
     const { store, events, clock, config, tabs, browser } = this.context;
     const attempt = this.takeAttempt();
-    browser.replaceUrl(attempt?.returnUrl ?? withoutResponseParams(responseUrl));
+    // The stored return URL is checked again: storage written by another version or by hand
+    // must not redirect elsewhere, nor make replaceState() throw.
+    browser.replaceUrl(attempt ? appPath(new URL(attempt.returnUrl, browser.origin), browser.origin) : withoutResponseParams(responseUrl));
     if (!attempt) {
       throw new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this browser.' : '');
     }

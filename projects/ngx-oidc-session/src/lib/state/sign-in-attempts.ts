@@ -28,6 +28,19 @@ export class SignInAttempts {
   readonly attemptKey = `${this.namespace}:sign-in`;
   private readonly logoutKey = `${this.namespace}:sign-out`;
 
+  /**
+   * Whether `state` is that of the sign-in attempt this tab has in progress; the attempt stays.
+   * Only a callback that passes this is handed to the protocol code: any other one (loaded
+   * again after sign-in, or crafted elsewhere) must change nothing, so it is not even parsed.
+   */
+  expects(state: string | null): boolean {
+    try {
+      return state !== null && (JSON.parse(this.storage.getItem(this.attemptKey) ?? 'null') as { state?: unknown } | null)?.state === state;
+    } catch {
+      return false;
+    }
+  }
+
   saveLogoutState(state: string): void {
     this.storage.setItem(this.logoutKey, state);
   }
@@ -48,5 +61,14 @@ const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'erro
 export function withoutResponseParams(url: URL): string {
   const clean = new URL(url.href);
   for (const name of RESPONSE_PARAMS) clean.searchParams.delete(name);
-  return clean.pathname + clean.search + clean.hash;
+  return appPath(clean, clean.origin);
+}
+
+/**
+ * `url` as an app-relative URL, or `/` when it is on another origin or its path starts with
+ * `//` (from `/.//evil.example`, say): the browser reads such a path as protocol-relative, a
+ * URL of another host, so it would be an open redirect, and history.replaceState() throws on it.
+ */
+export function appPath(url: URL, origin: string): string {
+  return url.origin === origin && !url.pathname.startsWith('//') ? url.pathname + url.search + url.hash : '/';
 }
