@@ -129,6 +129,7 @@ export class OidcClient {
     }
     let response: Response;
     let result: oauth.TokenEndpointResponse;
+    const requestedAt = this.context.clock.now();
     try {
       response = await oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParams, attempt.redirectUri, attempt.codeVerifier, {
         ...this.requestOptions,
@@ -142,7 +143,7 @@ export class OidcClient {
     await this.verifyIdTokenSignature(as, response);
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
     if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
-    return this.toSession(result, claims, undefined);
+    return this.toSession(result, claims, undefined, requestedAt);
   }
 
   /**
@@ -166,6 +167,7 @@ export class OidcClient {
     const as = await this.discover();
     let response: Response;
     let result: oauth.TokenEndpointResponse;
+    const requestedAt = this.context.clock.now();
     try {
       response = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, previous.refreshToken, {
         ...this.requestOptions,
@@ -178,11 +180,11 @@ export class OidcClient {
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
     if (!claims) {
       // OIDC Core 12.2: the response may omit the ID token; the previous one stays.
-      return this.toSession(result, previous.idTokenClaims, previous);
+      return this.toSession(result, previous.idTokenClaims, previous, requestedAt);
     }
     await this.verifyIdTokenSignature(as, response);
     checkRefreshedIdToken(claims, previous.idTokenClaims);
-    return this.toSession(result, claims, previous);
+    return this.toSession(result, claims, previous, requestedAt);
   }
 
   /**
@@ -255,7 +257,13 @@ export class OidcClient {
     return url;
   }
 
-  private toSession(result: oauth.TokenEndpointResponse, claims: IdTokenClaims, previous: Session | undefined): Session {
+  /**
+   * `expires_in` counts from when the OP answered (RFC 6749 5.1), which this tab cannot see:
+   * counted from when the request left, the expiry is never later than the OP's. Counted from
+   * receipt, a slow answer (a loaded machine, a JWKS fetch) made the token look valid for that
+   * much longer than the API accepts it.
+   */
+  private toSession(result: oauth.TokenEndpointResponse, claims: IdTokenClaims, previous: Session | undefined, requestedAt: number): Session {
     if (result.token_type !== 'bearer') {
       throw new AuthError('invalid_response', ngDevMode ? `The OP issued a "${result.token_type}" token; only bearer tokens are supported.` : '');
     }
@@ -264,7 +272,7 @@ export class OidcClient {
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,
-      expiresAt: now + lifetime * 1000,
+      expiresAt: Math.min(requestedAt, now) + lifetime * 1000,
       // An OP that does not rotate sends no new refresh token: keep the one we have.
       refreshToken: result.refresh_token ?? previous?.refreshToken,
       idToken: result.id_token ?? previous?.idToken,

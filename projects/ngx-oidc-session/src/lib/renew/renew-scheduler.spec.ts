@@ -27,6 +27,21 @@ describe('RenewScheduler timing', () => {
     expect(await harness.auth.getAccessToken()).toBe(`at-6`);
   });
 
+  it('counts the token lifetime from when the request left, not from a slow answer', async () => {
+    const harness = await signedIn({}, 10);
+    const token = harness.op.handlers['/token'];
+    let requestedAt = 0;
+    harness.op.handlers['/token'] = async (request) => {
+      requestedAt = harness.clock.now();
+      harness.clock.advance(3_000); // the answer takes 3 s to arrive (a loaded machine)
+      return token(request);
+    };
+    const renewed = harness.nextEvent('token_renewed');
+    await harness.auth.renew();
+    // The OP's 10 s ran from its answer, at most from the request: never from the receipt.
+    expect((await renewed).expiresAt).toBe(requestedAt + 10_000);
+  });
+
   it('renews a 60-second token with a 60-second lead about once a minute, not continuously', async () => {
     const harness = await signedIn({ leadTimeSeconds: 60 }, 60);
     const start = harness.clock.now();
