@@ -1,65 +1,35 @@
-import { HttpBackend, HttpErrorResponse, HttpHeaders, HttpRequest, HttpResponse } from '@angular/common/http';
+import { AuthError } from '../core/errors';
+import { OpFetch } from '../platform/op-fetch';
 
 type FetchInit = { method: string; headers: Record<string, string>; body?: unknown; signal?: AbortSignal | null };
 
 /**
- * The fetch oauth4webapi uses for the library's own requests to the OP: through Angular's
- * HttpBackend, past every app interceptor (so no interceptor can add or log anything on them),
- * through `withFetch()` when the app chose it, and replaceable by HttpTestingController in
- * tests. Without provideHttpClient(), the global fetch. Redirects are never followed.
+ * The fetch oauth4webapi uses for the library's own requests to the OP: always the browser's
+ * fetch (past every app interceptor, so none can add or log anything on them), never Angular's
+ * HttpBackend. XHR, which HttpBackend uses without `withFetch()`, follows redirects and cannot
+ * be told not to: a 307 from the token endpoint would re-send the refresh token or the PKCE
+ * verifier to whatever URL the redirect names. Here no redirect is ever followed: a 3xx from
+ * the OP is an error (transient: the session stays, the renewal retries with backoff).
  */
-export function backendFetch(backend: HttpBackend | null): (url: string, init: FetchInit) => Promise<Response> {
-  return (url, init) => (backend ? viaBackend(backend, url, init) : viaFetch(url, init));
-}
-
-function viaFetch(url: string, init: FetchInit): Promise<Response> {
-  return globalThis.fetch(url, {
-    method: init.method,
-    headers: init.headers,
-    body: init.body as BodyInit | undefined,
-    signal: init.signal,
-    redirect: 'manual',
-  });
-}
-
-function viaBackend(backend: HttpBackend, url: string, init: FetchInit): Promise<Response> {
-  const body = init.body instanceof URLSearchParams ? init.body.toString() : ((init.body as string | undefined) ?? null);
-  const request = new HttpRequest<string | null>(init.method as 'POST', url, body, {
-    headers: new HttpHeaders(init.headers),
-    responseType: 'text',
-  });
-  const signal = init.signal;
-  return new Promise<Response>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason ?? new DOMException('The request was aborted.', 'AbortError'));
-      return;
-    }
-    const subscription = backend.handle(request).subscribe({
-      next: (event) => {
-        if (event instanceof HttpResponse) resolve(toResponse(event.status, event.headers, event.body));
-      },
-      error: (error: unknown) => {
-        if (error instanceof HttpErrorResponse && error.status !== 0) {
-          const text = typeof error.error === 'string' ? error.error : error.error == null ? null : JSON.stringify(error.error);
-          resolve(toResponse(error.status, error.headers, text));
-        } else {
-          // Status 0: the request never got an HTTP answer (offline, DNS, CORS refusal).
-          reject(new TypeError('Network request failed'));
-        }
-      },
+export function opFetch(custom: OpFetch | null): (url: string, init: FetchInit) => Promise<Response> {
+  const send: OpFetch = custom ?? ((url, init) => globalThis.fetch(url, init));
+  return async (url, init) => {
+    const response = await send(url, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body as BodyInit | undefined,
+      signal: init.signal,
+      redirect: 'manual',
     });
-    signal?.addEventListener('abort', () => {
-      subscription.unsubscribe();
-      reject(signal.reason ?? new DOMException('The request was aborted.', 'AbortError'));
-    });
-  });
-}
-
-function toResponse(status: number, headers: HttpHeaders, body: string | null): Response {
-  const responseHeaders = new Headers();
-  for (const name of headers.keys()) {
-    for (const value of headers.getAll(name) ?? []) responseHeaders.append(name, value);
-  }
-  const bodyless = status === 204 || status === 205 || status === 304;
-  return new Response(bodyless ? null : (body ?? ''), { status, headers: responseHeaders });
+    // A browser hides a manual redirect's status behind an opaque response (status 0).
+    const redirected = response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400 && response.status !== 304);
+    if (!redirected) return response;
+    void response.body?.cancel().catch(() => undefined);
+    throw new AuthError(
+      'invalid_response',
+      ngDevMode ? 'The OP answered with a redirect. Requests to the OP never follow redirects, so that no token, code or verifier is sent to another URL.' : '',
+      true,
+      response.status ? { status: response.status } : {},
+    );
+  };
 }
