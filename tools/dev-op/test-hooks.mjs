@@ -39,6 +39,14 @@ export const OP_ENDPOINTS = [
 // "api" is the demo API; "all" is every OP endpoint above (not the API).
 export const OUTAGE_ENDPOINTS = [...OP_ENDPOINTS, 'api', 'all'];
 export const TAMPER_KINDS = ['state', 'iss', 'nonce', 'userinfo-sub'];
+/**
+ * How an endpoint that is "down" answers. `503` and `reset` are an unavailable OP; the others
+ * are what captive portals, proxies and WAFs put in its place: an HTML page, truncated JSON, a
+ * 200 without `access_token`, and redirects (to the redirect sink on this OP, which records
+ * whatever reaches it).
+ */
+export const OUTAGE_MODES = ['503', 'reset', 'html', 'truncated-json', 'no-access-token', 'redirect-302', 'redirect-307'];
+export const REDIRECT_SINK_PATH = '/__test/redirect-sink';
 
 const TAMPERED_ISSUER = 'https://tampered-issuer.example';
 const LOG_LIMIT = 1000;
@@ -64,6 +72,8 @@ export function createTestState(ttl) {
     hold: { endpoints: new Set(), waiting: [], watchers: [], heldTotal: 0 },
     apiLog: [],
     lookalikeLog: [],
+    /** What reached the redirect sink: method and which secrets the body held, never their values. */
+    redirectSinkLog: [],
 
     /** The active outage's mode when `endpoint` is down now, else undefined. */
     outageFor(endpoint) {
@@ -154,6 +164,7 @@ export function createTestState(ttl) {
       state.tampers.clear();
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
+      state.redirectSinkLog.length = 0;
       state.resetTtl();
     },
   };
@@ -185,7 +196,7 @@ function parseOutage(body) {
     }
   }
   const mode = String(body.mode ?? '503');
-  if (mode !== '503' && mode !== 'reset') throw new HookError(400, '"mode" must be "503" or "reset"');
+  if (!OUTAGE_MODES.includes(mode)) throw new HookError(400, `"mode" must be one of ${OUTAGE_MODES.join(', ')}`);
   let durationMs = body.durationMs ?? 30_000;
   try {
     durationMs = positiveInteger(durationMs, 'durationMs');
@@ -289,6 +300,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       state.releaseHold();
       return state.holdStatus();
     },
+    'GET /__test/redirect-sink/log': () => state.redirectSinkLog,
     'GET /__test/tamper': () => ({ pending: [...state.tampers] }),
     'POST /__test/tamper': (body) => {
       if (!TAMPER_KINDS.includes(body.what)) {
@@ -335,12 +347,58 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       ctx.req.socket.destroy();
       return;
     }
-    // CORS headers stay, so a browser app sees the 503 itself rather than an opaque failure.
+    // CORS headers stay, so a browser app sees the answer itself rather than an opaque failure.
     ctx.set(corsHeaders(ctx.get('Origin'), allowedOrigins));
-    ctx.set('Retry-After', '1');
     ctx.set('Cache-Control', 'no-store');
-    ctx.status = 503;
-    ctx.body = { error: 'temporarily_unavailable', error_description: 'simulated outage (dev OP test hook)' };
+    switch (mode) {
+      case 'html':
+        ctx.status = 200;
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = '<!doctype html><title>Sign in to the Wi-Fi</title><p>Accept the terms to continue.</p>';
+        return;
+      case 'truncated-json':
+        ctx.status = 200;
+        ctx.type = 'application/json';
+        ctx.body = '{"token_type":"Bearer","expires_in":300,"access_tok';
+        return;
+      case 'no-access-token':
+        ctx.status = 200;
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify({ token_type: 'Bearer', expires_in: 300 });
+        return;
+      case 'redirect-302':
+      case 'redirect-307':
+        ctx.status = mode === 'redirect-302' ? 302 : 307;
+        ctx.set('Location', `${issuer}${REDIRECT_SINK_PATH}`);
+        ctx.body = '';
+        return;
+      default:
+        ctx.set('Retry-After', '1');
+        ctx.status = 503;
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'simulated outage (dev OP test hook)' };
+    }
+  }
+
+  /**
+   * The target of the `redirect-*` outage modes: records what a client that follows redirects
+   * would deliver there. Only whether a secret came, never the secret itself.
+   */
+  async function answerRedirectSink(ctx) {
+    const chunks = [];
+    for await (const chunk of ctx.req) chunks.push(chunk);
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    state.record(state.redirectSinkLog, {
+      method: ctx.method,
+      hadBody: chunks.length > 0,
+      hadRefreshToken: form.has('refresh_token'),
+      hadCode: form.has('code'),
+      hadCodeVerifier: form.has('code_verifier'),
+      hadAuthorization: Boolean(ctx.get('Authorization')),
+    });
+    ctx.set(corsHeaders(ctx.get('Origin'), allowedOrigins));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 200;
+    ctx.body = { received: true };
   }
 
   function countRequest(ctx, endpoint) {
@@ -409,13 +467,14 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
   }
 
   return async function testMode(ctx, next) {
+    if (ctx.path === REDIRECT_SINK_PATH && ctx.method !== 'OPTIONS') return answerRedirectSink(ctx);
     if (ctx.path === '/__test' || ctx.path.startsWith('/__test/')) return answerHook(ctx);
 
     const endpoint = endpointOf(ctx.path);
     const preflight = ctx.method === 'OPTIONS';
     const outage = endpoint && state.outageFor(endpoint);
-    // Preflights still succeed in 503 mode, or the browser would report a CORS error instead.
-    if (outage === 'reset' || (outage === '503' && !preflight)) return rejectForOutage(ctx, outage);
+    // Preflights still succeed (but in reset mode), or the browser would report a CORS error instead.
+    if (outage === 'reset' || (outage && !preflight)) return rejectForOutage(ctx, outage);
     if (preflight) return next();
 
     countRequest(ctx, endpoint);

@@ -41,7 +41,20 @@ export class FakeWindow extends EventTarget {
     this.document.dispatchEvent(new Event('visibilitychange'));
   }
 
+  /** What `navigator.onLine` says; goOffline() and goOnline() change it and fire the events. */
+  readonly navigator = { onLine: true };
+
   fire(type: 'pageshow' | 'online' | 'focus'): void {
     this.dispatchEvent(new Event(type));
+  }
+
+  goOffline(): void {
+    this.navigator.onLine = false;
+    this.dispatchEvent(new Event('offline'));
+  }
+
+  goOnline(): void {
+    this.navigator.onLine = true;
+    this.dispatchEvent(new Event('online'));
   }
 }

@@ -110,6 +110,43 @@ export class FakeOp implements HttpBackend {
     );
   }
 
+  /**
+   * The OP as the library's own requests reach it (OP_FETCH), with a browser fetch's ways: an
+   * unreachable OP (status 0) rejects with a TypeError, and a redirect is followed (a 307/308
+   * re-sends method and body to its target) unless the request says `redirect: 'manual'`.
+   * Every request is recorded, the redirect targets' too.
+   */
+  readonly fetch = (url: string, init: RequestInit = {}): Promise<Response> => {
+    const signal = init.signal;
+    return new Promise<Response>((resolve, reject) => {
+      const aborted = () => reject(signal?.reason ?? new DOMException('The request was aborted.', 'AbortError'));
+      if (signal?.aborted) return aborted();
+      signal?.addEventListener('abort', aborted);
+      this.fetchOnce(url, init).then(resolve, reject);
+    });
+  };
+
+  private async fetchOnce(url: string, init: RequestInit): Promise<Response> {
+    const method = (init.method ?? 'GET').toUpperCase();
+    const headers = new HttpHeaders(Object.fromEntries(new Headers(init.headers).entries()));
+    const request = new HttpRequest<string | null>(method as 'POST', url, init.body == null ? null : String(init.body), { headers, responseType: 'text' });
+    this.requests.push(request);
+    const target = new URL(url);
+    const handler = target.origin === this.issuer ? this.handlers[target.pathname] : undefined;
+    if (!handler) return new Response('not found', { status: 404, headers: { 'content-type': 'text/plain' } });
+    const reply = await handler(request);
+    if (reply.status === 0) throw new TypeError('Failed to fetch');
+    const location = reply.headers?.['location'];
+    if (reply.status >= 300 && reply.status < 400 && location) {
+      if (init.redirect === 'manual') return new Response(null, { status: reply.status, headers: reply.headers });
+      const keepsBody = reply.status === 307 || reply.status === 308;
+      return this.fetchOnce(new URL(location, url).href, { ...init, method: keepsBody ? method : 'GET', body: keepsBody ? init.body : undefined });
+    }
+    const body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? null);
+    const bodyless = reply.status === 204 || reply.status === 205 || reply.status === 304;
+    return new Response(bodyless ? null : body, { status: reply.status, headers: reply.headers ?? { 'content-type': 'application/json' } });
+  }
+
   json(body: unknown, status = 200): FakeReply {
     return { status, body, headers: { 'content-type': 'application/json' } };
   }

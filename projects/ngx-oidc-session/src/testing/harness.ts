@@ -19,6 +19,7 @@ import { AuthService } from '../lib/auth.service';
 import { AuthEvent } from '../lib/core/auth-state';
 import { AuthBrowser } from '../lib/platform/browser';
 import { ATTEMPT_STORAGE } from '../lib/platform/web-storage';
+import { OP_FETCH } from '../lib/platform/op-fetch';
 import { MemoryTokenStorage } from '../lib/platform/web-storage';
 import { FakeBrowser } from './fake-browser';
 import { FakeClock } from './fake-clock';
@@ -96,6 +97,8 @@ export class AuthHarness {
         provideAuth({ authority: this.op.issuer, clientId: this.op.clientId, storage: this.storage, ...this.config }, withClock(this.clock)),
         { provide: AuthBrowser, useValue: this.browser },
         { provide: ATTEMPT_STORAGE, useValue: this.attempts },
+        // The library's own requests to the OP go through fetch, never through HttpBackend.
+        { provide: OP_FETCH, useValue: this.op.fetch },
         this.providers,
       ],
     });

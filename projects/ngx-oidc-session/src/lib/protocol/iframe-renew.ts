@@ -28,6 +28,7 @@ export function runSilentIframe(
     iframe.style.cssText = 'position:absolute;width:0;height:0;border:0;visibility:hidden';
     const cleanUp = () => {
       window.removeEventListener('message', onMessage);
+      window.removeEventListener('online', onOnline);
       clock.clearTimeout(timer);
       iframe.remove();
     };
@@ -49,11 +50,20 @@ export function runSilentIframe(
       cleanUp();
       reject(new AuthError('no_session', ngDevMode ? 'The silent renewal was cancelled.' : ''));
     };
+    // An iframe loaded while offline shows the browser's error page and never answers: it is
+    // abandoned when the browser comes back online, so that the renewal made then does not
+    // wait for this one's timeout. (navigator.onLine is not trusted to refuse one at the start:
+    // it says false wherever only loopback is up, although an OP on localhost answers.)
+    const onOnline = () => {
+      cleanUp();
+      reject(new AuthError('network_error', ngDevMode ? 'The silent renewal was abandoned when the browser came back online.' : '', true));
+    };
     const timer = clock.setTimeout(() => {
       cleanUp();
       reject(new AuthError('timeout', ngDevMode ? 'The silent renewal in the hidden iframe did not answer in time.' : '', true));
     }, timeoutMs);
     window.addEventListener('message', onMessage);
+    window.addEventListener('online', onOnline);
     iframe.src = url.href;
     document.body.appendChild(iframe);
   });

@@ -1,15 +1,15 @@
 // The protocol chunk: everything that uses oauth4webapi. It is loaded with import() by
 // ProtocolLoader, so that an app that restores a stored session starts without it.
-import type { HttpBackend } from '@angular/common/http';
 import * as oauth from 'oauth4webapi';
 import { ResolvedAuthConfig } from '../core/config';
 import { AuthError } from '../core/errors';
 import { IdTokenClaims, Session, newChainId } from '../core/session';
 import { Clock } from '../platform/clock';
+import { OpFetch } from '../platform/op-fetch';
 import { DiscoveryCache } from '../state/discovery-cache';
 import { AuthorizationAttempt } from '../state/sign-in-attempts';
 import { runSilentIframe } from './iframe-renew';
-import { backendFetch } from './oidc-http';
+import { opFetch } from './oidc-http';
 import { toAuthError } from './protocol-errors';
 
 export interface AuthorizationRequestOptions {
@@ -23,8 +23,8 @@ export interface OidcClientContext {
   readonly config: ResolvedAuthConfig;
   readonly clock: Clock;
   readonly discovery: DiscoveryCache;
-  /** Angular's backend (past the app's interceptors), or null: then the global fetch. */
-  readonly backend: HttpBackend | null;
+  /** Replaces the global fetch for requests to the OP (unit tests), or null. */
+  readonly fetch: OpFetch | null;
   readonly window: Window | null;
 }
 
@@ -53,7 +53,7 @@ export class OidcClient {
     this.config = context.config;
     this.client = { client_id: this.config.clientId, [oauth.clockTolerance]: this.config.clockToleranceSeconds };
     this.requestOptions = {
-      [oauth.customFetch]: backendFetch(context.backend, REQUEST_TIMEOUT_MS),
+      [oauth.customFetch]: opFetch(context.fetch, REQUEST_TIMEOUT_MS),
       // Plain http is allowed only for a loopback authority; the config check enforces that.
       [oauth.allowInsecureRequests]: new URL(this.config.authority).protocol === 'http:',
     };

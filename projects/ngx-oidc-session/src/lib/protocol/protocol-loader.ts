@@ -1,9 +1,9 @@
-import { HttpBackend } from '@angular/common/http';
 import { Injectable, NgZone, inject } from '@angular/core';
 import { AUTH_CONFIG } from '../core/config';
 import { AuthError } from '../core/errors';
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK } from '../platform/clock';
+import { OP_FETCH } from '../platform/op-fetch';
 import { AuthEvents } from '../state/auth-events';
 import { DiscoveryCache } from '../state/discovery-cache';
 import { SessionStore } from '../state/session-store';
@@ -27,7 +27,7 @@ export class ProtocolLoader {
   private readonly config = inject(AUTH_CONFIG);
   private readonly clock = inject(AUTH_CLOCK);
   private readonly discovery = inject(DiscoveryCache);
-  private readonly backend = inject(HttpBackend, { optional: true });
+  private readonly fetch = inject(OP_FETCH, { optional: true });
   private readonly browser = inject(AuthBrowser);
   private readonly zone = inject(NgZone);
   private readonly store = inject(SessionStore);
@@ -45,7 +45,7 @@ export class ProtocolLoader {
           config: this.config,
           clock: this.clock,
           discovery: this.discovery,
-          backend: this.backend,
+          fetch: this.fetch,
           window: this.browser.window,
           setTimer: (callback, ms) => {
             const window = this.browser.window;

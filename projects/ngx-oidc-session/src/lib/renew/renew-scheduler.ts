@@ -17,6 +17,8 @@ const WAKE_UP_EVENTS = [
   ['window', 'pageshow'],
   ['window', 'online'],
   ['window', 'focus'],
+  // Not a wake-up: it only tells that renewals would fail until `online`.
+  ['window', 'offline'],
 ] as const;
 
 /**
@@ -36,6 +38,8 @@ export class RenewScheduler {
   private readonly zone = inject(NgZone);
   private readonly tabs = inject(TabCoordinator);
   private inFlight: Promise<Session> | null = null;
+  /** Numbers the renewals, so that one that was superseded leaves the one in flight alone. */
+  private flights = 0;
   private timer: TimerHandle | null = null;
   /** The time the current timer is meant for; a wake-up compares the clock with it. */
   private dueAt: number | null = null;
@@ -47,6 +51,12 @@ export class RenewScheduler {
   /** Bumped by stop(): a renewal started before a logout must not store its result. */
   private generation = 0;
   private wakeUpsInstalled = false;
+  /**
+   * Between an `offline` and an `online` event. Taken from the events, not from
+   * `navigator.onLine`: that says false wherever no network interface but loopback is up,
+   * although an OP on localhost answers fine.
+   */
+  private offline = false;
   private readonly destroyRef = inject(DestroyRef);
 
   constructor() {
@@ -61,19 +71,26 @@ export class RenewScheduler {
 
   /** Renews now, or joins the renewal in progress. Rejects with the renewal's AuthError. */
   renew(trigger: RenewTrigger): Promise<Session> {
-    if (!this.inFlight && trigger === 'token-request' && this.lastFailure && this.clock.now() < this.nextAttemptAllowedAt()) {
+    if (!this.inFlight && trigger === 'token-request' && this.lastFailure && (this.offline || this.clock.now() < this.nextAttemptAllowedAt())) {
       // During an outage, the app's own requests must not turn into a renewal storm: they
-      // get the last failure at once, and the scheduled retries carry on.
+      // get the last failure at once, and the scheduled retries carry on. Offline, they fail
+      // fast until the `online` event, which forgets the failure and renews at once.
       return Promise.reject(this.lastFailure);
     }
     if (!this.inFlight) {
-      const attempt: Promise<Session> = this.attempt(trigger).finally(() => {
-        // Only its own: after a logout, a newer renewal may be in flight already.
-        if (this.inFlight === attempt) this.inFlight = null;
-      });
-      this.inFlight = attempt;
+      const flight = ++this.flights;
+      this.track(this.attempt(trigger, flight));
     }
-    return this.inFlight;
+    return this.inFlight!;
+  }
+
+  /** Makes `run` the renewal everyone joins, until it settles. */
+  private track(run: Promise<Session>): void {
+    const tracked: Promise<Session> = run.finally(() => {
+      // Only its own: after a logout, a newer renewal may be in flight already.
+      if (this.inFlight === tracked) this.inFlight = null;
+    });
+    this.inFlight = tracked;
   }
 
   /** The session changed (sign-in, renewal, restore, another tab): the timer follows its expiry. */
@@ -102,7 +119,7 @@ export class RenewScheduler {
     return Boolean(session.refreshToken) || fallbackToIframe;
   }
 
-  private async attempt(trigger: RenewTrigger): Promise<Session> {
+  private async attempt(trigger: RenewTrigger, flight: number): Promise<Session> {
     const generation = this.generation;
     const before = this.store.session() ?? this.store.load();
     if (!before) throw new AuthError('no_session', ngDevMode ? 'There is no session to renew.' : '');
@@ -122,7 +139,7 @@ export class RenewScheduler {
     } catch (caught) {
       const error = isAuthError(caught) ? caught : new AuthError('token_error', ngDevMode ? 'The renewal failed.' : '');
       if (generation !== this.generation) throw error;
-      this.inFlight = null;
+      if (flight === this.flights) this.inFlight = null;
       this.handleFailure(error, generation);
       throw error;
     }
@@ -190,11 +207,38 @@ export class RenewScheduler {
     });
   }
 
+  /**
+   * The browser is online again. The failures while it was offline say nothing about the
+   * network now: they are forgotten, so the app's requests no longer fail fast with them, and a
+   * renewal that is due or was failing runs at once rather than at its backoff time. A renewal
+   * still in flight (an iframe renewal started offline is abandoned now, see iframe-renew.ts) is
+   * followed at once by a new one if it fails, and whoever waits on it gets that one's outcome.
+   */
+  private onlineAgain(): void {
+    const session = this.store.session();
+    if (!session) return;
+    const wasFailing = this.failures > 0;
+    this.failures = 0;
+    this.lastFailure = null;
+    const previous = this.inFlight;
+    if (previous) {
+      const flight = ++this.flights;
+      this.track(previous.catch(() => this.attempt('wake-up', flight)));
+      return;
+    }
+    if (this.browser.window?.document.visibilityState === 'hidden') return;
+    const due = renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds);
+    if (wasFailing || this.clock.now() >= due) this.fire('wake-up');
+    else if (this.dueAt !== null) this.scheduleAt(this.dueAt);
+  }
+
   /** A timer may have been frozen (background tab, sleep): compare the clock with the due time. */
   private wakeUp(): void {
     const session = this.store.session();
     if (!session || this.inFlight) return;
     if (this.browser.window?.document.visibilityState === 'hidden') return;
+    // Offline, a renewal can only fail: the `online` event will come, and renew then.
+    if (this.offline) return;
     if (this.dueAt === null) {
       // Out of retry budget after an outage: a wake-up is worth one more try when the token is due.
       const due = renewAt(session.expiresAt, session.receivedAt, this.config.renew.leadTimeSeconds);
@@ -213,7 +257,13 @@ export class RenewScheduler {
     const window = this.browser.window;
     if (!window || this.wakeUpsInstalled) return;
     this.wakeUpsInstalled = true;
-    const listener = () => this.wakeUp();
+    const listener = (event: Event) => {
+      if (event.type === 'offline') this.offline = true;
+      else if (event.type === 'online') {
+        this.offline = false;
+        this.onlineAgain();
+      } else this.wakeUp();
+    };
     this.zone.runOutsideAngular(() => {
       for (const [target, type] of WAKE_UP_EVENTS) {
         (target === 'document' ? window.document : window).addEventListener(type, listener);
