@@ -72,3 +72,24 @@ test.describe('garbage from the token endpoint is a transient failure', () => {
     });
   }
 });
+
+test.describe('token responses without expires_in', () => {
+  test('the token is taken for five minutes, and a 401 before then renews and retries', async ({ demoPage, rig }) => {
+    await rig.hook('/quirks', { method: 'POST', body: { omitExpiresIn: true } });
+    const { page } = await demoPage('refresh_token');
+    await signInFromHome(page);
+    // The documented rule: 300 s from the request (the countdown shows 4:5x or 5:00).
+    assert.match(await page.locator('.countdown').textContent(), /^(4:5\d|5:00)$/);
+    // The OP's real lifetime is shorter: the API refuses the token before the five minutes.
+    await rig.hook('/revoke-access-tokens', { method: 'POST' });
+    await rig.resetCounters();
+    await rig.resetApiLog();
+    await page.getByTestId('call-api').click();
+    await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
+    const log = await rig.apiLog();
+    assert.deepEqual(log.map((entry) => [entry.status, entry.hadAuthorization]), [[401, true], [200, true]]);
+    assert.equal((await rig.counters()).tokenRefresh, 1, 'one renewal');
+    assert.equal(await page.getByTestId('api-unauthorized-count').textContent(), '0', 'the app never saw the 401');
+    assert.match(await page.locator('.countdown').textContent(), /^(4:5\d|5:00)$/, 'the renewed token gets the same rule');
+  });
+});

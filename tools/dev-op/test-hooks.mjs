@@ -68,6 +68,8 @@ export function createTestState(ttl) {
     counters: zeroCounters(),
     outage: undefined,
     tampers: new Set(),
+    /** OP behaviours that last until reset: `omitExpiresIn` (token responses without expires_in). */
+    quirks: { omitExpiresIn: false },
     /** Endpoints whose requests wait at the OP until released (a renewal kept in flight). */
     hold: { endpoints: new Set(), waiting: [], watchers: [], heldTotal: 0 },
     apiLog: [],
@@ -162,6 +164,7 @@ export function createTestState(ttl) {
       state.counters = zeroCounters();
       state.outage = undefined;
       state.tampers.clear();
+      state.quirks.omitExpiresIn = false;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -301,6 +304,12 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       return state.holdStatus();
     },
     'GET /__test/redirect-sink/log': () => state.redirectSinkLog,
+    'GET /__test/quirks': () => ({ ...state.quirks }),
+    'POST /__test/quirks': (body) => {
+      if (body.omitExpiresIn !== undefined && typeof body.omitExpiresIn !== 'boolean') throw new HookError(400, '"omitExpiresIn" must be a boolean');
+      if (body.omitExpiresIn !== undefined) state.quirks.omitExpiresIn = body.omitExpiresIn;
+      return { ...state.quirks };
+    },
     'GET /__test/tamper': () => ({ pending: [...state.tampers] }),
     'POST /__test/tamper': (body) => {
       if (!TAMPER_KINDS.includes(body.what)) {
@@ -459,6 +468,15 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     ctx.querystring = query.toString();
   }
 
+  /** RFC 6749 5.1 only RECOMMENDS expires_in: the token still expires at the configured TTL. */
+  function omitExpiresIn(ctx) {
+    const body = ctx.body;
+    if (ctx.status !== 200 || !body || typeof body !== 'object' || !('expires_in' in body)) return;
+    const rest = { ...body };
+    delete rest.expires_in;
+    ctx.body = rest;
+  }
+
   function tamperUserinfo(ctx) {
     const body = ctx.body;
     if (ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.sub !== 'string') return;
@@ -485,6 +503,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     await next();
 
     if (endpoint === 'token') countTokenRequest(ctx);
+    if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
     if (endpoint === 'authorize' && (state.tampers.has('state') || state.tampers.has('iss'))) {
       tamperAuthorizationResponse(ctx);
     }

@@ -55,6 +55,8 @@ export class FakeOp implements HttpBackend {
   publishedKids: string[] | null = null;
   issueRefreshToken = true;
   rotateRefreshToken = true;
+  /** Token responses without expires_in (RFC 6749 5.1 only RECOMMENDS it). */
+  omitExpiresIn = false;
   accessTokenLifetime = 300;
   private counter = 0;
   readonly metadata: Record<string, unknown> = {
@@ -209,7 +211,7 @@ export class FakeOp implements HttpBackend {
       return this.json({
         access_token: `at-${this.counter}`,
         token_type: 'Bearer',
-        expires_in: this.accessTokenLifetime,
+        ...(this.omitExpiresIn ? {} : { expires_in: this.accessTokenLifetime }),
         id_token: await this.idToken(),
         ...(this.issueRefreshToken ? this.issueRefresh() : {}),
       });
@@ -224,7 +226,7 @@ export class FakeOp implements HttpBackend {
       return this.json({
         access_token: `at-${this.counter}`,
         token_type: 'Bearer',
-        expires_in: this.accessTokenLifetime,
+        ...(this.omitExpiresIn ? {} : { expires_in: this.accessTokenLifetime }),
         id_token: await this.idToken(),
         ...(this.rotateRefreshToken ? this.issueRefresh() : {}),
       });

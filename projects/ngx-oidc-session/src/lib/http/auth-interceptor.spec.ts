@@ -214,6 +214,26 @@ describe('authInterceptor 401 recovery', () => {
     expect(setup.harness.refreshGrants().length).toBe(1);
   });
 
+  it('takes a token without expires_in for five minutes, and a 401 before then renews and retries', async () => {
+    const harness = await AuthHarness.create({ secureApis: SECURE_APIS });
+    harness.interceptor = 'functional';
+    harness.op.omitExpiresIn = true;
+    const requestedAt = harness.clock.now();
+    await harness.signIn();
+    const setup: Setup = { harness, http: TestBed.inject(HttpClient), controller: TestBed.inject(HttpTestingController) };
+    expect(setup.harness.auth.state().accessTokenExpiresAt).toBe(requestedAt + 300_000); // the documented rule
+    setup.harness.clock.advance(60_000); // the OP's real lifetime was shorter: the API refuses the token
+    const call = send(setup, 'https://api.example.com/a');
+    await call.arrived;
+    const retried = firstValueFrom(setup.harness.apiRequests);
+    setup.controller.expectOne('https://api.example.com/a').flush({}, { status: 401, statusText: 'Unauthorized', headers: INVALID_TOKEN });
+    const retry = await retried;
+    expect(retry.headers.get('Authorization')).toBe('Bearer at-2');
+    setup.controller.expectOne('https://api.example.com/a').flush({ ok: true });
+    expect(await call.response).toEqual({ ok: true });
+    expect(setup.harness.refreshGrants().length).toBe(1);
+  });
+
   it('returns a second 401 to the caller: one retry, no loop', async () => {
     const setup = await setUp();
     const call = send(setup, 'https://api.example.com/a');
