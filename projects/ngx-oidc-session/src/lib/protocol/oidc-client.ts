@@ -137,6 +137,14 @@ export class OidcClient {
     params.set('nonce', attempt.nonce);
     params.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
     params.set('code_challenge_method', 'S256');
+    const maxAge = params.get('max_age');
+    if (maxAge !== null) {
+      // Kept with the attempt: the response's auth_time is checked against it.
+      if (!/^\d{1,10}$/.test(maxAge)) {
+        throw new AuthError('config_invalid', ngDevMode ? `max_age must be a whole number of seconds, not "${maxAge}".` : '', false, { configKey: 'maxAge' });
+      }
+      return { url, attempt: { ...attempt, maxAge: Number(maxAge) } };
+    }
     return { url, attempt };
   }
 
@@ -159,8 +167,14 @@ export class OidcClient {
         ...this.requestOptions,
         additionalParameters: this.config.tokenParams,
       });
-      // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here.
-      result = await oauth.processAuthorizationCodeResponse(as, this.client, response, { expectedNonce: attempt.nonce, requireIdToken: true });
+      // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here; and, when the
+      // request had max_age, auth_time: it must be present (3.1.2.1) and recent enough
+      // (3.1.3.7 step 11), or the user was not authenticated again as asked.
+      result = await oauth.processAuthorizationCodeResponse(as, this.client, response, {
+        expectedNonce: attempt.nonce,
+        requireIdToken: true,
+        maxAge: attempt.maxAge,
+      });
     } catch (error) {
       throw toAuthError(error, 'token');
     }
