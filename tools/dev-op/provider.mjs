@@ -16,6 +16,10 @@ export const ROUTES = Object.freeze({
   userinfo: '/me',
 });
 
+/** The dev OP's authentication levels: a password, or a password and a (pretended) second factor. */
+export const ACR_VALUES = ['urn:dev-op:loa:1', 'urn:dev-op:loa:2'];
+const AMR_OF = { 'urn:dev-op:loa:1': ['pwd'], 'urn:dev-op:loa:2': ['pwd', 'otp'] };
+
 const SPA_CLIENTS = [
   { client_id: CLIENT_IDS.rotating, refresh: true, client_name: 'ngx-oidc demo' },
   { client_id: CLIENT_IDS.nonRotating, refresh: true, client_name: 'ngx-oidc demo (no rotation)' },
@@ -110,6 +114,11 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     routes: ROUTES,
     responseTypes: ['code'],
+    // Step-up: the dev login grants the first of these the app asks for in acr_values (see
+    // loginWithAcr), else the first one; an unknown value is ignored, as acr_values is a
+    // voluntary request (OIDC Core 3.1.2.1). max_age needs nothing: oidc-provider asks for a
+    // new login when the last one is older, and the ID token then carries auth_time.
+    acrValues: ACR_VALUES,
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     claims: {
       openid: ['sub'],
@@ -202,6 +211,36 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
   provider.proxy = false;
   provider.use(revokeOnLogout(provider, store));
   return provider;
+}
+
+/**
+ * The dev login (any user and password), answered here rather than by devInteractions so that
+ * the login carries `acr` and `amr`: the first requested acr_values entry the OP knows, else
+ * the lowest level. Install it after the test middleware, so outages of the interaction
+ * endpoint still apply.
+ */
+export function loginWithAcr(provider) {
+  const submit = /^\/interaction\/[^/]+$/;
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || !submit.test(ctx.path) || !ctx.is('urlencoded')) return next();
+    // The consent form posts here too: only a login prompt is answered here, before its body is read.
+    const details = await provider.interactionDetails(ctx.req, ctx.res).catch(() => null);
+    if (details?.prompt.name !== 'login') return next();
+    const { params } = details;
+    const chunks = [];
+    for await (const chunk of ctx.req) chunks.push(chunk);
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    if (form.get('prompt') !== 'login' || !form.get('login')) {
+      ctx.status = 400;
+      ctx.body = 'the dev OP expects its own login form here';
+      return undefined;
+    }
+    const requested = String(params.acr_values ?? '').split(' ');
+    const acr = requested.find((value) => ACR_VALUES.includes(value)) ?? ACR_VALUES[0];
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: form.get('login'), acr, amr: AMR_OF[acr] } }, { mergeWithLastSubmission: false });
+    ctx.respond = false;
+    return undefined;
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CLIENT_IDS, DEFAULTS, resolveConfig } from './config.mjs';
 import { listen } from './http-util.mjs';
-import { createProvider } from './provider.mjs';
+import { createProvider, loginWithAcr } from './provider.mjs';
 import { createStore } from './store.mjs';
 import * as testHooks from './test-hooks.mjs';
 import * as api from './api.mjs';
@@ -63,6 +63,7 @@ export async function startDevEnvironment(options = {}) {
       testHooks.opTestMiddleware({ state, issuer, appOrigins: config.appOrigins, store, provider }),
     );
   }
+  provider.use(loginWithAcr(provider));
   provider.on('server_error', (ctx, error) => console.error(`[op] server error on ${ctx.path}:`, error));
 
   const running = [];

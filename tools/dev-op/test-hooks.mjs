@@ -1,7 +1,7 @@
 // Test-mode instrumentation: request counters, simulated outages, one-shot tampering with
 // protocol responses, and bulk invalidation of grants, tokens and sessions. None of this is
 // installed unless the environment runs in test mode, so /__test/* is a 404 otherwise.
-import { randomBytes } from 'node:crypto';
+import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { TTL_KEYS, positiveInteger } from './config.mjs';
 import { ROUTES } from './provider.mjs';
 import { corsHeaders, readJson } from './http-util.mjs';
@@ -47,6 +47,7 @@ export const TAMPER_KINDS = ['state', 'iss', 'nonce', 'userinfo-sub'];
  */
 export const OUTAGE_MODES = ['503', 'reset', 'html', 'truncated-json', 'no-access-token', 'redirect-302', 'redirect-307'];
 export const REDIRECT_SINK_PATH = '/__test/redirect-sink';
+export const SIGNING_KEY_MODES = ['rotate', 'unpublished', 'original'];
 
 const TAMPERED_ISSUER = 'https://tampered-issuer.example';
 const LOG_LIMIT = 1000;
@@ -76,6 +77,13 @@ export function createTestState(ttl) {
     lookalikeLog: [],
     /** What reached the redirect sink: method and which secrets the body held, never their values. */
     redirectSinkLog: [],
+    /**
+     * Signing-key rotation, layered over oidc-provider (whose key store is fixed at start):
+     * `published` are extra keys the JWKS lists after the provider's own, `signing` the key
+     * ID tokens from the token endpoint are signed with instead of the provider's (null: the
+     * provider's own).
+     */
+    keys: { published: [], signing: null, all: new Map() },
 
     /** The active outage's mode when `endpoint` is down now, else undefined. */
     outageFor(endpoint) {
@@ -168,8 +176,29 @@ export function createTestState(ttl) {
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
+      state.keys = { published: [], signing: null, all: new Map() };
       state.resetTtl();
     },
+
+    /** A new RS256 key: signs from now on, published next to the old keys unless `unpublished`. */
+    changeSigningKey(mode) {
+      if (mode === 'original') {
+        state.keys.signing = null;
+      } else {
+        const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+        const kid = `test-${mode}-${randomBytes(6).toString('base64url')}`;
+        const key = { kid, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
+        state.keys.all.set(kid, key);
+        if (mode === 'rotate') state.keys.published.push(key);
+        state.keys.signing = key;
+      }
+      return state.signingKeyStatus();
+    },
+
+    signingKeyStatus() {
+      return { signingKid: state.keys.signing?.kid ?? null, publishedTestKids: state.keys.published.map((key) => key.kid) };
+    },
+
   };
   return state;
 }
@@ -321,6 +350,13 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     'DELETE /__test/tamper': () => {
       state.tampers.clear();
       return { pending: [] };
+    },
+    'GET /__test/signing-key': () => state.signingKeyStatus(),
+    'POST /__test/signing-key': (body) => {
+      if (!SIGNING_KEY_MODES.includes(body.mode)) {
+        throw new HookError(400, `"mode" must be one of ${SIGNING_KEY_MODES.join(', ')}`);
+      }
+      return state.changeSigningKey(body.mode);
     },
     'POST /__test/revoke-grants': (body) => {
       const result = { revokedGrants: store.clearGrants() };
@@ -484,6 +520,46 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     ctx.body = { ...body, sub: `${body.sub}-tampered` };
   }
 
+  const base64url = (value) => Buffer.from(value).toString('base64url');
+  const headerOf = (jwt) => {
+    try {
+      return JSON.parse(Buffer.from(String(jwt).split('.')[0], 'base64url').toString());
+    } catch {
+      return {};
+    }
+  };
+
+  /** The ID token of a token response, signed again (same claims) with the test signing key. */
+  function resignIdToken(ctx) {
+    const key = state.keys.signing;
+    const body = ctx.body;
+    if (!key || ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.id_token !== 'string') return;
+    const payload = body.id_token.split('.')[1];
+    const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: key.kid }));
+    const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(key.privateKey).toString('base64url');
+    ctx.body = { ...body, id_token: `${header}.${payload}.${signature}` };
+  }
+
+  /** The JWKS with the published test keys after the provider's own (the old keys stay). */
+  function publishTestKeys(ctx) {
+    const body = ctx.body;
+    if (ctx.status !== 200 || !state.keys.published.length || !body || !Array.isArray(body.keys)) return;
+    ctx.body = { keys: [...body.keys, ...state.keys.published.map((key) => key.publicJwk)] };
+  }
+
+  /**
+   * oidc-provider checks an id_token_hint against its own key store, which cannot learn the
+   * test keys: a hint signed with one is left out (the OP's session cookie still identifies
+   * the user, so prompt=none and logout work as with the hint).
+   */
+  function dropTestSignedHint(ctx) {
+    const hint = ctx.query.id_token_hint;
+    if (typeof hint !== 'string' || !state.keys.all.has(headerOf(hint).kid)) return;
+    const query = new URLSearchParams(ctx.querystring);
+    query.delete('id_token_hint');
+    ctx.querystring = query.toString();
+  }
+
   return async function testMode(ctx, next) {
     if (ctx.path === REDIRECT_SINK_PATH && ctx.method !== 'OPTIONS') return answerRedirectSink(ctx);
     if (ctx.path === '/__test' || ctx.path.startsWith('/__test/')) return answerHook(ctx);
@@ -497,6 +573,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
 
     countRequest(ctx, endpoint);
     if (endpoint === 'authorize' && state.tampers.has('nonce')) tamperNonce(ctx);
+    if ((endpoint === 'authorize' || endpoint === 'end_session') && state.keys.all.size) dropTestSignedHint(ctx);
     const held = endpoint && state.holdIfArmed(endpoint);
     if (held) await held;
 
@@ -504,6 +581,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
 
     if (endpoint === 'token') countTokenRequest(ctx);
     if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
+    if (endpoint === 'token') resignIdToken(ctx);
+    if (endpoint === 'jwks') publishTestKeys(ctx);
     if (endpoint === 'authorize' && (state.tampers.has('state') || state.tampers.has('iss'))) {
       tamperAuthorizationResponse(ctx);
     }

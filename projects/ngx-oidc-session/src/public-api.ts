@@ -17,7 +17,7 @@ export type {
   LogoutOptions,
   LogoutResult,
 } from './lib/core/auth-state';
-export type { UserClaims, IdTokenClaims } from './lib/core/session';
+export type { UserClaims, IdTokenClaims, Authentication } from './lib/core/session';
 export { AuthError, isAuthError } from './lib/core/errors';
 export type { AuthErrorCode, AuthErrorDetails } from './lib/core/errors';
 export { MemoryTokenStorage } from './lib/platform/web-storage';

@@ -39,7 +39,18 @@ interface ApiResult {
               <button type="button" (click)="auth.renew()" data-testid="renew">Renew now</button>
               <button type="button" class="secondary" (click)="auth.logout()" data-testid="logout">Sign out</button>
               <button type="button" class="secondary" (click)="auth.login({ prompt: 'login' })" data-testid="switch-account">Switch account</button>
+              <button type="button" class="secondary" (click)="stepUp()" data-testid="step-up">Step up (sign in again, second factor)</button>
             </div>
+            @if (state().authentication; as authn) {
+              <p class="muted" data-testid="authentication">
+                Authenticated <span data-testid="auth-time">{{ authn.authTime ?? '' }}</span> (auth_time) ·
+                acr <code data-testid="acr">{{ authn.acr ?? 'none' }}</code> ·
+                amr <code data-testid="amr">{{ authn.amr.join(' ') }}</code>
+                @if (authn.acr === stepUpAcr) {
+                  <strong data-testid="stepped-up">stepped up</strong>
+                }
+              </p>
+            }
           }
           @case ('unauthenticated') {
             <p class="lead">You are signed out.</p>
@@ -158,6 +169,8 @@ export class HomePage {
   protected readonly apisPath = DEMO_API.replace(/\/api$/, '/apis/hello');
   protected readonly lookalikeResult = signal<{ safe: boolean; text: string } | null>(null);
   protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
+  /** The dev OP's password-and-second-factor level (tools/dev-op/provider.mjs). */
+  protected readonly stepUpAcr = 'urn:dev-op:loa:2';
   private autoCallTimer: ReturnType<typeof setInterval> | undefined;
   private readonly now = signal(Date.now());
 
@@ -180,6 +193,14 @@ export class HomePage {
       clearInterval(ticker);
       clearInterval(this.autoCallTimer);
     });
+  }
+
+  /**
+   * Step-up: max_age 0 makes the OP authenticate the user again, and the library check auth_time.
+   * The OP may ignore acr_values, so the template compares the acr it reports.
+   */
+  protected stepUp(): void {
+    void this.auth.login({ maxAge: 0, acrValues: this.stepUpAcr }).catch(() => undefined);
   }
 
   protected toggleAutoCall(): void {

@@ -130,6 +130,7 @@ export class AuthService {
     if (options.prompt) params['prompt'] = options.prompt;
     if (options.loginHint) params['login_hint'] = options.loginHint;
     if (options.acrValues) params['acr_values'] = options.acrValues;
+    if (options.maxAge !== undefined) params['max_age'] = String(options.maxAge);
     try {
       await (await this.protocol.load()).signIn(params, returnUrl);
     } catch (error) {

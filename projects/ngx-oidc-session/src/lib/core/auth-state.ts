@@ -1,5 +1,5 @@
 import { AuthError } from './errors';
-import { UserClaims } from './session';
+import { Authentication, UserClaims } from './session';
 
 /**
  * `unknown` until the library has decided (at start, while a callback is handled or a stored
@@ -11,6 +11,8 @@ export interface AuthState {
   readonly status: AuthStatus;
   /** Claims of the signed-in user (ID token, merged with userinfo when loaded). */
   readonly user: UserClaims | null;
+  /** How the user authenticated (`acr`, `amr`, `auth_time` of the current ID token). */
+  readonly authentication: Authentication | null;
   /** When the current access token expires, ms since the epoch. */
   readonly accessTokenExpiresAt: number | null;
   /** The last failure, cleared by the next successful sign-in. */
@@ -47,7 +49,18 @@ export interface LoginOptions {
   /** OIDC `prompt`, e.g. `login` to force re-authentication or `consent`. */
   readonly prompt?: string;
   readonly loginHint?: string;
+  /**
+   * OIDC `acr_values`: the Authentication Context Class References wanted, space-separated,
+   * most preferred first. The OP may satisfy another one (OIDC Core 3.1.2.1): check
+   * `state.authentication.acr` after the sign-in.
+   */
   readonly acrValues?: string;
+  /**
+   * OIDC `max_age`, in seconds: the OP must authenticate the user again when their last
+   * authentication is older. The library then requires the ID token's `auth_time` and checks
+   * it (OIDC Core 3.1.2.1, 3.1.3.7 step 11); a token that fails is refused (`id_token_invalid`).
+   */
+  readonly maxAge?: number;
   /** Any other authorization request parameters for this sign-in. */
   readonly params?: Readonly<Record<string, string>>;
 }

@@ -18,6 +18,29 @@ export interface UserClaims {
   readonly [claim: string]: unknown;
 }
 
+/**
+ * How the user authenticated at the OP, from the current ID token (OIDC Core 2): what an app
+ * checks after a step-up sign-in. `acr_values` is a voluntary request (OIDC Core 3.1.2.1):
+ * the OP may authenticate the user otherwise, so compare `acr` (and `amr`) with what you need.
+ */
+export interface Authentication {
+  /** `acr`: the Authentication Context Class Reference the authentication satisfied; null when the OP named none. */
+  readonly acr: string | null;
+  /** `amr`: the authentication methods used (`pwd`, `otp`, `hwk`, ...; RFC 8176); empty when the OP named none. */
+  readonly amr: readonly string[];
+  /** `auth_time`: when the user authenticated, in seconds since the epoch (as `login({ maxAge })`); null when absent. */
+  readonly authTime: number | null;
+}
+
+export function authenticationOf(session: Session): Authentication {
+  const { acr, amr, auth_time } = session.idTokenClaims;
+  return {
+    acr: typeof acr === 'string' ? acr : null,
+    amr: Array.isArray(amr) ? amr.filter((method): method is string => typeof method === 'string') : [],
+    authTime: typeof auth_time === 'number' ? auth_time : null,
+  };
+}
+
 /** A token set that passed every check, as kept in storage. Internal: apps see AuthState. */
 export interface Session {
   readonly accessToken: string;

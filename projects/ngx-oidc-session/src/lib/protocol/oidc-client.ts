@@ -29,6 +29,12 @@ export interface OidcClientContext {
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * oauth4webapi fetches the JWKS again for an unknown `kid` only once its copy is 60 seconds
+ * old (counted in whole seconds from when it stored the set). One second more than that, from
+ * when our fetch of the set was answered, is past its cool-down for sure.
+ */
+const JWKS_REFETCH_AFTER_MS = 61_000;
 /** Used when the token response has no expires_in (RFC 6749 5.1 makes it only RECOMMENDED). */
 const DEFAULT_ACCESS_TOKEN_SECONDS = 300;
 
@@ -44,6 +50,12 @@ export class OidcClient {
   private readonly clientAuth = oauth.None();
   private metadata: Promise<oauth.AuthorizationServer> | null = null;
   private cancelIframe: (() => void) | null = null;
+  /** Ends the wait for the JWKS cool-down of a renewal in progress (logout). */
+  private cancelKeyWait: (() => void) | null = null;
+  /** The OP's jwks_uri, once discovered, to tell its fetches from the others. */
+  private jwksUri: string | null = null;
+  /** How often this page fetched the JWKS, and when the last answer came (Clock time). */
+  private readonly jwksFetches = { count: 0, answeredAt: 0 };
   private readonly requestOptions: {
     [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, URLSearchParams | undefined>) => Promise<Response>;
     [oauth.allowInsecureRequests]: boolean;
@@ -52,8 +64,18 @@ export class OidcClient {
   constructor(private readonly context: OidcClientContext) {
     this.config = context.config;
     this.client = { client_id: this.config.clientId, [oauth.clockTolerance]: this.config.clockToleranceSeconds };
+    const fetch = opFetch(context.fetch, REQUEST_TIMEOUT_MS);
     this.requestOptions = {
-      [oauth.customFetch]: opFetch(context.fetch, REQUEST_TIMEOUT_MS),
+      [oauth.customFetch]: async (url, init) => {
+        const response = await fetch(url, init);
+        // oauth4webapi caches the key set it fetches; these tell whether it fetched one while
+        // checking a signature, and when its refetch cool-down ends (verifyIdTokenSignature).
+        if (url === this.jwksUri) {
+          this.jwksFetches.count++;
+          this.jwksFetches.answeredAt = context.clock.now();
+        }
+        return response;
+      },
       // Plain http is allowed only for a loopback authority; the config check enforces that.
       [oauth.allowInsecureRequests]: new URL(this.config.authority).protocol === 'http:',
     };
@@ -65,7 +87,10 @@ export class OidcClient {
    * refetch rules apply across renewals.
    */
   discover(): Promise<oauth.AuthorizationServer> {
-    this.metadata ??= this.loadMetadata().catch((error: unknown) => {
+    this.metadata ??= this.loadMetadata().then((metadata) => {
+      this.jwksUri = metadata.jwks_uri ?? null;
+      return metadata;
+    }).catch((error: unknown) => {
       this.metadata = null; // a failed discovery is retried on the next call
       throw error;
     });
@@ -112,6 +137,14 @@ export class OidcClient {
     params.set('nonce', attempt.nonce);
     params.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
     params.set('code_challenge_method', 'S256');
+    const maxAge = params.get('max_age');
+    if (maxAge !== null) {
+      // Kept with the attempt: the response's auth_time is checked against it.
+      if (!/^\d{1,10}$/.test(maxAge)) {
+        throw new AuthError('config_invalid', ngDevMode ? `max_age must be a whole number of seconds, not "${maxAge}".` : '', false, { configKey: 'maxAge' });
+      }
+      return { url, attempt: { ...attempt, maxAge: Number(maxAge) } };
+    }
     return { url, attempt };
   }
 
@@ -135,8 +168,14 @@ export class OidcClient {
         ...this.requestOptions,
         additionalParameters: this.config.tokenParams,
       });
-      // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here.
-      result = await oauth.processAuthorizationCodeResponse(as, this.client, response, { expectedNonce: attempt.nonce, requireIdToken: true });
+      // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here; and, when the
+      // request had max_age, auth_time: it must be present (3.1.2.1) and recent enough
+      // (3.1.3.7 step 11), or the user was not authenticated again as asked.
+      result = await oauth.processAuthorizationCodeResponse(as, this.client, response, {
+        expectedNonce: attempt.nonce,
+        requireIdToken: true,
+        maxAge: attempt.maxAge,
+      });
     } catch (error) {
       throw toAuthError(error, 'token');
     }
@@ -152,13 +191,49 @@ export class OidcClient {
    * compromised or misrouted connection cannot hand the app a forged identity. The JWKS is
    * fetched and refreshed by oauth4webapi's rules (again after 5 minutes, or for an unknown
    * key once the cached set is a minute old).
+   *
+   * Key rotation: an OP may start signing with a new `kid` at any moment, also within the
+   * minute after this page fetched the key set. oauth4webapi then refuses to fetch it again
+   * (KEY_SELECTION, without a request). The token response is already spent by then (the
+   * refresh token rotated, the code redeemed), so failing would cost the user the session,
+   * and retrying the grant later would present a used refresh token. Instead the response is
+   * held and checked once more when the cool-down is over, which fetches the key set again;
+   * a `kid` still unknown after that refetch is rejected (`id_token_invalid`). Nothing is
+   * stored before the signature checks out.
    */
   private async verifyIdTokenSignature(as: oauth.AuthorizationServer, response: Response): Promise<void> {
+    const fetchesBefore = this.jwksFetches.count;
+    try {
+      await oauth.validateApplicationLevelSignature(as, response, this.requestOptions);
+      return;
+    } catch (error) {
+      const heldBack =
+        error instanceof oauth.OperationProcessingError && error.code === oauth.KEY_SELECTION && this.jwksFetches.count === fetchesBefore && fetchesBefore > 0;
+      if (!heldBack) throw toAuthError(error, 'id_token');
+    }
+    await this.waitForJwksRefetch();
     try {
       await oauth.validateApplicationLevelSignature(as, response, this.requestOptions);
     } catch (error) {
       throw toAuthError(error, 'id_token');
     }
+  }
+
+  /** Resolves when oauth4webapi may fetch the JWKS again; rejects when a logout cancels it. */
+  private waitForJwksRefetch(): Promise<void> {
+    const { clock } = this.context;
+    const delay = Math.max(0, this.jwksFetches.answeredAt + JWKS_REFETCH_AFTER_MS - clock.now());
+    return new Promise<void>((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        this.cancelKeyWait = null;
+        resolve();
+      }, delay);
+      this.cancelKeyWait = () => {
+        clock.clearTimeout(timer);
+        this.cancelKeyWait = null;
+        reject(new AuthError('no_session', ngDevMode ? 'The renewal was cancelled (signed out).' : ''));
+      };
+    });
   }
 
   /** Refresh-token grant (RFC 6749 6), with the ID token rules of OIDC Core 12.2. */
@@ -199,7 +274,7 @@ export class OidcClient {
     const params: Record<string, string> = { prompt: 'none' };
     if (previous.idToken) params['id_token_hint'] = previous.idToken;
     const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params });
-    this.cancelSilentRenew();
+    this.cancelIframe?.();
     const iframe = runSilentIframe(window, url, attempt.state, this.config.renew.iframeTimeoutSeconds * 1000, this.context.clock);
     this.cancelIframe = iframe.cancel;
     const responseUrl = await iframe.response.finally(() => {
@@ -212,9 +287,13 @@ export class OidcClient {
     return { ...session, userInfo: previous.userInfo, epoch: previous.epoch, chain: previous.chain, version: previous.version + 1 };
   }
 
-  /** Removes the iframe of a silent renewal in progress, if any (logout). */
-  cancelSilentRenew(): void {
+  /**
+   * Logout: removes the iframe of a silent renewal in progress, and ends a renewal's wait for
+   * the OP's new signing key; neither may store anything afterwards.
+   */
+  cancelRenewal(): void {
     this.cancelIframe?.();
+    this.cancelKeyWait?.();
   }
 
   /** Userinfo (OIDC Core 5.3); oauth4webapi checks that its `sub` is the ID token's (5.3.4). */

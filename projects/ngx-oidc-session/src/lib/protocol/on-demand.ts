@@ -208,7 +208,9 @@ export class OnDemand {
       const attempt = JSON.parse(text ?? 'null') as Partial<StoredAttempt> | null;
       const fresh = typeof attempt?.createdAt === 'number' && clock.now() - attempt.createdAt < ATTEMPT_MAX_AGE_MS;
       const complete = (['state', 'nonce', 'codeVerifier', 'redirectUri', 'returnUrl'] as const).every((field) => typeof attempt?.[field] === 'string');
-      return fresh && complete ? (attempt as StoredAttempt) : null;
+      // A max_age that is not a number would skip the auth_time check: such an attempt is refused.
+      const maxAgeOk = attempt?.maxAge === undefined || typeof attempt.maxAge === 'number';
+      return fresh && complete && maxAgeOk ? (attempt as StoredAttempt) : null;
     } catch {
       return null;
     }

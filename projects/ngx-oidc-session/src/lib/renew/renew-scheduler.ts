@@ -108,7 +108,7 @@ export class RenewScheduler {
     this.failures = 0;
     this.lastFailure = null;
     this.scheduleAt(null);
-    this.protocol.loaded()?.client.cancelSilentRenew();
+    this.protocol.loaded()?.client.cancelRenewal();
   }
 
   /** Whether the session can be renewed at all with this config. */

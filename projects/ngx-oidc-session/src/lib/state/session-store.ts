@@ -3,7 +3,7 @@ import { Observable, Subject, distinctUntilChanged, map } from 'rxjs';
 import { AuthState } from '../core/auth-state';
 import { AUTH_CONFIG } from '../core/config';
 import { AuthError } from '../core/errors';
-import { Session, SessionPosition, UserClaims, parseStoredSession, sameSession, serializeSession, supersedes, userClaimsOf } from '../core/session';
+import { Session, SessionPosition, UserClaims, parseStoredSession, sameSession, serializeSession, supersedes, userClaimsOf, authenticationOf } from '../core/session';
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK } from '../platform/clock';
 import { TOKEN_STORAGE, WebTokenStorage, createTokenStorage } from '../platform/web-storage';
@@ -76,6 +76,7 @@ export class SessionStore {
     return {
       status: !decided ? 'unknown' : session ? 'authenticated' : 'unauthenticated',
       user: session ? userClaimsOf(session) : null,
+      authentication: session ? authenticationOf(session) : null,
       accessTokenExpiresAt: session?.expiresAt ?? null,
       error,
     };

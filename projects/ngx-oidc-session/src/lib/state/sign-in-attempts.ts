@@ -8,6 +8,8 @@ export interface AuthorizationAttempt {
   readonly nonce: string;
   readonly codeVerifier: string;
   readonly redirectUri: string;
+  /** The request's `max_age` (seconds), which the ID token's `auth_time` must satisfy. */
+  readonly maxAge?: number;
 }
 
 export interface StoredAttempt extends AuthorizationAttempt {
