@@ -4,7 +4,7 @@ import { JsonPipe } from '@angular/common';
 import { AuthService, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
-import { DEMO_API, DemoStrategy, LOOKALIKE_API, demoStrategy, switchDemoStrategy } from './demo-settings';
+import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoStrategy, switchDemoStrategy } from './demo-settings';
 
 interface ApiResult {
   readonly status: number;
@@ -107,6 +107,20 @@ interface ApiResult {
         @if (lookalikeResult(); as result) {
           <p class="result" [class.ok]="result.safe" data-testid="lookalike-result">{{ result.text }}</p>
         }
+        <p>
+          Relative URLs go where the browser sends them, under the base href
+          <code>{{ baseUrl }}</code>: <code>{{ ownApi }}/hello</code> gets the token, <code>/api/hello</code> only when
+          the base is the origin's root.
+        </p>
+        <div class="actions">
+          <button type="button" class="secondary" (click)="callOwnApi(ownApi + '/hello')" data-testid="call-relative-api">
+            {{ ownApi }}/hello
+          </button>
+          <button type="button" class="secondary" (click)="callOwnApi('/api/hello')" data-testid="call-root-api">/api/hello</button>
+        </div>
+        @if (ownApiResult(); as result) {
+          <p class="result" data-testid="own-api-result">{{ result }}</p>
+        }
       </section>
 
       <section class="card">
@@ -157,6 +171,9 @@ export class HomePage {
   protected readonly lookalike = LOOKALIKE_API;
   protected readonly apisPath = DEMO_API.replace(/\/api$/, '/apis/hello');
   protected readonly lookalikeResult = signal<{ safe: boolean; text: string } | null>(null);
+  protected readonly ownApi = OWN_API_RELATIVE;
+  protected readonly baseUrl = document.baseURI;
+  protected readonly ownApiResult = signal<string | null>(null);
   protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
   private autoCallTimer: ReturnType<typeof setInterval> | undefined;
   private readonly now = signal(Date.now());
@@ -230,6 +247,21 @@ export class HomePage {
         safe: true,
         text: status === 0 ? `${url}: nothing listens there outside the test rig` : `${url}: HTTP ${status}, sent without a token`,
       });
+    }
+  }
+
+  /**
+   * A call to the app's own origin. The static servers of the demo answer it with the app's
+   * page (no API there); what the test rig checks is whether it arrived with a token.
+   */
+  protected async callOwnApi(url: string): Promise<void> {
+    const sentTo = new URL(url, document.baseURI).pathname;
+    try {
+      await firstValueFrom(this.http.get(url, { responseType: 'text' }));
+      this.ownApiResult.set(`${url}: sent to ${sentTo}, HTTP 200`);
+    } catch (error) {
+      const status = error instanceof HttpErrorResponse ? error.status : 0;
+      this.ownApiResult.set(`${url}: sent to ${sentTo}, HTTP ${status}`);
     }
   }
 
