@@ -106,12 +106,19 @@ export async function signInAtOp(page, user = 'alice', { op = OP, app = APP } = 
 /**
  * A fresh browser context (its own sessionStorage) running the demo with the given renew
  * strategy. `newContext` opens the context: in tests, the fixture that closes it afterwards.
+ * `testOverride` ({ config, logout }) is the demo's test-only bad config and logout options
+ * (projects/demo/src/app/demo-settings.ts).
  */
-export async function demoPage(newContext, strategy = 'refresh_token', { clock = false } = {}) {
+export async function demoPage(newContext, strategy = 'refresh_token', { clock = false, testOverride } = {}) {
   const context = await newContext();
-  await context.addInitScript((value) => {
-    if (location.origin === 'http://localhost:4200') sessionStorage.setItem('ngx-oidc-session-demo:strategy', value);
-  }, strategy);
+  await context.addInitScript(
+    ([value, override]) => {
+      if (location.origin !== 'http://localhost:4200') return;
+      sessionStorage.setItem('ngx-oidc-session-demo:strategy', value);
+      if (override) sessionStorage.setItem('ngx-oidc-session-demo:test-override', override);
+    },
+    [strategy, testOverride ? JSON.stringify(testOverride) : null],
+  );
   const page = await context.newPage();
   if (clock) await page.clock.install();
   const opNavigations = [];

@@ -1,4 +1,4 @@
-import { AuthConfig } from 'ngx-oidc-session';
+import { AuthConfig, LogoutOptions } from 'ngx-oidc-session';
 
 /** The dev OpenID Provider and demo API that `npm start` runs (tools/dev-op). */
 export const DEV_OP = 'http://localhost:4400';
@@ -26,7 +26,32 @@ export function switchDemoStrategy(strategy: DemoStrategy): void {
   globalThis.sessionStorage?.setItem(STRATEGY_KEY, strategy);
 }
 
+/**
+ * TEST ONLY: a bad config for this tab, which e2e/config-checks.test.mjs writes to
+ * sessionStorage before the page loads, to show that the production build refuses it. The demo
+ * never writes it; without it the demo runs its own config.
+ */
+const TEST_OVERRIDE_KEY = 'ngx-oidc-session-demo:test-override';
+export interface TestOverride {
+  readonly config?: Partial<AuthConfig>;
+  readonly logout?: LogoutOptions;
+}
+
+export function testOverride(): TestOverride {
+  try {
+    return JSON.parse(globalThis.sessionStorage?.getItem(TEST_OVERRIDE_KEY) ?? '{}') as TestOverride;
+  } catch {
+    return {};
+  }
+}
+
 export function demoAuthConfig(strategy: DemoStrategy): AuthConfig {
+  const config = ownAuthConfig(strategy);
+  const override = testOverride().config ?? {};
+  return { ...config, ...override, renew: { ...config.renew, ...override.renew } };
+}
+
+function ownAuthConfig(strategy: DemoStrategy): AuthConfig {
   // The app's URLs follow its base href, so the same build runs at / and under /app/.
   const base = document.baseURI;
   return {
