@@ -1,7 +1,9 @@
 // Shared set-up of the end-to-end scenarios: the dev OP in test mode, the built demo served
 // on http://localhost:4200, and helpers that drive the demo in Chromium. Nothing is faked.
 // The Playwright Test fixtures that use these are in fixtures.mjs.
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startDevEnvironment } from '../tools/dev-op/server.mjs';
@@ -16,25 +18,48 @@ export const API = 'http://localhost:4500';
 const demoDir = fileURLToPath(new URL('../dist/demo/browser', import.meta.url));
 
 /**
+ * A copy of a built app whose index.html has another `<base href>`: what `ng build --base-href`
+ * writes, the only difference in the output. Returns the copy's folder and its removal.
+ */
+function withBaseHref(appDir, baseHref) {
+  const dir = mkdtempSync(join(tmpdir(), 'ngx-oidc-demo-base-'));
+  cpSync(appDir, dir, { recursive: true });
+  const index = join(dir, 'index.html');
+  const html = readFileSync(index, 'utf8');
+  const rewritten = html.replace(/<base href="[^"]*">/, `<base href="${baseHref}">`);
+  if (rewritten === html) throw new Error(`${appDir}/index.html has no <base href> to rewrite`);
+  writeFileSync(index, rewritten);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
  * Starts everything a scenario needs. `ttl` sets the OP's token lifetimes (seconds); `appDir`
  * serves another built app than the demo on the app origin (the benchmarks' probe page).
+ * `baseHref` ('/app/') serves the app under that path, with its `<base href>` rewritten, and
+ * registers its redirect URIs there at the OP. `appRequests()` lists the requests the app's
+ * server got (method, path, whether an Authorization header came: never its value).
  * `browser` is the Chromium to use (Playwright Test's worker browser); without it the rig
  * launches its own, and closes it again (the benchmarks run outside Playwright Test).
  * `ports` and `appOrigins` move the OP (without the demo) off the default ports, for a suite
  * that must run beside the others. Returns helpers and a `close()`.
  */
-export async function startRig({ ttl, serveDemo = true, appDir = demoDir, browser, ports, appOrigins } = {}) {
+export async function startRig({ ttl, serveDemo = true, appDir = demoDir, baseHref, browser, ports, appOrigins } = {}) {
   if (serveDemo && !existsSync(`${appDir}/index.html`)) {
     throw new Error(`${appDir} is missing: build the app first (npm test builds the demo before the e2e suite).`);
   }
   const ownBrowser = !browser;
+  if (baseHref && !appOrigins) appOrigins = [`${APP}${baseHref}`];
   const op = await startDevEnvironment({ testMode: true, ...(ttl ?? {}), ...(ports ?? {}), ...(appOrigins ? { appOrigins } : {}) });
   let app;
+  let copy;
+  const appRequests = [];
   try {
-    if (serveDemo) app = await serveStatic(appDir, { port: 4200 });
+    if (serveDemo && baseHref) copy = withBaseHref(appDir, baseHref);
+    if (serveDemo) app = await serveStatic(copy?.dir ?? appDir, { port: 4200, basePath: baseHref ?? '/', requestLog: appRequests });
     if (ownBrowser) browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_FLAGS });
   } catch (error) {
     await app?.close();
+    copy?.remove();
     await op.close();
     throw error;
   }
@@ -43,6 +68,8 @@ export async function startRig({ ttl, serveDemo = true, appDir = demoDir, browse
     app,
     browser,
     ...testHooks(op),
+    appRequests: () => [...appRequests],
+    resetAppRequests: () => void appRequests.splice(0),
     async close() {
       // Each step runs even when one before it fails: the ports must be free for the next file.
       try {
@@ -51,6 +78,7 @@ export async function startRig({ ttl, serveDemo = true, appDir = demoDir, browse
         try {
           await app?.close();
         } finally {
+          copy?.remove();
           await op.close();
         }
       }
@@ -78,12 +106,19 @@ export async function signInAtOp(page, user = 'alice', { op = OP, app = APP } = 
 /**
  * A fresh browser context (its own sessionStorage) running the demo with the given renew
  * strategy. `newContext` opens the context: in tests, the fixture that closes it afterwards.
+ * `testOverride` ({ config, logout }) is the demo's test-only bad config and logout options
+ * (projects/demo/src/app/demo-settings.ts).
  */
-export async function demoPage(newContext, strategy = 'refresh_token', { clock = false } = {}) {
+export async function demoPage(newContext, strategy = 'refresh_token', { clock = false, testOverride } = {}) {
   const context = await newContext();
-  await context.addInitScript((value) => {
-    if (location.origin === 'http://localhost:4200') sessionStorage.setItem('ngx-oidc-session-demo:strategy', value);
-  }, strategy);
+  await context.addInitScript(
+    ([value, override]) => {
+      if (location.origin !== 'http://localhost:4200') return;
+      sessionStorage.setItem('ngx-oidc-session-demo:strategy', value);
+      if (override) sessionStorage.setItem('ngx-oidc-session-demo:test-override', override);
+    },
+    [strategy, testOverride ? JSON.stringify(testOverride) : null],
+  );
   const page = await context.newPage();
   if (clock) await page.clock.install();
   const opNavigations = [];

@@ -36,11 +36,17 @@ function fileFor(root, rawUrl, basePath) {
 /**
  * Starts the server on localhost (IPv4 and IPv6, as the dev OP); resolves to { url, close }.
  * `basePath` ('/app/') serves the app under that path only: everything else is a 404, as a
- * request the app should never make.
+ * request the app should never make. `requestLog` (an array), when given, receives each
+ * request's method, path and whether it carried an Authorization header (never its value).
  */
-export async function serveStatic(root, { port = 4200, basePath = '/' } = {}) {
+export async function serveStatic(root, { port = 4200, basePath = '/', requestLog } = {}) {
   if (!basePath.startsWith('/') || !basePath.endsWith('/')) throw new TypeError(`basePath must start and end with "/", got ${basePath}`);
   const handler = async (req, res) => {
+    requestLog?.push({
+      method: req.method,
+      path: new URL(req.url ?? '/', 'http://x').pathname,
+      hadAuthorization: req.headers.authorization !== undefined,
+    });
     const file = fileFor(root, req.url, basePath);
     if (!file) {
       res.writeHead(basePath === '/' ? 400 : 404).end();

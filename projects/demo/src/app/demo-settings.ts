@@ -1,10 +1,17 @@
-import { AuthConfig } from 'ngx-oidc-session';
+import { AuthConfig, LogoutOptions } from 'ngx-oidc-session';
 
 /** The dev OpenID Provider and demo API that `npm start` runs (tools/dev-op). */
 export const DEV_OP = 'http://localhost:4400';
 export const DEMO_API = 'http://localhost:4500/api';
 /** Runs with the test rig only: an origin that shares the API port's prefix, to show the token never goes there. */
 export const LOOKALIKE_API = 'http://localhost:45001/api';
+
+/**
+ * The app's own API as a relative URL: the browser sends it under the page's `<base href>`
+ * (`/app/api/...` when the demo is served under /app/), and the token goes there because that
+ * URL, resolved the same way, is in secureApis. `/api/...` from a page under /app/ is not.
+ */
+export const OWN_API_RELATIVE = 'api';
 
 export type DemoStrategy = 'refresh_token' | 'iframe';
 const STRATEGY_KEY = 'ngx-oidc-session-demo:strategy';
@@ -19,16 +26,43 @@ export function switchDemoStrategy(strategy: DemoStrategy): void {
   globalThis.sessionStorage?.setItem(STRATEGY_KEY, strategy);
 }
 
+/**
+ * TEST ONLY: a bad config for this tab, which e2e/config-checks.test.mjs writes to
+ * sessionStorage before the page loads, to show that the production build refuses it. The demo
+ * never writes it; without it the demo runs its own config.
+ */
+const TEST_OVERRIDE_KEY = 'ngx-oidc-session-demo:test-override';
+export interface TestOverride {
+  readonly config?: Partial<AuthConfig>;
+  readonly logout?: LogoutOptions;
+}
+
+export function testOverride(): TestOverride {
+  try {
+    return JSON.parse(globalThis.sessionStorage?.getItem(TEST_OVERRIDE_KEY) ?? '{}') as TestOverride;
+  } catch {
+    return {};
+  }
+}
+
 export function demoAuthConfig(strategy: DemoStrategy): AuthConfig {
+  const config = ownAuthConfig(strategy);
+  const override = testOverride().config ?? {};
+  return { ...config, ...override, renew: { ...config.renew, ...override.renew } };
+}
+
+function ownAuthConfig(strategy: DemoStrategy): AuthConfig {
+  // The app's URLs follow its base href, so the same build runs at / and under /app/.
+  const base = document.baseURI;
   return {
     authority: DEV_OP,
     // The iframe client has no refresh-token grant, so the demo shows the iframe renewal for real.
     clientId: strategy === 'iframe' ? 'ngx-oidc-demo-no-refresh' : 'ngx-oidc-demo',
-    redirectUrl: '/',
-    postLogoutRedirectUrl: '/',
+    redirectUrl: base,
+    postLogoutRedirectUrl: base,
     scope: 'openid profile email',
     loadUserInfo: true,
-    renew: { strategy, silentRenewUrl: '/silent-renew.html', leadTimeSeconds: 60 },
-    secureApis: [DEMO_API],
+    renew: { strategy, silentRenewUrl: new URL('silent-renew.html', base).href, leadTimeSeconds: 60 },
+    secureApis: [DEMO_API, new URL(OWN_API_RELATIVE, base).href],
   };
 }

@@ -1,10 +1,10 @@
 import { Component, DestroyRef, computed, inject, signal } from '@angular/core';
 import { HttpClient, HttpErrorResponse } from '@angular/common/http';
 import { JsonPipe } from '@angular/common';
-import { AuthService, isAuthError } from 'ngx-oidc-session';
+import { AuthError, AuthService, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
-import { DEMO_API, DemoStrategy, LOOKALIKE_API, demoStrategy, switchDemoStrategy } from './demo-settings';
+import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoStrategy, switchDemoStrategy, testOverride } from './demo-settings';
 
 interface ApiResult {
   readonly status: number;
@@ -37,7 +37,7 @@ interface ApiResult {
             </div>
             <div class="actions">
               <button type="button" (click)="auth.renew()" data-testid="renew">Renew now</button>
-              <button type="button" class="secondary" (click)="auth.logout()" data-testid="logout">Sign out</button>
+              <button type="button" class="secondary" (click)="logout()" data-testid="logout">Sign out</button>
               <button type="button" class="secondary" (click)="auth.login({ prompt: 'login' })" data-testid="switch-account">Switch account</button>
               <button type="button" class="secondary" (click)="stepUp()" data-testid="step-up">Step up (sign in again, second factor)</button>
             </div>
@@ -61,6 +61,9 @@ interface ApiResult {
           @default {
             <p class="lead">Checking your session…</p>
           }
+        }
+        @if (logoutError(); as error) {
+          <p class="error" data-testid="logout-error"><code>{{ error.code }}</code> {{ error.details.configKey }}: {{ error.message }}</p>
         }
         @if (state().error; as error) {
           <p class="error" data-testid="error"><code>{{ error.code }}</code> {{ error.message }}</p>
@@ -118,6 +121,20 @@ interface ApiResult {
         @if (lookalikeResult(); as result) {
           <p class="result" [class.ok]="result.safe" data-testid="lookalike-result">{{ result.text }}</p>
         }
+        <p>
+          Relative URLs go where the browser sends them, under the base href
+          <code>{{ baseUrl }}</code>: <code>{{ ownApi }}/hello</code> gets the token, <code>/api/hello</code> only when
+          the base is the origin's root.
+        </p>
+        <div class="actions">
+          <button type="button" class="secondary" (click)="callOwnApi(ownApi + '/hello')" data-testid="call-relative-api">
+            {{ ownApi }}/hello
+          </button>
+          <button type="button" class="secondary" (click)="callOwnApi('/api/hello')" data-testid="call-root-api">/api/hello</button>
+        </div>
+        @if (ownApiResult(); as result) {
+          <p class="result" data-testid="own-api-result">{{ result }}</p>
+        }
       </section>
 
       <section class="card">
@@ -168,6 +185,10 @@ export class HomePage {
   protected readonly lookalike = LOOKALIKE_API;
   protected readonly apisPath = DEMO_API.replace(/\/api$/, '/apis/hello');
   protected readonly lookalikeResult = signal<{ safe: boolean; text: string } | null>(null);
+  protected readonly ownApi = OWN_API_RELATIVE;
+  protected readonly baseUrl = document.baseURI;
+  protected readonly ownApiResult = signal<string | null>(null);
+  protected readonly logoutError = signal<AuthError | null>(null);
   protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
   /** The dev OP's password-and-second-factor level (tools/dev-op/provider.mjs). */
   protected readonly stepUpAcr = 'urn:dev-op:loa:2';
@@ -251,6 +272,32 @@ export class HomePage {
         safe: true,
         text: status === 0 ? `${url}: nothing listens there outside the test rig` : `${url}: HTTP ${status}, sent without a token`,
       });
+    }
+  }
+
+  protected async logout(): Promise<void> {
+    this.logoutError.set(null);
+    try {
+      // The options are the e2e suite's bad override, when it set one; none otherwise.
+      await this.auth.logout(testOverride().logout);
+    } catch (error) {
+      if (!isAuthError(error)) throw error;
+      this.logoutError.set(error);
+    }
+  }
+
+  /**
+   * A call to the app's own origin. The static servers of the demo answer it with the app's
+   * page (no API there); what the test rig checks is whether it arrived with a token.
+   */
+  protected async callOwnApi(url: string): Promise<void> {
+    const sentTo = new URL(url, document.baseURI).pathname;
+    try {
+      await firstValueFrom(this.http.get(url, { responseType: 'text' }));
+      this.ownApiResult.set(`${url}: sent to ${sentTo}, HTTP 200`);
+    } catch (error) {
+      const status = error instanceof HttpErrorResponse ? error.status : 0;
+      this.ownApiResult.set(`${url}: sent to ${sentTo}, HTTP ${status}`);
     }
   }
 

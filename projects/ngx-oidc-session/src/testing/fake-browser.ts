@@ -1,7 +1,7 @@
 import { AuthBrowser } from '../lib/platform/browser';
 
 /** Stands in for the page: records navigations instead of leaving the Karma page. */
-export class FakeBrowser implements Pick<AuthBrowser, 'isBrowser' | 'window' | 'href' | 'origin' | 'navigate' | 'replaceUrl'> {
+export class FakeBrowser implements Pick<AuthBrowser, 'isBrowser' | 'window' | 'href' | 'origin' | 'baseUrl' | 'navigate' | 'replaceUrl'> {
   readonly isBrowser: boolean;
   href = 'https://app.example.com/';
   readonly navigations: string[] = [];
@@ -20,6 +20,14 @@ export class FakeBrowser implements Pick<AuthBrowser, 'isBrowser' | 'window' | '
 
   get origin(): string {
     return new URL(this.href).origin;
+  }
+
+  /** The page's `<base href>`, as written in its HTML; null: no `<base>` element. */
+  baseHref: string | null = null;
+
+  /** As `document.baseURI`: the base element's href resolved against the page, else the page's URL. */
+  get baseUrl(): string {
+    return this.baseHref === null ? this.href : new URL(this.baseHref, this.href).href;
   }
 
   navigate(url: string): void {

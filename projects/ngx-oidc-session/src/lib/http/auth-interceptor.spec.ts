@@ -158,6 +158,43 @@ describe('authInterceptor URL matching', () => {
   });
 });
 
+describe('authInterceptor under a <base href>', () => {
+  /** An app served under /app/ (`<base href="/app/">`), signed in on a page of it. */
+  async function underAppBase(secureApis: string[]): Promise<Setup> {
+    const harness = await AuthHarness.create({ secureApis });
+    harness.interceptor = 'functional';
+    harness.browser.baseHref = '/app/';
+    await harness.signIn();
+    harness.browser.href = `${APP}/app/orders/42`;
+    return { harness, http: TestBed.inject(HttpClient), controller: TestBed.inject(HttpTestingController) };
+  }
+
+  it('matches a relative URL where the browser sends it: under document.baseURI', async () => {
+    const setup = await underAppBase([`${APP}/app/api`]);
+    expect(await authorizationSentTo(setup, 'api/orders')).toBe('Bearer at-1');
+  });
+
+  it('does not match a relative URL against the origin root, where it does not go', async () => {
+    const setup = await underAppBase([`${APP}/api`]);
+    expect(await authorizationSentTo(setup, 'api/orders')).toBeNull();
+  });
+
+  it('follows the base when it changes, as in a page without <base href> that navigates', async () => {
+    const setup = await underAppBase([`${APP}/app/api`]);
+    expect(await authorizationSentTo(setup, 'api/orders')).toBe('Bearer at-1');
+    setup.harness.browser.baseHref = null;
+    setup.harness.browser.href = `${APP}/shop/cart`; // api/orders is now /shop/api/orders
+    expect(await authorizationSentTo(setup, 'api/orders')).toBeNull();
+  });
+
+  it('resolves a root-relative URL against the origin root', async () => {
+    const atRoot = await underAppBase([`${APP}/api`]);
+    expect(await authorizationSentTo(atRoot, '/api/x')).toBe('Bearer at-1');
+    const underBase = await underAppBase([`${APP}/app/api`]);
+    expect(await authorizationSentTo(underBase, '/api/x')).toBeNull();
+  });
+});
+
 describe('authInterceptor token freshness', () => {
   it('waits for the renewal of an expiring token and attaches the fresh one, shared by all requests', async () => {
     const setup = await setUp();

@@ -42,7 +42,7 @@ function isInvalidTokenChallenge(error: HttpErrorResponse): boolean {
   return /^\s*Bearer\b/i.test(challenge) && /error\s*=\s*"?invalid_token"?/i.test(challenge);
 }
 
-/** The last matcher built per app (config object), with the OP URLs it was built for. */
+/** The last matcher built per app (config object), with the page base and OP URLs it was built for. */
 const matchers = new WeakMap<ResolvedAuthConfig, { key: string; matcher: SecureUrlMatcher }>();
 
 /**
@@ -50,17 +50,18 @@ const matchers = new WeakMap<ResolvedAuthConfig, { key: string; matcher: SecureU
  * the OP metadata changes: parsing a dozen URLs per request cost more than all the rest of the
  * interceptor (bench/: interceptor overhead).
  */
-function matcherFor(config: ResolvedAuthConfig, appOrigin: string, metadata: AuthorizationServer | null): SecureUrlMatcher {
+function matcherFor(config: ResolvedAuthConfig, appOrigin: string, baseUrl: string, metadata: AuthorizationServer | null): SecureUrlMatcher {
   const opUrls = [
     config.authority,
     ...(metadata
       ? [metadata.token_endpoint, metadata.revocation_endpoint, metadata.introspection_endpoint, metadata.userinfo_endpoint, metadata.authorization_endpoint, metadata.end_session_endpoint, metadata.jwks_uri]
       : []),
   ].filter((url): url is string => typeof url === 'string');
-  const key = JSON.stringify([appOrigin, config.secureApis, opUrls]);
+  // The base changes only with a navigation, and only in a page without <base href>.
+  const key = JSON.stringify([appOrigin, baseUrl, config.secureApis, opUrls]);
   const cached = matchers.get(config);
   if (cached?.key === key) return cached.matcher;
-  const matcher = new SecureUrlMatcher(config.secureApis, appOrigin, opUrls);
+  const matcher = new SecureUrlMatcher(config.secureApis, appOrigin, opUrls, baseUrl);
   matchers.set(config, { key, matcher });
   return matcher;
 }
@@ -85,7 +86,7 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => {
   const policy = request.context.get(AUTH_TOKEN);
   if (policy === 'skip' || request.headers.has('Authorization')) return next(request);
   const eligible = (metadata: AuthorizationServer | null) => {
-    const matcher = matcherFor(config, browser.origin, metadata);
+    const matcher = matcherFor(config, browser.origin, browser.baseUrl, metadata);
     return policy === 'attach' ? matcher.allowsOptIn(request.url) : matcher.matches(request.url);
   };
   const metadata = discovery.read();

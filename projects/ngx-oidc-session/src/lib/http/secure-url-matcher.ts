@@ -25,21 +25,23 @@ function pathMatches(rule: SecureUrlRule, pathname: string): boolean {
 export class SecureUrlMatcher {
   private readonly rules: readonly SecureUrlRule[];
   private readonly excluded: readonly SecureUrlRule[];
-  private readonly base: string;
 
   /**
    * @param entries the config's secureApis: absolute URLs, or app-relative paths
-   * @param appOrigin resolves app-relative entries and request URLs
+   * @param appOrigin resolves app-relative entries (they start with "/", so the base path of
+   *   the page makes no difference to them)
    * @param excluded URLs that never get the token (the OP's own endpoints)
+   * @param base the page's `document.baseURI`: a relative request URL (`api/orders`) goes
+   *   where the browser sends it, under the `<base href>`, not under the origin's root
    */
   constructor(
     entries: readonly string[],
     private readonly appOrigin: string,
-    excluded: readonly string[] = [],
+    excluded: readonly string[],
+    private readonly base: string,
   ) {
     this.rules = entries.map((entry) => toRule(entry, appOrigin));
     this.excluded = excluded.map((entry) => toRule(entry, appOrigin));
-    this.base = `${appOrigin}/`;
   }
 
   /**

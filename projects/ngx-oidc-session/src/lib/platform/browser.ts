@@ -25,6 +25,15 @@ export class AuthBrowser {
     return this.window?.location.origin ?? 'http://server.invalid';
   }
 
+  /**
+   * The URL relative URLs of the page resolve against: the `<base href>` when there is one,
+   * else the page's URL. Read when needed, not kept: it follows navigations when the page has
+   * no `<base>`. Read in the browser only (the interceptor does nothing on the server).
+   */
+  get baseUrl(): string {
+    return this.document.baseURI;
+  }
+
   /** Leaves the app for the OP (sign-in, sign-out). */
   navigate(url: string): void {
     this.window?.location.assign(url);
