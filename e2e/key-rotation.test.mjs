@@ -52,7 +52,10 @@ for (const strategy of ['refresh_token', 'iframe']) {
       // again: one refetch, and the one token response, held rather than thrown away.
       const first = await rig.counters();
       assert.equal(first.jwks, 1, 'exactly one refetch of the JWKS');
-      assert.equal(renewalRequests(first, strategy), 1, 'one renewal request: its response was held, not thrown away');
+      // The page's clock jumped past the new token's expiry too, so more renewals may follow:
+      // each made one request (none was thrown away and made again).
+      const renewals = await eventCount(page, 'token_renewed');
+      assert.ok(renewalRequests(first, strategy) >= 1 && renewalRequests(first, strategy) <= renewals, `one request per renewal (${JSON.stringify(first)}, ${renewals} renewals)`);
       assert.equal(first.refreshTokenReuse, 0);
       assert.equal(await eventCount(page, 'renew_failed'), 0);
 
