@@ -140,3 +140,49 @@ describe('OP signing-key rotation (iframe)', () => {
     expect(harness.op.requestsTo('/jwks').length).toBe(2);
   });
 });
+
+describe('The key set cannot be fetched after the OP answered a refresh grant', () => {
+  /** A renewal a minute and a half after sign-in, when the OP has just rotated its key: oauth4webapi fetches the key set at once. */
+  async function renewingWhileJwksFails(failures: number): Promise<AuthHarness> {
+    const harness = await AuthHarness.create();
+    spyOn(Date, 'now').and.callFake(() => harness.clock.now());
+    harness.op.accessTokenLifetime = 120; // renewed 96 s after sign-in: past the cool-down
+    harness.op.publishedKids = ['rs-1'];
+    await harness.signIn();
+    rotate(harness);
+    const jwks = harness.op.handlers['/jwks'];
+    let failing = failures;
+    harness.op.handlers['/jwks'] = async (request) =>
+      failing-- > 0 ? { status: 502, body: '<html>Bad gateway</html>', headers: { 'content-type': 'text/html' } } : jwks(request);
+    return harness;
+  }
+
+  /** Runs the timers until the renewal ends one way or the other. */
+  async function outcomeOf(harness: AuthHarness) {
+    const outcome = harness.nextEvent('token_renewed', 'session_expired');
+    let done = false;
+    void outcome.then(() => (done = true));
+    harness.clock.advanceToNextTimer();
+    for (let step = 0; step < 20 && !done; step++) {
+      await until(() => done || harness.clock.pendingTimers > 0);
+      if (!done) harness.clock.advanceToNextTimer();
+    }
+    return outcome;
+  }
+
+  it('holds the token response and fetches the key set again: one grant, the session kept', async () => {
+    const harness = await renewingWhileJwksFails(2);
+    expect((await outcomeOf(harness)).type).toBe('token_renewed');
+    expect(harness.refreshGrants().length).toBe(1); // the rotated refresh token was never presented again
+    expect(harness.op.requestsTo('/jwks').length).toBe(4); // at sign-in, then two failures and the answer
+    expect(await harness.auth.getAccessToken()).toBe('at-2');
+  });
+
+  it('ends the renewal for good when the key set stays out of reach, without presenting the spent refresh token', async () => {
+    const harness = await renewingWhileJwksFails(100);
+    const expired = await outcomeOf(harness);
+    expect(expired.type).toBe('session_expired');
+    expect(harness.refreshGrants().length).toBe(1);
+    expect(harness.op.requestsTo('/jwks').length).toBe(5); // at sign-in, then the first try and three more
+  });
+});

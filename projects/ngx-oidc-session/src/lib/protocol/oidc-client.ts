@@ -35,6 +35,8 @@ const REQUEST_TIMEOUT_MS = 15_000;
  * when our fetch of the set was answered, is past its cool-down for sure.
  */
 const JWKS_REFETCH_AFTER_MS = 61_000;
+/** How long to wait before fetching the key set again, after it could not be fetched. */
+const JWKS_RETRY_DELAYS_MS = [1_000, 3_000, 9_000];
 /** Used when the token response has no expires_in (RFC 6749 5.1 makes it only RECOMMENDED). */
 const DEFAULT_ACCESS_TOKEN_SECONDS = 300;
 
@@ -201,28 +203,37 @@ export class OidcClient {
    * a `kid` still unknown after that refetch is rejected (`id_token_invalid`). Nothing is
    * stored before the signature checks out.
    */
-  private async verifyIdTokenSignature(as: oauth.AuthorizationServer, response: Response): Promise<void> {
-    const fetchesBefore = this.jwksFetches.count;
-    try {
-      await oauth.validateApplicationLevelSignature(as, response, this.requestOptions);
-      return;
-    } catch (error) {
-      const heldBack =
-        error instanceof oauth.OperationProcessingError && error.code === oauth.KEY_SELECTION && this.jwksFetches.count === fetchesBefore && fetchesBefore > 0;
-      if (!heldBack) throw toAuthError(error, 'id_token');
-    }
-    await this.waitForJwksRefetch();
-    try {
-      await oauth.validateApplicationLevelSignature(as, response, this.requestOptions);
-    } catch (error) {
-      throw toAuthError(error, 'id_token');
+  private async verifyIdTokenSignature(as: oauth.AuthorizationServer, response: Response, spent = true): Promise<void> {
+    let keyWaited = false;
+    for (let retry = 0; ; retry++) {
+      const fetchesBefore = this.jwksFetches.count;
+      try {
+        await oauth.validateApplicationLevelSignature(as, response, this.requestOptions);
+        return;
+      } catch (error) {
+        const coolingDown =
+          error instanceof oauth.OperationProcessingError && error.code === oauth.KEY_SELECTION && this.jwksFetches.count === fetchesBefore && fetchesBefore > 0;
+        if (coolingDown && !keyWaited) {
+          keyWaited = true;
+          await this.pause(Math.max(0, this.jwksFetches.answeredAt + JWKS_REFETCH_AFTER_MS - this.context.clock.now()));
+          continue;
+        }
+        const failure = toAuthError(error, 'id_token');
+        // A refresh token the OP did not rotate is still good: the grant can simply be retried.
+        if (!failure.retryable || !spent) throw failure;
+        // The key set could not be fetched (network, 5xx, a proxy's page) after the OP had
+        // answered: as above, the response is spent, and retrying the grant would present a
+        // used refresh token. It is held and the key set fetched again, a few times; then the
+        // renewal fails for good rather than present that token.
+        if (retry >= JWKS_RETRY_DELAYS_MS.length) throw new AuthError(failure.code, ngDevMode ? "The OP's key set could not be fetched to check the new ID token." : '', false, failure.details);
+        await this.pause(JWKS_RETRY_DELAYS_MS[retry]);
+      }
     }
   }
 
-  /** Resolves when oauth4webapi may fetch the JWKS again; rejects when a logout cancels it. */
-  private waitForJwksRefetch(): Promise<void> {
+  /** Resolves after `delay` (Clock time); rejects when a logout cancels the renewal. */
+  private pause(delay: number): Promise<void> {
     const { clock } = this.context;
-    const delay = Math.max(0, this.jwksFetches.answeredAt + JWKS_REFETCH_AFTER_MS - clock.now());
     return new Promise<void>((resolve, reject) => {
       const timer = clock.setTimeout(() => {
         this.cancelKeyWait = null;
@@ -257,7 +268,9 @@ export class OidcClient {
       // OIDC Core 12.2: the response may omit the ID token; the previous one stays.
       return this.toSession(result, previous.idTokenClaims, previous, requestedAt);
     }
-    await this.verifyIdTokenSignature(as, response);
+    // Rotated (a new refresh token came): the one presented is spent, the response must not be lost.
+    const rotated = typeof result.refresh_token === 'string' && result.refresh_token !== previous.refreshToken;
+    await this.verifyIdTokenSignature(as, response, rotated);
     checkRefreshedIdToken(claims, previous.idTokenClaims);
     return this.toSession(result, claims, previous, requestedAt);
   }

@@ -74,8 +74,17 @@ describe('Requests to the OP never follow redirects', () => {
     jwks.op.handlers['/jwks'] = () => redirectTo(302);
     await jwks.load();
     const authorize = await jwks.startLogin();
-    const auth = await jwks.load(jwks.callbackUrl(authorize));
-    expect(auth.state().error).toEqual(jasmine.objectContaining({ code: 'invalid_response', retryable: true }));
+    // The code is redeemed by then: the response is held and the key set asked again three
+    // times (1, 3 and 9 s), then the sign-in fails for good.
+    let settled = false;
+    const loading = jwks.load(jwks.callbackUrl(authorize)).finally(() => (settled = true));
+    while (!settled) {
+      await new Promise((resolve) => setTimeout(resolve));
+      if (jwks.clock.pendingTimers > 0) jwks.clock.advanceToNextTimer();
+    }
+    const auth = await loading;
+    expect(auth.state().error).toEqual(jasmine.objectContaining({ code: 'invalid_response', retryable: false }));
+    expect(jwks.op.requestsTo('/jwks').length).toBe(4);
     expect(toSink(jwks)).toEqual([]);
   });
 
@@ -139,8 +148,10 @@ describe('Garbage from the OP is a transient failure', () => {
     await harness.startLogin(); // the failed discovery is not cached: the next try works
   });
 
-  it('an HTML page from the JWKS during a renewal is transient: the session stays', async () => {
+  it('an HTML page from the JWKS during a renewal is transient: the session stays (an OP that does not rotate refresh tokens)', async () => {
+    // With rotation the response is held and the key set fetched again instead (key-rotation.spec).
     const harness = await AuthHarness.create();
+    harness.op.rotateRefreshToken = false;
     harness.op.publishedKids = ['rs-1'];
     await harness.signIn();
     // The OP signs with a key the cached JWKS lacks, so the renewal must fetch the JWKS again
