@@ -52,8 +52,8 @@ export class OidcClient {
   private readonly clientAuth = oauth.None();
   private metadata: Promise<oauth.AuthorizationServer> | null = null;
   private cancelIframe: (() => void) | null = null;
-  /** Ends the wait for the JWKS cool-down of a renewal in progress (logout). */
-  private cancelKeyWait: (() => void) | null = null;
+  /** Ends the wait of a renewal in progress for the OP's key set (logout). */
+  private cancelPause: (() => void) | null = null;
   /** The OP's jwks_uri, once discovered, to tell its fetches from the others. */
   private jwksUri: string | null = null;
   /** How often this page fetched the JWKS, and when the last answer came (Clock time). */
@@ -236,12 +236,12 @@ export class OidcClient {
     const { clock } = this.context;
     return new Promise<void>((resolve, reject) => {
       const timer = clock.setTimeout(() => {
-        this.cancelKeyWait = null;
+        this.cancelPause = null;
         resolve();
       }, delay);
-      this.cancelKeyWait = () => {
+      this.cancelPause = () => {
         clock.clearTimeout(timer);
-        this.cancelKeyWait = null;
+        this.cancelPause = null;
         reject(new AuthError('no_session', ngDevMode ? 'The renewal was cancelled (signed out).' : ''));
       };
     });
@@ -306,7 +306,7 @@ export class OidcClient {
    */
   cancelRenewal(): void {
     this.cancelIframe?.();
-    this.cancelKeyWait?.();
+    this.cancelPause?.();
   }
 
   /** Userinfo (OIDC Core 5.3); oauth4webapi checks that its `sub` is the ID token's (5.3.4). */

@@ -90,6 +90,24 @@ function renewedBy(other: Session, clockNow: number, token: string): Session {
 }
 
 /** Looks until `predicate` holds: for state no event announces (lock queues, timers set after an await). */
+/**
+ * Holds the fake OP's token answers until the returned function is called. With
+ * `afterRotating`, the OP handles the grant at once (the refresh token rotates) and only its
+ * answer is late.
+ */
+function holdTokenAnswers(harness: AuthHarness, afterRotating = false): () => void {
+  let letThrough!: () => void;
+  const answering = new Promise<void>((resolve) => (letThrough = resolve));
+  const token = harness.op.handlers['/token'];
+  harness.op.handlers['/token'] = async (request) => {
+    if (!afterRotating) await answering;
+    const reply = await token(request);
+    await answering;
+    return reply;
+  };
+  return letThrough;
+}
+
 async function until(predicate: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await predicate())) await new Promise((resolve) => setTimeout(resolve));
 }
@@ -398,13 +416,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
   });
 
   it('the renewing tab names its tokens in the ledger before it lets the next tab take the lock', async () => {
-    let letThrough!: () => void;
-    const answering = new Promise<void>((resolve) => (letThrough = resolve));
-    const token = harness.op.handlers['/token'];
-    harness.op.handlers['/token'] = async (request) => {
-      await answering;
-      return token(request);
-    };
+    const letThrough = holdTokenAnswers(harness);
     // In one page IndexedDB orders the transactions anyway; across processes only the wait for
     // the commit does. So the order is observed directly.
     const order: string[] = [];
@@ -620,13 +632,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
   });
 
   it('a logout while this tab\'s own refresh is on the wire revokes the new refresh token, not the spent one', async () => {
-    let letThrough!: () => void;
-    const answering = new Promise<void>((resolve) => (letThrough = resolve));
-    const token = harness.op.handlers['/token'];
-    harness.op.handlers['/token'] = async (request) => {
-      await answering;
-      return token(request);
-    };
+    const letThrough = holdTokenAnswers(harness);
     const renewal = harness.auth.renew().catch(() => undefined);
     await until(() => harness.refreshGrants().length === 1);
     const loggedOut = harness.auth.logout();
@@ -701,14 +707,7 @@ describe('TabCoordinator: renewal races between tabs', () => {
   });
 
   it('without Web Locks, a logout that did not wait for this tab\'s refresh still gets the new token revoked', async () => {
-    let letTokenThrough!: () => void;
-    const tokenAnswering = new Promise<void>((resolve) => (letTokenThrough = resolve));
-    const token = harness.op.handlers['/token'];
-    harness.op.handlers['/token'] = async (request) => {
-      const reply = await token(request); // the OP rotates now; its answer is slow to arrive
-      await tokenAnswering;
-      return reply;
-    };
+    const letTokenThrough = holdTokenAnswers(harness, true); // the OP rotates at once; its answer is slow to arrive
     // The refresh answers while the logout, having chosen what to revoke, records the sign-out.
     const recordSignOut = RenewalLedger.prototype.recordSignOut;
     spyOn(RenewalLedger.prototype, 'recordSignOut').and.callFake(async function (this: RenewalLedger, epoch: number) {
