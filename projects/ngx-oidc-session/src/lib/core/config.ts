@@ -294,8 +294,9 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
     tabs: config.tabs ?? 'shared',
     // Kept in production: a huge tolerance would switch off the exp and iat checks of ID tokens.
     clockToleranceSeconds: seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
-    // An unknown value (a typo, only reported in dev mode) counts as `auto`: PAR when offered.
-    pushedAuthorization: config.pushedAuthorization === 'always' || config.pushedAuthorization === 'never' ? config.pushedAuthorization : 'auto',
+    // Checked in dev mode only: the protocol code takes any value but "always" and "never" for
+    // "auto" (PAR when the OP offers it), a safe reading of a typo.
+    pushedAuthorization: config.pushedAuthorization ?? 'auto',
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
   };
 }
