@@ -10,4 +10,5 @@ export interface StartUpSignIn {
   signIn(): Promise<void>;
 }
 
-export const START_UP_SIGN_IN = new InjectionToken<StartUpSignIn>('ngx-oidc-session start-up sign-in');
+// The description in dev mode only, as Angular's own tokens: this token is in every app's start bundle.
+export const START_UP_SIGN_IN = new InjectionToken<StartUpSignIn>(ngDevMode ? 'ngx-oidc-session start-up sign-in' : '');
