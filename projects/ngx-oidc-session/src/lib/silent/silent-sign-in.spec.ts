@@ -123,12 +123,14 @@ describe('withSilentSignIn()', () => {
     expect(silentEvents().length).toBe(1);
     expect(document.querySelector('iframe[title="silent sign-in"]')).toBeNull();
 
-    // An interactive sign-in lifts it: the next page without a session tries again.
+    // An interactive sign-in lifts it: once that session ends otherwise (the OP refuses it),
+    // the next page without a session tries again.
     const authorize = await harness.startLogin();
     await harness.load(harness.callbackUrl(authorize));
     expect(harness.auth.state().status).toBe('authenticated');
-    await harness.auth.logout({ localOnly: true });
-    harness.attempts.removeItem(`ngx-oidc-session:${harness.op.clientId}@${harness.op.issuer}/:signed-out-here`);
+    harness.op.handlers['/token'] = () => harness.op.oauthError('invalid_grant');
+    await expectAsync(harness.auth.renew()).toBeRejected();
+    expect(harness.auth.state().status).toBe('unauthenticated');
     const again = await loadWithSilentTry();
     answer(again.iframe, again.request, { code: null, error: 'login_required' });
     await again.loaded;
