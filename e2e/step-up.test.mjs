@@ -3,6 +3,7 @@
 // the app reads acr and auth_time of the new ID token from the auth state.
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
+import { nextAuthorizationParams } from './par-support.mjs';
 import { OP, signInAtOp, signInFromHome } from './support.mjs';
 
 test.beforeEach(({ rig }) => rig.hook('/reset', { method: 'POST' }));
@@ -17,11 +18,12 @@ test('step-up: login({ maxAge: 0, acrValues }) signs the user in again at the OP
   assert.equal(await page.getByTestId('stepped-up').count(), 0);
   const steppedUpAfter = Math.floor(Date.now() / 1000);
 
-  const request = page.waitForRequest((candidate) => candidate.url().startsWith(`${OP}/auth?`));
+  // Pushed (RFC 9126) when the OP offers it, as the dev OP does: the parameters are in the body.
+  const request = nextAuthorizationParams(page, OP);
   await page.getByTestId('step-up').click();
-  const authorize = new URL((await request).url());
-  assert.equal(authorize.searchParams.get('max_age'), '0');
-  assert.equal(authorize.searchParams.get('acr_values'), 'urn:dev-op:loa:2');
+  const params = await request;
+  assert.equal(params.get('max_age'), '0');
+  assert.equal(params.get('acr_values'), 'urn:dev-op:loa:2');
   // The OP has a session, yet asks for the password again: max_age 0.
   await page.waitForURL((url) => url.origin === OP && url.pathname.startsWith('/interaction/'));
   assert.equal(await page.locator('input[name="login"]').count(), 1, 'the OP shows its login form again');
@@ -38,11 +40,12 @@ test('step-up: login({ maxAge: 0, acrValues }) signs the user in again at the OP
 
 test('an acr_values entry the OP does not support is ignored, not an error: the app sees the acr the OP chose', async ({ demoPage }) => {
   const { page } = await demoPage('refresh_token');
-  // The demo's sign-in button asks for no acr; this page asks for one the dev OP lacks.
-  await page.route(/^http:\/\/localhost:4400\/auth\?/, (route) => {
-    const url = new URL(route.request().url());
-    url.searchParams.set('acr_values', 'urn:example:unknown-level');
-    return route.continue({ url: url.href });
+  // The demo's sign-in button asks for no acr; this page asks for one the dev OP lacks, in the
+  // pushed request (RFC 9126: the OP takes the parameters from there, not from the URL).
+  await page.route(`${OP}/request`, (route) => {
+    const body = new URLSearchParams(route.request().postData() ?? '');
+    body.set('acr_values', 'urn:example:unknown-level');
+    return route.continue({ postData: body.toString() });
   });
   await signInFromHome(page);
   assert.equal(await text(page, 'acr'), 'urn:dev-op:loa:1');

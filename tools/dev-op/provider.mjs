@@ -159,6 +159,10 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
       devInteractions: { enabled: true },
       resourceIndicators: { enabled: false },
       userinfo: { enabled: true },
+      // RFC 9126, on for every client (the default of oidc-provider 9, spelled out because the
+      // library uses it whenever the discovery document offers it). Its CORS is client-based,
+      // like the token endpoint's (clientBasedCORS above). The test hooks can hide or require it.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       revocation: {
         enabled: true,
         allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,

@@ -62,12 +62,12 @@ let as;
  * Runs an authorization request through login and consent like a user would; resolves with the
  * redirect back to the app (the authorization response).
  */
-async function authorize(browser, { clientId = 'ngx-oidc-demo', login = 'alice', extra = {} } = {}) {
+async function authorize(browser, { clientId = 'ngx-oidc-demo', login = 'alice', extra = {}, pushed = false } = {}) {
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const nonce = oauth.generateRandomNonce();
   const url = new URL(as.authorization_endpoint);
-  url.search = new URLSearchParams({
+  const params = new URLSearchParams({
     client_id: clientId,
     redirect_uri: REDIRECT_URI,
     response_type: 'code',
@@ -77,7 +77,15 @@ async function authorize(browser, { clientId = 'ngx-oidc-demo', login = 'alice',
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     ...extra,
-  }).toString();
+  });
+  if (pushed) {
+    // RFC 9126: the parameters go to the PAR endpoint, the browser carries client_id and request_uri.
+    const response = await oauth.pushedAuthorizationRequest(as, { client_id: clientId }, oauth.None(), params, { ...insecure, headers: { Origin: APP } });
+    const { request_uri } = await oauth.processPushedAuthorizationResponse(as, { client_id: clientId }, response);
+    url.search = new URLSearchParams({ client_id: clientId, request_uri }).toString();
+  } else {
+    url.search = params.toString();
+  }
 
   const pages = [];
   let next = url.href;
@@ -450,8 +458,42 @@ describe('dev OP in test mode', () => {
       discovery: 1,
       jwks: 1,
       introspection: 1,
+      par: 0,
       outageRejected: 0,
     });
+  });
+
+  test('pushed authorization requests: offered, CORS for the app, recorded per client, and switchable', async () => {
+    await hook('reset', {});
+    assert.equal(as.pushed_authorization_request_endpoint, `${env.issuer}/request`);
+    const preflight = await fetch(as.pushed_authorization_request_endpoint, {
+      method: 'OPTIONS',
+      headers: { Origin: APP, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+    });
+    assert.equal(preflight.headers.get('access-control-allow-origin'), APP);
+    const signedIn = await authorize(browser, { pushed: true });
+    await exchange(signedIn);
+    const silent = await authorize(browser, { pushed: true, extra: { prompt: 'none' } });
+    assert.ok(silent.callback.searchParams.get('code'), 'prompt=none through PAR signs in from the OP session');
+    const log = await hook('authorization-requests');
+    assert.deepEqual(log.pushed.map(({ clientId, prompt }) => [clientId, prompt]), [['ngx-oidc-demo', null], ['ngx-oidc-demo', 'none']]);
+    assert.ok(log.pushed[0].params.includes('code_challenge'));
+    assert.deepEqual(log.authorize.at(-1), { clientId: 'ngx-oidc-demo', params: ['client_id', 'request_uri'], pushed: true, prompt: 'none' });
+    const counters = await hook('counters');
+    assert.equal(counters.par, 2);
+    assert.equal(counters.authorizeNone, 1, 'the pushed prompt counts at the authorization endpoint');
+
+    await hook('quirks', { par: 'off' });
+    const hidden = await (await fetch(`${env.issuer}/.well-known/openid-configuration`)).json();
+    assert.equal(hidden.pushed_authorization_request_endpoint, undefined);
+    await assert.rejects(authorize(browser, { pushed: true }));
+    await hook('quirks', { par: 'required' });
+    const required = await (await fetch(`${env.issuer}/.well-known/openid-configuration`)).json();
+    assert.equal(required.require_pushed_authorization_requests, true);
+    await assert.rejects(authorize(browser), /unexpected 400/);
+    assert.ok((await authorize(browser, { pushed: true })).callback.searchParams.get('code'));
+    await hook('reset', {});
+    assert.equal((await hook('quirks')).par, 'offered');
   });
 
   test('the look-alike API records whether a token leaked to it', async () => {

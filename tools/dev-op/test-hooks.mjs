@@ -2,6 +2,7 @@
 // protocol responses, and bulk invalidation of grants, tokens and sessions. None of this is
 // installed unless the environment runs in test mode, so /__test/* is a 404 otherwise.
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { TTL_KEYS, positiveInteger } from './config.mjs';
 import { ROUTES } from './provider.mjs';
 import { corsHeaders, readJson } from './http-util.mjs';
@@ -21,6 +22,7 @@ const COUNTER_NAMES = [
   'discovery',
   'jwks',
   'introspection',
+  'par',
   'outageRejected',
 ];
 
@@ -48,6 +50,13 @@ export const TAMPER_KINDS = ['state', 'iss', 'nonce', 'userinfo-sub'];
 export const OUTAGE_MODES = ['503', 'reset', 'html', 'truncated-json', 'no-access-token', 'redirect-302', 'redirect-307'];
 export const REDIRECT_SINK_PATH = '/__test/redirect-sink';
 export const SIGNING_KEY_MODES = ['rotate', 'unpublished', 'original'];
+/**
+ * How the OP offers pushed authorization requests (RFC 9126): `offered` (the default) in its
+ * discovery document; `off`: not advertised, and the endpoint answers 404; `required`:
+ * advertised with require_pushed_authorization_requests, and a plain authorization request
+ * (without request_uri) is refused.
+ */
+export const PAR_MODES = ['offered', 'off', 'required'];
 
 const TAMPERED_ISSUER = 'https://tampered-issuer.example';
 const LOG_LIMIT = 1000;
@@ -70,7 +79,15 @@ export function createTestState(ttl) {
     outage: undefined,
     tampers: new Set(),
     /** OP behaviours that last until reset: `omitExpiresIn` (token responses without expires_in). */
-    quirks: { omitExpiresIn: false },
+    quirks: { omitExpiresIn: false, par: 'offered' },
+    /**
+     * The authorization requests the OP got, per client, names of parameters only (values could
+     * be secrets), with `prompt`: `pushed` (at the PAR endpoint) and `authorize` (at the
+     * authorization endpoint; `pushed: true` when it came with a request_uri of a pushed one).
+     */
+    authorizationLog: { pushed: [], authorize: [] },
+    /** The parameters of pushed requests by their request_uri, to count the authorize requests that use them. */
+    pushedByUri: new Map(),
     /** Endpoints whose requests wait at the OP until released (a renewal kept in flight). */
     hold: { endpoints: new Set(), waiting: [], watchers: [], heldTotal: 0 },
     apiLog: [],
@@ -173,6 +190,9 @@ export function createTestState(ttl) {
       state.outage = undefined;
       state.tampers.clear();
       state.quirks.omitExpiresIn = false;
+      state.quirks.par = 'offered';
+      state.authorizationLog = { pushed: [], authorize: [] };
+      state.pushedByUri.clear();
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -336,8 +356,15 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     'GET /__test/quirks': () => ({ ...state.quirks }),
     'POST /__test/quirks': (body) => {
       if (body.omitExpiresIn !== undefined && typeof body.omitExpiresIn !== 'boolean') throw new HookError(400, '"omitExpiresIn" must be a boolean');
+      if (body.par !== undefined && !PAR_MODES.includes(body.par)) throw new HookError(400, `"par" must be one of ${PAR_MODES.join(', ')}`);
       if (body.omitExpiresIn !== undefined) state.quirks.omitExpiresIn = body.omitExpiresIn;
+      if (body.par !== undefined) state.quirks.par = body.par;
       return { ...state.quirks };
+    },
+    'GET /__test/authorization-requests': () => state.authorizationLog,
+    'POST /__test/authorization-requests/reset': () => {
+      state.authorizationLog = { pushed: [], authorize: [] };
+      return state.authorizationLog;
     },
     'GET /__test/tamper': () => ({ pending: [...state.tampers] }),
     'POST /__test/tamper': (body) => {
@@ -451,8 +478,17 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     switch (endpoint) {
       case 'authorize':
         if (ctx.path === ROUTES.authorization) {
+          // A request_uri stands for the parameters pushed before (RFC 9126 4).
+          const pushed = typeof ctx.query.request_uri === 'string' ? state.pushedByUri.get(ctx.query.request_uri) : undefined;
+          const prompt = String((pushed ? pushed.get('prompt') : ctx.query.prompt) ?? '');
           c.authorize += 1;
-          if (String(ctx.query.prompt ?? '').split(' ').includes('none')) c.authorizeNone += 1;
+          if (prompt.split(' ').includes('none')) c.authorizeNone += 1;
+          state.record(state.authorizationLog.authorize, {
+            clientId: String(ctx.query.client_id ?? ''),
+            params: Object.keys(ctx.query).sort(),
+            pushed: Boolean(pushed),
+            prompt: prompt || null,
+          });
         }
         break;
       case 'end_session':
@@ -560,6 +596,58 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     ctx.querystring = query.toString();
   }
 
+  /**
+   * A pushed authorization request: its form body is read here (and handed on to oidc-provider
+   * as a fresh stream of the same length), so that it is recorded and the nonce and test-key hint rules apply to it
+   * as they do to a plain authorization request.
+   */
+  async function takePushedRequest(ctx) {
+    const chunks = [];
+    for await (const chunk of ctx.req) chunks.push(chunk);
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    state.counters.par += 1;
+    if (form.has('nonce') && state.takeTamper('nonce')) form.set('nonce', `tampered-${randomBytes(8).toString('base64url')}`);
+    const hint = form.get('id_token_hint');
+    if (hint && state.keys.all.has(headerOf(hint).kid)) form.delete('id_token_hint');
+    state.record(state.authorizationLog.pushed, {
+      clientId: form.get('client_id') ?? '',
+      params: [...new Set(form.keys())].sort(),
+      prompt: form.get('prompt'),
+    });
+    const body = Buffer.from(form.toString(), 'utf8');
+    // ctx.request (headers, content length) stays; only the stream oidc-provider reads is new.
+    ctx.request.headers['content-length'] = String(body.length);
+    ctx.req = Readable.from([body]);
+    return form;
+  }
+
+  /** The pushed request's parameters by the request_uri the OP answered with (kept for a while). */
+  function rememberPushedRequest(ctx, form) {
+    const requestUri = ctx.status === 201 && ctx.body && typeof ctx.body === 'object' ? ctx.body.request_uri : undefined;
+    if (typeof requestUri !== 'string') return;
+    state.pushedByUri.set(requestUri, form);
+    if (state.pushedByUri.size > LOG_LIMIT) state.pushedByUri.delete(state.pushedByUri.keys().next().value);
+  }
+
+  function adjustDiscoveryForPar(ctx) {
+    const body = ctx.body;
+    if (ctx.status !== 200 || !body || typeof body !== 'object' || !('issuer' in body)) return;
+    const rest = { ...body };
+    if (state.quirks.par === 'off') {
+      delete rest.pushed_authorization_request_endpoint;
+      delete rest.require_pushed_authorization_requests;
+    } else {
+      rest.require_pushed_authorization_requests = state.quirks.par === 'required';
+    }
+    ctx.body = rest;
+  }
+
+  function refuseUnpushed(ctx) {
+    ctx.status = 400;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = '<!doctype html><title>Dev OP error</title><p>invalid_request: this OP requires pushed authorization requests (RFC 9126).</p>';
+  }
+
   return async function testMode(ctx, next) {
     if (ctx.path === REDIRECT_SINK_PATH && ctx.method !== 'OPTIONS') return answerRedirectSink(ctx);
     if (ctx.path === '/__test' || ctx.path.startsWith('/__test/')) return answerHook(ctx);
@@ -571,6 +659,16 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (outage === 'reset' || (outage && !preflight)) return rejectForOutage(ctx, outage);
     if (preflight) return next();
 
+    if (endpoint === 'par' && state.quirks.par === 'off') {
+      ctx.status = 404;
+      ctx.body = { error: 'not_found' };
+      return undefined;
+    }
+    if (endpoint === 'authorize' && ctx.path === ROUTES.authorization && state.quirks.par === 'required' && ctx.query.request_uri === undefined) {
+      countRequest(ctx, endpoint);
+      return refuseUnpushed(ctx);
+    }
+    const pushedForm = endpoint === 'par' && ctx.method === 'POST' && ctx.is('urlencoded') ? await takePushedRequest(ctx) : undefined;
     countRequest(ctx, endpoint);
     if (endpoint === 'authorize' && state.tampers.has('nonce')) tamperNonce(ctx);
     if ((endpoint === 'authorize' || endpoint === 'end_session') && state.keys.all.size) dropTestSignedHint(ctx);
@@ -583,6 +681,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
+    if (endpoint === 'discovery') adjustDiscoveryForPar(ctx);
+    if (pushedForm) rememberPushedRequest(ctx, pushedForm);
     if (endpoint === 'authorize' && (state.tampers.has('state') || state.tampers.has('iss'))) {
       tamperAuthorizationResponse(ctx);
     }

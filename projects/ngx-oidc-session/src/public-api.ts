@@ -1,9 +1,10 @@
 /*
  * The public surface of ngx-oidc-session. Everything not exported here is internal.
  */
-export { provideAuth, withClock, AuthModule } from './lib/provide-auth';
+export { provideAuth, withClock, withSilentSignIn, AuthModule } from './lib/provide-auth';
+export type { SilentSignInOptions } from './lib/silent/silent-sign-in';
 export type { AuthFeature, AuthFeatureKind } from './lib/provide-auth';
-export type { AuthConfig, RenewConfig, RenewStrategy } from './lib/core/config';
+export type { AuthConfig, RenewConfig, RenewStrategy, PushedAuthorizationMode } from './lib/core/config';
 export { AuthService } from './lib/auth.service';
 export type {
   AuthState,
@@ -13,6 +14,7 @@ export type {
   RenewTrigger,
   FailureClass,
   SignOutReason,
+  SilentSignInOutcome,
   LoginOptions,
   LogoutOptions,
   LogoutResult,

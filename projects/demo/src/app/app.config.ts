@@ -1,9 +1,9 @@
 import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
 import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
-import { authInterceptor, provideAuth } from 'ngx-oidc-session';
+import { authInterceptor, provideAuth, withSilentSignIn } from 'ngx-oidc-session';
 import { routes } from './app.routes';
-import { demoAuthConfig, demoStrategy } from './demo-settings';
+import { demoAuthConfig, demoSilentSignIn, demoStrategy } from './demo-settings';
 import { EventLog } from './event-log';
 
 export const appConfig: ApplicationConfig = {
@@ -14,6 +14,7 @@ export const appConfig: ApplicationConfig = {
     provideHttpClient(withFetch(), withInterceptors([authInterceptor])),
     // Before provideAuth: the event log must listen before the sign-in callback is handled.
     provideAppInitializer(() => void inject(EventLog)),
-    provideAuth(demoAuthConfig(demoStrategy())),
+    // Pushed authorization requests: on, as the dev OP offers them (pushedAuthorization 'auto').
+    provideAuth(demoAuthConfig(demoStrategy()), ...(demoSilentSignIn() ? [withSilentSignIn()] : [])),
   ],
 };

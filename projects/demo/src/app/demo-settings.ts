@@ -26,6 +26,22 @@ export function switchDemoStrategy(strategy: DemoStrategy): void {
   globalThis.sessionStorage?.setItem(STRATEGY_KEY, strategy);
 }
 
+const SILENT_SIGN_IN_KEY = 'ngx-oidc-session-demo:silent-sign-in';
+
+/**
+ * Whether the demo tries a silent sign-in at start-up (withSilentSignIn). Off by default and
+ * kept in localStorage, so that a new tab of the same browser shows it: sign in, close the tab,
+ * open the demo again, and the OP's session signs you in without a redirect.
+ */
+export function demoSilentSignIn(): boolean {
+  return globalThis.localStorage?.getItem(SILENT_SIGN_IN_KEY) === 'on';
+}
+
+export function switchDemoSilentSignIn(on: boolean): void {
+  if (on) globalThis.localStorage?.setItem(SILENT_SIGN_IN_KEY, 'on');
+  else globalThis.localStorage?.removeItem(SILENT_SIGN_IN_KEY);
+}
+
 /**
  * TEST ONLY: a bad config for this tab, which e2e/config-checks.test.mjs writes to
  * sessionStorage before the page loads, to show that the production build refuses it. The demo

@@ -4,7 +4,7 @@ import { JsonPipe } from '@angular/common';
 import { AuthError, AuthService, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
-import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoStrategy, switchDemoStrategy, testOverride } from './demo-settings';
+import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoSilentSignIn, demoStrategy, switchDemoSilentSignIn, switchDemoStrategy, testOverride } from './demo-settings';
 
 interface ApiResult {
   readonly status: number;
@@ -74,6 +74,10 @@ interface ApiResult {
             <option value="refresh_token">refresh token</option>
             <option value="iframe">hidden iframe (prompt=none)</option>
           </select>
+        </label>
+        <label class="strategy">
+          <input type="checkbox" [checked]="silentSignIn" (change)="switchSilentSignIn($any($event.target).checked)" data-testid="silent-sign-in" />
+          Silent sign-in at start-up (from the OP's session, in new tabs and after reloads)
         </label>
       </section>
 
@@ -178,6 +182,7 @@ export class HomePage {
   private readonly http = inject(HttpClient);
   protected readonly api = DEMO_API;
   protected readonly strategy = demoStrategy();
+  protected readonly silentSignIn = demoSilentSignIn();
   protected readonly state = this.auth.state;
   protected readonly user = this.auth.user;
   protected readonly apiResult = signal<ApiResult | null>(null);
@@ -299,6 +304,11 @@ export class HomePage {
       const status = error instanceof HttpErrorResponse ? error.status : 0;
       this.ownApiResult.set(`${url}: sent to ${sentTo}, HTTP ${status}`);
     }
+  }
+
+  protected switchSilentSignIn(on: boolean): void {
+    switchDemoSilentSignIn(on);
+    location.reload();
   }
 
   protected switchStrategy(strategy: DemoStrategy): void {

@@ -12,6 +12,7 @@ import { RenewScheduler } from './renew/renew-scheduler';
 import { AuthEvents } from './state/auth-events';
 import { SessionStore } from './state/session-store';
 import { SignInAttempts, appPath, withoutResponseParams } from './state/sign-in-attempts';
+import { START_UP_SIGN_IN } from './state/start-up-sign-in';
 import { TabCoordinator } from './tabs/tab-coordinator';
 
 /**
@@ -37,6 +38,8 @@ export class AuthService {
   private readonly renewer = inject(RenewScheduler);
   private readonly tabs = inject(TabCoordinator);
   private readonly bus = inject(AuthEvents);
+  /** withSilentSignIn(), when the app asked for it. */
+  private readonly startUpSignIn = inject(START_UP_SIGN_IN, { optional: true });
   private initialized: Promise<void> | null = null;
 
   /** The auth state; replays the current state to new subscribers. */
@@ -100,6 +103,12 @@ export class AuthService {
     if (!session && refused) {
       this.store.clear('sign-in-failed', refused);
       this.bus.emit({ type: 'error', at: this.clock.now(), error: refused });
+      return;
+    }
+    // Not on a callback page (handled or refused above), nor back from this tab's logout (the
+    // feature keeps a per-tab marker of it): only a page that opened with no session at all.
+    if (!session && this.startUpSignIn) {
+      await this.startUpSignIn.signIn();
       return;
     }
     if (!session || !isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) {

@@ -11,9 +11,11 @@ import { AuthService } from './auth.service';
 import { AUTH_CONFIG, AuthConfig, resolveAuthConfig } from './core/config';
 import { AuthBrowser } from './platform/browser';
 import { AUTH_CLOCK, Clock } from './platform/clock';
+import { SilentSignIn, SilentSignInOptions } from './silent/silent-sign-in';
+import { START_UP_SIGN_IN } from './state/start-up-sign-in';
 
 /** The kinds of optional features of provideAuth(). */
-export type AuthFeatureKind = 'clock';
+export type AuthFeatureKind = 'clock' | 'silent-sign-in';
 
 /**
  * A feature of provideAuth(), made by one of the `with...()` functions. Its members are
@@ -34,6 +36,21 @@ function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provid
  */
 export function withClock(clock: Clock): AuthFeature<'clock'> {
   return authFeature('clock', [{ provide: AUTH_CLOCK, useValue: clock }]);
+}
+
+/**
+ * Silent sign-in at start-up: when a page opens with no session (and brings no sign-in or
+ * logout response), one hidden prompt=none request signs the user in if their session at the OP
+ * exists; otherwise they stay unauthenticated, with no redirect. Once per page load, never right
+ * after this tab's logout; the outcome comes as a `silent_sign_in` event. Needs
+ * `renew.silentRenewUrl` (the page ng add generates).
+ *
+ * ```ts
+ * provideAuth(config, withSilentSignIn({ timeoutSeconds: 5 }))
+ * ```
+ */
+export function withSilentSignIn(options: SilentSignInOptions = {}): AuthFeature<'silent-sign-in'> {
+  return authFeature('silent-sign-in', [{ provide: START_UP_SIGN_IN, useFactory: () => new SilentSignIn(options) }]);
 }
 
 function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Provider[] {

@@ -14,7 +14,7 @@ import { Provider, inject, provideAppInitializer } from '@angular/core';
 import { AuthEvents } from '../lib/state/auth-events';
 import { TestBed } from '@angular/core/testing';
 import { AuthConfig } from '../lib/core/config';
-import { provideAuth, withClock } from '../lib/provide-auth';
+import { AuthFeature, provideAuth, withClock } from '../lib/provide-auth';
 import { AuthService } from '../lib/auth.service';
 import { AuthEvent } from '../lib/core/auth-state';
 import { AuthBrowser } from '../lib/platform/browser';
@@ -61,6 +61,8 @@ export class AuthHarness {
   interceptor: InterceptorSetup = 'none';
   /** More providers of the app, for the next load() (e.g. APP_BASE_HREF for the guards). */
   providers: Provider[] = [];
+  /** More features of provideAuth(), for the next load() (e.g. withSilentSignIn()). */
+  features: AuthFeature[] = [];
   auth!: AuthService;
 
   constructor(
@@ -94,7 +96,7 @@ export class AuthHarness {
         http,
         // Listens before provideAuth's initializer runs, so that start-up events are seen too.
         provideAppInitializer(() => void inject(AuthEvents).events$.subscribe((event) => this.events.push(event))),
-        provideAuth({ authority: this.op.issuer, clientId: this.op.clientId, storage: this.storage, ...this.config }, withClock(this.clock)),
+        provideAuth({ authority: this.op.issuer, clientId: this.op.clientId, storage: this.storage, ...this.config }, withClock(this.clock), ...this.features),
         { provide: AuthBrowser, useValue: this.browser },
         { provide: ATTEMPT_STORAGE, useValue: this.attempts },
         // The library's own requests to the OP go through fetch, never through HttpBackend.

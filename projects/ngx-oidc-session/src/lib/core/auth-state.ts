@@ -22,6 +22,14 @@ export interface AuthState {
 export type RenewTrigger = 'timer' | 'wake-up' | 'token-request' | 'forced' | 'start-up';
 export type FailureClass = 'transient' | 'permanent';
 export type SignOutReason = 'logout' | 'session_ended' | 'other_tab';
+/**
+ * How the silent sign-in at start-up (withSilentSignIn) ended: `signed_in` by the OP's session
+ * (a `signed_in` event follows too); `no_op_session`: the OP answered login_required,
+ * interaction_required, consent_required or account_selection_required; `failed`: anything else
+ * (timeout, OP unreachable, a response that failed its checks). The last two leave the user
+ * unauthenticated, with no redirect.
+ */
+export type SilentSignInOutcome = 'signed_in' | 'no_op_session' | 'failed';
 
 /** Everything that happens to the session, in order. Events never carry tokens. */
 export type AuthEvent =
@@ -39,7 +47,8 @@ export type AuthEvent =
       /** Milliseconds until the next attempt, or null when no attempt follows. */
       readonly retryInMs: number | null;
     }
-  | { readonly type: 'session_expired'; readonly at: number; readonly error: AuthError | null };
+  | { readonly type: 'session_expired'; readonly at: number; readonly error: AuthError | null }
+  | { readonly type: 'silent_sign_in'; readonly at: number; readonly outcome: SilentSignInOutcome; readonly error: AuthError | null };
 
 export type AuthEventType = AuthEvent['type'];
 

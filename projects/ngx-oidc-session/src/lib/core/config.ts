@@ -2,6 +2,13 @@ import { InjectionToken } from '@angular/core';
 import { AuthError } from './errors';
 import { StorageChoice } from './token-storage';
 
+/**
+ * When authorization requests are pushed to the OP first (RFC 9126): `auto` when its discovery
+ * document advertises a pushed_authorization_request_endpoint, `always` (an OP without one is
+ * an error), `never` (an OP that requires them is an error).
+ */
+export type PushedAuthorizationMode = 'auto' | 'always' | 'never';
+
 /** How tokens are renewed before they expire. */
 export type RenewStrategy = 'refresh_token' | 'iframe' | 'none';
 
@@ -82,6 +89,11 @@ export interface AuthConfig {
   readonly tabs?: 'shared' | 'isolated';
   /** Tolerated clock difference with the OP when checking token times. Default 30 seconds. */
   readonly clockToleranceSeconds?: number;
+  /**
+   * Pushed authorization requests (RFC 9126) for sign-in, popup and iframe renewal: `auto`
+   * (default) when the OP advertises them, `always`, or `never`. See {@link PushedAuthorizationMode}.
+   */
+  readonly pushedAuthorization?: PushedAuthorizationMode;
 }
 
 /** The config after validation and defaults; URLs resolved against the app's origin. */
@@ -101,6 +113,7 @@ export interface ResolvedAuthConfig {
   readonly retryOn401: 'invalid_token' | 'any';
   readonly tabs: 'shared' | 'isolated';
   readonly clockToleranceSeconds: number;
+  readonly pushedAuthorization: PushedAuthorizationMode;
   /** Prefix of every storage key: one namespace per authority and client. */
   readonly storageNamespace: string;
 }
@@ -125,7 +138,7 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const SERVER_ORIGIN = 'http://server.invalid';
 
 /** `config_invalid` naming the key; the explanation is kept in dev mode only. */
-function configError(key: string, problem: string): AuthError {
+export function configError(key: string, problem: string): AuthError {
   return new AuthError('config_invalid', problem && `ngx-oidc-session: config.${key} ${problem}`, false, { configKey: key });
 }
 
@@ -134,7 +147,7 @@ function stringOrEmpty(value: unknown): string {
 }
 
 /** A number of seconds within its range, or the default; `config_invalid` otherwise. */
-function seconds(value: number | undefined, key: string, fallback: number, min: number, max: number): number {
+export function seconds(value: number | undefined, key: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value >= min && value <= max)) {
     throw configError(key, ngDevMode ? `must be a number of seconds between ${min} and ${max} (got ${String(value)}).` : '');
@@ -281,6 +294,9 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
     tabs: config.tabs ?? 'shared',
     // Kept in production: a huge tolerance would switch off the exp and iat checks of ID tokens.
     clockToleranceSeconds: seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
+    // Checked in dev mode only: the protocol code takes any value but "always" and "never" for
+    // "auto" (PAR when the OP offers it), a safe reading of a typo.
+    pushedAuthorization: config.pushedAuthorization ?? 'auto',
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
   };
 }
@@ -342,4 +358,5 @@ function checkConfigShape(config: AuthConfig): void {
   oneOf(config.unauthenticatedRequests, 'unauthenticatedRequests', ['send', 'fail']);
   oneOf(config.retryOn401, 'retryOn401', ['invalid_token', 'any']);
   oneOf(config.tabs, 'tabs', ['shared', 'isolated']);
+  oneOf(config.pushedAuthorization, 'pushedAuthorization', ['auto', 'always', 'never']);
 }

@@ -1,25 +1,8 @@
 import { AuthHarness } from '../../testing/harness';
+import { nextIframe, post, removeSilentIframes } from '../../testing/silent-iframe';
 import { SILENT_RENEW_MESSAGE } from './iframe-renew';
 
 const ORIGIN = location.origin; // the Karma page plays the app: the iframe logic needs a real window
-
-/** Resolves with the silent-renew iframe as soon as the library appends it. */
-function nextIframe(): Promise<HTMLIFrameElement> {
-  return new Promise((resolve) => {
-    const observer = new MutationObserver(() => {
-      const iframe = document.querySelector<HTMLIFrameElement>('iframe[title="silent sign-in"]');
-      if (iframe) {
-        observer.disconnect();
-        resolve(iframe);
-      }
-    });
-    observer.observe(document.body, { childList: true });
-  });
-}
-
-function post(data: unknown, { origin = ORIGIN, source }: { origin?: string; source: MessageEventSource | null }) {
-  window.dispatchEvent(new MessageEvent('message', { origin, source, data }));
-}
 
 describe('IframeRenewer', () => {
   let harness: AuthHarness;
@@ -35,7 +18,7 @@ describe('IframeRenewer', () => {
     expect(harness.auth.state().status).toBe('authenticated');
   });
 
-  afterEach(() => document.querySelectorAll('iframe[title="silent sign-in"]').forEach((iframe) => iframe.remove()));
+  afterEach(removeSilentIframes);
 
   it('renews through a hidden prompt=none request and accepts only its own response', async () => {
     const appended = nextIframe();

@@ -118,9 +118,15 @@ export class OidcClient {
     }
   }
 
-  /** Builds an authorization request (code + PKCE S256) with a fresh state and nonce. */
+  /**
+   * Builds an authorization request (code + PKCE S256) with a fresh state and nonce. With
+   * pushed authorization requests (RFC 9126) the parameters go to the OP over the back channel
+   * first, and the URL carries only client_id and request_uri (RFC 9126 4). Every flow (sign-in,
+   * iframe renewal, silent sign-in, popup) builds its request here, so the choice applies to all.
+   */
   async authorizationRequest(options: AuthorizationRequestOptions): Promise<{ url: URL; attempt: AuthorizationAttempt }> {
     const as = await this.discover();
+    const usePar = this.pushesAuthorization(as);
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const attempt: AuthorizationAttempt = {
       state: oauth.generateRandomState(),
@@ -128,8 +134,7 @@ export class OidcClient {
       codeVerifier,
       redirectUri: options.redirectUri,
     };
-    const url = new URL(as.authorization_endpoint!);
-    const params = url.searchParams;
+    const params = new URLSearchParams();
     for (const [name, value] of Object.entries({ ...this.config.authorizeParams, ...options.params })) params.set(name, value);
     params.set('client_id', this.config.clientId);
     params.set('redirect_uri', options.redirectUri);
@@ -140,14 +145,57 @@ export class OidcClient {
     params.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
     params.set('code_challenge_method', 'S256');
     const maxAge = params.get('max_age');
-    if (maxAge !== null) {
-      // Kept with the attempt: the response's auth_time is checked against it.
-      if (!/^\d{1,10}$/.test(maxAge)) {
-        throw new AuthError('config_invalid', ngDevMode ? `max_age must be a whole number of seconds, not "${maxAge}".` : '', false, { configKey: 'maxAge' });
-      }
-      return { url, attempt: { ...attempt, maxAge: Number(maxAge) } };
+    // Kept with the attempt: the response's auth_time is checked against it.
+    if (maxAge !== null && !/^\d{1,10}$/.test(maxAge)) {
+      throw new AuthError('config_invalid', ngDevMode ? `max_age must be a whole number of seconds, not "${maxAge}".` : '', false, { configKey: 'maxAge' });
     }
-    return { url, attempt };
+    const url = new URL(as.authorization_endpoint!);
+    if (usePar) {
+      url.searchParams.set('client_id', this.config.clientId);
+      url.searchParams.set('request_uri', await this.pushAuthorizationRequest(as, params));
+    } else {
+      for (const [name, value] of params) url.searchParams.set(name, value);
+    }
+    return { url, attempt: maxAge === null ? attempt : { ...attempt, maxAge: Number(maxAge) } };
+  }
+
+  /**
+   * Whether this request is pushed: by config, or (`auto`) when the OP advertises the endpoint
+   * or requires it (RFC 9126 5). A contradiction between the two is the app's to fix, and is
+   * reported before the browser leaves.
+   */
+  private pushesAuthorization(as: oauth.AuthorizationServer): boolean {
+    const mode = this.config.pushedAuthorization;
+    const offered = typeof as.pushed_authorization_request_endpoint === 'string';
+    if (mode === 'always' && !offered) {
+      throw new AuthError('config_invalid', ngDevMode ? 'config.pushedAuthorization is "always", but the OP advertises no pushed_authorization_request_endpoint.' : '', false, {
+        configKey: 'pushedAuthorization',
+      });
+    }
+    if (mode === 'never' && as.require_pushed_authorization_requests === true) {
+      throw new AuthError('config_invalid', ngDevMode ? 'config.pushedAuthorization is "never", but the OP requires pushed authorization requests (require_pushed_authorization_requests).' : '', false, {
+        configKey: 'pushedAuthorization',
+      });
+    }
+    if (as.require_pushed_authorization_requests === true && !offered) {
+      throw new AuthError('discovery_failed', ngDevMode ? 'The OP requires pushed authorization requests but advertises no pushed_authorization_request_endpoint.' : '');
+    }
+    return mode !== 'never' && offered;
+  }
+
+  /**
+   * RFC 9126 2: posts the request's parameters and returns the request_uri to send the browser
+   * with. It is used at once, never kept: a request_uri lives only `expires_in` seconds and only
+   * for one authorization request (RFC 9126 2.2, 4). Failures are classified like those of the
+   * token endpoint (5xx, 429, network: transient; an OAuth error such as invalid_request: final).
+   */
+  private async pushAuthorizationRequest(as: oauth.AuthorizationServer, params: URLSearchParams): Promise<string> {
+    try {
+      const response = await oauth.pushedAuthorizationRequest(as, this.client, this.clientAuth, params, this.requestOptions);
+      return (await oauth.processPushedAuthorizationResponse(as, this.client, response)).request_uri;
+    } catch (error) {
+      throw toAuthError(error, 'par');
+    }
   }
 
   /**
@@ -281,23 +329,37 @@ export class OidcClient {
    * same-user rule. Each attempt has its own state, nonce and PKCE pair.
    */
   async silentRenew(previous: Session): Promise<Session> {
-    const window = this.context.window;
-    const silentRenewUrl = this.config.renew.silentRenewUrl;
-    if (!window || !silentRenewUrl) throw new AuthError('not_in_browser', ngDevMode ? 'Iframe renewal needs a browser and renew.silentRenewUrl.' : '');
-    const params: Record<string, string> = { prompt: 'none' };
+    const params: Record<string, string> = {};
     if (previous.idToken) params['id_token_hint'] = previous.idToken;
-    const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params });
-    this.cancelIframe?.();
-    const iframe = runSilentIframe(window, url, attempt.state, this.config.renew.iframeTimeoutSeconds * 1000, this.context.clock);
-    this.cancelIframe = iframe.cancel;
-    const responseUrl = await iframe.response.finally(() => {
-      if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;
-    });
-    const session = await this.completeAuthorization(responseUrl, attempt);
+    const session = await this.silentAuthorization(params, this.config.renew.iframeTimeoutSeconds * 1000);
     if (session.idTokenClaims.sub !== previous.idTokenClaims.sub) {
       throw new AuthError('id_token_invalid', ngDevMode ? 'The silent renewal signed in a different user than the current session.' : '');
     }
     return { ...session, userInfo: previous.userInfo, epoch: previous.epoch, chain: previous.chain, version: previous.version + 1 };
+  }
+
+  /**
+   * A sign-in without a session to go on (silent sign-in at start-up): the same prompt=none
+   * request in the hidden iframe, without id_token_hint; the OP's answer decides whether its
+   * session exists. Rejects with `authorization_error` (login_required, ...) when it does not.
+   */
+  silentSignIn(timeoutMs: number): Promise<Session> {
+    return this.silentAuthorization({}, timeoutMs);
+  }
+
+  /** One prompt=none authorization request in the hidden iframe, checked and redeemed like a sign-in. */
+  private async silentAuthorization(params: Record<string, string>, timeoutMs: number): Promise<Session> {
+    const window = this.context.window;
+    const silentRenewUrl = this.config.renew.silentRenewUrl;
+    if (!window || !silentRenewUrl) throw new AuthError('not_in_browser', ngDevMode ? 'A silent authorization request needs a browser and renew.silentRenewUrl.' : '');
+    const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params: { ...params, prompt: 'none' } });
+    this.cancelIframe?.();
+    const iframe = runSilentIframe(window, url, attempt.state, timeoutMs, this.context.clock);
+    this.cancelIframe = iframe.cancel;
+    const responseUrl = await iframe.response.finally(() => {
+      if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;
+    });
+    return this.completeAuthorization(responseUrl, attempt);
   }
 
   /**

@@ -133,7 +133,7 @@ export class OnDemand {
    * tabs. Code and state leave the address bar whatever happens.
    */
   async completeSignIn(responseUrl: URL): Promise<void> {
-    const { store, events, clock, config, tabs, browser } = this.context;
+    const { browser } = this.context;
     const attempt = this.takeAttempt();
     // The stored return URL is checked again: storage written by another version or by hand
     // must not redirect elsewhere, nor make replaceState() throw.
@@ -141,7 +141,28 @@ export class OnDemand {
     if (!attempt) {
       throw new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this browser.' : '');
     }
-    let session = await this.client.completeAuthorization(responseUrl, attempt);
+    await this.commitSignIn(await this.client.completeAuthorization(responseUrl, attempt));
+  }
+
+  /**
+   * Silent sign-in at start-up: one prompt=none request in the hidden iframe. Resolves true
+   * when the OP's session signed the user in (committed as a sign-in), false when another tab's
+   * session arrived meanwhile; rejects with the OP's refusal (login_required, ...) or failure.
+   */
+  async silentSignIn(timeoutMs: number): Promise<boolean> {
+    return this.commitSignIn(await this.client.silentSignIn(timeoutMs), true);
+  }
+
+  /**
+   * A new sign-in's token set, checked: userinfo, then, under the renewal lock, the sign-in's
+   * epoch, the store and the ledger the other tabs read, then the `signed_in` event. A silent
+   * sign-in (`yields`) gives way to a session this tab took in meanwhile (another tab's sign-in):
+   * false, and its grant's refresh token is revoked rather than left valid and unused. An
+   * interactive sign-in (a step-up, another user) always replaces the session.
+   */
+  private async commitSignIn(checked: Session, yields = false): Promise<boolean> {
+    const { store, events, clock, config, tabs } = this.context;
+    let session = checked;
     if (config.loadUserInfo) {
       try {
         session = { ...session, userInfo: await this.client.fetchUserInfo(session) };
@@ -152,12 +173,18 @@ export class OnDemand {
     }
     const signedIn = session;
     const committed = await tabs.exclusive(async () => {
+      if (yields && store.session()) return null;
       const withEpoch = { ...signedIn, epoch: await this.handover.nextEpoch() };
       store.set(withEpoch, 'signed-in');
       await this.handover.commit(withEpoch);
       return withEpoch;
     });
+    if (!committed) {
+      if (signedIn.refreshToken) void this.client.revoke(signedIn.refreshToken, 'refresh_token').catch(() => undefined);
+      return false;
+    }
     events.emit({ type: 'signed_in', at: clock.now(), user: userClaimsOf(committed) });
+    return true;
   }
 
   /**

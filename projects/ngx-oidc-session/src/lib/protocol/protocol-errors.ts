@@ -1,11 +1,13 @@
 import * as oauth from 'oauth4webapi';
 import { AuthError, AuthErrorCode } from '../core/errors';
 
-export type ProtocolStage = 'discovery' | 'authorization' | 'token' | 'id_token' | 'userinfo' | 'revocation';
+/** `par`: the pushed authorization request (RFC 9126 2), a back-channel step of the authorization request. */
+export type ProtocolStage = 'discovery' | 'authorization' | 'par' | 'token' | 'id_token' | 'userinfo' | 'revocation';
 
 const STAGE_CODES: Record<ProtocolStage, AuthErrorCode> = {
   discovery: 'discovery_failed',
   authorization: 'authorization_error',
+  par: 'authorization_error',
   token: 'token_error',
   id_token: 'id_token_invalid',
   userinfo: 'invalid_response',
