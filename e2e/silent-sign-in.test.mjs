@@ -95,3 +95,28 @@ test("no silent sign-in after this tab's logout, although the OP session lives o
   await page.getByTestId('login').click();
   await decided(page, 'authenticated');
 });
+
+test('after a local-only logout, a new tab does not sign in silently either, until the next interactive sign-in', async ({ demoPage, rig }) => {
+  const { context, page } = await silentDemo(demoPage, { logout: { localOnly: true } });
+  await signInFromHome(page);
+  await page.getByTestId('logout').click();
+  await decided(page, 'unauthenticated');
+  await rig.resetCounters();
+  // A new tab has no per-tab marker: the browser-wide record of the logout keeps it from trying
+  // (its sign-in would also be shared with the first tab, undoing the logout there).
+  const tab = await openTab(context);
+  await decided(tab.page, 'unauthenticated');
+  await tab.page.waitForLoadState('networkidle');
+  assert.equal((await rig.counters()).authorize, 0);
+  assert.deepEqual(await silentOutcomes(tab.page), []);
+  assert.equal(await page.getByTestId('status').textContent(), 'unauthenticated');
+  // An interactive sign-in lifts it: once both tabs are closed, a new tab signs in silently.
+  await tab.page.getByTestId('login').click();
+  await decided(tab.page, 'authenticated');
+  await decided(page, 'authenticated');
+  await tab.page.close();
+  await page.close();
+  const next = await openTab(context);
+  await decided(next.page, 'authenticated');
+  assert.match((await silentOutcomes(next.page))[0] ?? '', /signed_in/);
+});

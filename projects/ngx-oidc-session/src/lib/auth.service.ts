@@ -172,7 +172,8 @@ export class AuthService {
       }
     }
     const session = this.store.session();
-    // No renewal started before this point may store its result.
+    // No renewal nor silent sign-in started before this point may store its result.
+    this.store.logouts++;
     this.renewer.stop();
     let error: AuthError | null = null;
     if (!options.localOnly && this.browser.isBrowser) {

@@ -41,8 +41,10 @@ export function withClock(clock: Clock): AuthFeature<'clock'> {
 /**
  * Silent sign-in at start-up: when a page opens with no session (and brings no sign-in or
  * logout response), one hidden prompt=none request signs the user in if their session at the OP
- * exists; otherwise they stay unauthenticated, with no redirect. Once per page load, never right
- * after this tab's logout; the outcome comes as a `silent_sign_in` event. Needs
+ * exists; otherwise they stay unauthenticated, with no redirect. Once per page load, bounded as
+ * a whole by `timeoutSeconds`, never after this tab's logout nor (shared tabs) while the last
+ * thing recorded in the browser is a logout, never inside a frame; the outcome comes as a
+ * `silent_sign_in` event. Needs
  * `renew.silentRenewUrl` (the page ng add generates).
  *
  * ```ts

@@ -26,10 +26,12 @@ export type SignOutReason = 'logout' | 'session_ended' | 'other_tab';
  * How the silent sign-in at start-up (withSilentSignIn) ended: `signed_in` by the OP's session
  * (a `signed_in` event follows too); `no_op_session`: the OP answered login_required,
  * interaction_required, consent_required or account_selection_required; `failed`: anything else
- * (timeout, OP unreachable, a response that failed its checks). The last two leave the user
- * unauthenticated, with no redirect.
+ * (timeout, OP unreachable, a response that failed its checks); `superseded`: a logout (in this
+ * tab or another), another tab's sign-in, or the timeout came before the result could be
+ * stored, which was discarded (its refresh token revoked). All but the first leave the user
+ * unauthenticated unless another tab's session was taken in, with no redirect.
  */
-export type SilentSignInOutcome = 'signed_in' | 'no_op_session' | 'failed';
+export type SilentSignInOutcome = 'signed_in' | 'no_op_session' | 'failed' | 'superseded';
 
 /** Everything that happens to the session, in order. Events never carry tokens. */
 export type AuthEvent =

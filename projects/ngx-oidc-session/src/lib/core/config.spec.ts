@@ -161,6 +161,18 @@ describe('resolveAuthConfig in a production build (ngDevMode false)', () => {
     expect(productionRejection({ renew: { strategy: 'iframe', silentRenewUrl: 'https://evil.example.com/silent.html' } }).details.configKey).toBe('renew.silentRenewUrl');
   });
 
+  it('refuses a mistyped pushedAuthorization in production too: it would quietly become "auto"', () => {
+    for (const value of ['Always', true, 'yes']) {
+      expect(productionRejection({ pushedAuthorization: value as unknown as 'always' }).details.configKey).toBe('pushedAuthorization');
+    }
+  });
+
+  it('reserves the parameters that would replace or bind a pushed request (request_uri, request, dpop_jkt), in production too', () => {
+    for (const name of ['request_uri', 'request', 'dpop_jkt']) {
+      expect(productionRejection({ authorizeParams: { [name]: 'x' } }).details.configKey).toBe(`authorizeParams.${name}`);
+    }
+  });
+
   it('keeps the origin, https and silent-renew page checks of issue 15, with a short message', () => {
     for (const [config, key] of [
       [{ redirectUrl: 'https://evil.example.com/' }, 'redirectUrl'],

@@ -120,8 +120,12 @@ export interface ResolvedAuthConfig {
 
 export const AUTH_CONFIG = new InjectionToken<ResolvedAuthConfig>('ngx-oidc-session config');
 
-/** Parameters the library owns; an app setting them would break the protocol's checks. */
-const RESERVED_AUTHORIZE_PARAMS = [
+/**
+ * Parameters the library owns; an app setting them would break the protocol's checks. With
+ * pushed requests, request_uri and request (RFC 9126 4, RFC 9101) would replace the pushed
+ * parameters, and dpop_jkt (RFC 9449 10) binds the code to a key the library does not hold.
+ */
+export const RESERVED_AUTHORIZE_PARAMS = [
   'client_id',
   'redirect_uri',
   'response_type',
@@ -131,6 +135,9 @@ const RESERVED_AUTHORIZE_PARAMS = [
   'nonce',
   'code_challenge',
   'code_challenge_method',
+  'request_uri',
+  'request',
+  'dpop_jkt',
 ];
 const RESERVED_TOKEN_PARAMS = ['client_id', 'grant_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token'];
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -189,7 +196,7 @@ function checkAppUrl(href: string, key: string, appOrigin: string, given: string
   }
 }
 
-function checkParams(params: Readonly<Record<string, string>> | undefined, key: string, reserved: readonly string[]): Readonly<Record<string, string>> {
+export function checkParams(params: Readonly<Record<string, string>> | undefined, key: string, reserved: readonly string[]): Readonly<Record<string, string>> {
   for (const name of Object.keys(params ?? {})) {
     if (reserved.includes(name)) {
       throw configError(`${key}.${name}`, ngDevMode ? `is set by the library on every request; remove it from ${key}.` : '');
@@ -242,6 +249,10 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
   const strategy = renew.strategy ?? 'refresh_token';
   // Kept in production: a typo would renew by iframe without a page to land on.
   if (!['refresh_token', 'iframe', 'none'].includes(strategy)) throw configError('renew.strategy', ngDevMode ? `must be "refresh_token", "iframe" or "none" (got "${String(strategy)}").` : '');
+  const pushedAuthorization = config.pushedAuthorization ?? 'auto';
+  // Kept in production: a typo ("Always", true) taken for "auto" would quietly drop the pushed
+  // requests the app asked for whenever the OP does not advertise them.
+  if (!['auto', 'always', 'never'].includes(pushedAuthorization)) throw configError('pushedAuthorization', ngDevMode ? `must be "auto", "always" or "never" (got "${String(pushedAuthorization)}").` : '');
   const fallbackToIframe = renew.fallbackToIframe ?? false;
   const silentRenewUrl = renew.silentRenewUrl ? resolveAppUrl(renew.silentRenewUrl, 'renew.silentRenewUrl', appOrigin) : null;
   const redirectUrl = resolveAppUrl(config.redirectUrl ?? '/', 'redirectUrl', appOrigin);
@@ -294,9 +305,7 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
     tabs: config.tabs ?? 'shared',
     // Kept in production: a huge tolerance would switch off the exp and iat checks of ID tokens.
     clockToleranceSeconds: seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
-    // Checked in dev mode only: the protocol code takes any value but "always" and "never" for
-    // "auto" (PAR when the OP offers it), a safe reading of a typo.
-    pushedAuthorization: config.pushedAuthorization ?? 'auto',
+    pushedAuthorization,
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
   };
 }
@@ -358,5 +367,4 @@ function checkConfigShape(config: AuthConfig): void {
   oneOf(config.unauthenticatedRequests, 'unauthenticatedRequests', ['send', 'fail']);
   oneOf(config.retryOn401, 'retryOn401', ['invalid_token', 'any']);
   oneOf(config.tabs, 'tabs', ['shared', 'isolated']);
-  oneOf(config.pushedAuthorization, 'pushedAuthorization', ['auto', 'always', 'never']);
 }

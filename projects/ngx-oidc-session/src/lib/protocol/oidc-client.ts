@@ -1,7 +1,7 @@
 // The protocol chunk: everything that uses oauth4webapi. It is loaded with import() by
 // ProtocolLoader, so that an app that restores a stored session starts without it.
 import * as oauth from 'oauth4webapi';
-import { ResolvedAuthConfig } from '../core/config';
+import { RESERVED_AUTHORIZE_PARAMS, ResolvedAuthConfig, checkParams } from '../core/config';
 import { AuthError } from '../core/errors';
 import { IdTokenClaims, Session, newChainId } from '../core/session';
 import { Clock } from '../platform/clock';
@@ -125,6 +125,8 @@ export class OidcClient {
    * iframe renewal, silent sign-in, popup) builds its request here, so the choice applies to all.
    */
   async authorizationRequest(options: AuthorizationRequestOptions): Promise<{ url: URL; attempt: AuthorizationAttempt }> {
+    // login({ params }) as authorizeParams: a reserved name is refused before anything is done.
+    checkParams(options.params, 'params', RESERVED_AUTHORIZE_PARAMS);
     const as = await this.discover();
     const usePar = this.pushesAuthorization(as);
     const codeVerifier = oauth.generateRandomCodeVerifier();

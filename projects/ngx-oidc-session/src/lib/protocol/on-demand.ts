@@ -145,22 +145,40 @@ export class OnDemand {
   }
 
   /**
-   * Silent sign-in at start-up: one prompt=none request in the hidden iframe. Resolves true
-   * when the OP's session signed the user in (committed as a sign-in), false when another tab's
-   * session arrived meanwhile; rejects with the OP's refusal (login_required, ...) or failure.
+   * Silent sign-in at start-up: one prompt=none request in the hidden iframe. Resolves
+   * `signed-in` when the OP's session signed the user in (committed as a sign-in); `skipped`,
+   * with no request, when the last thing any tab recorded is a logout (see lastWasLogout); and
+   * `superseded` when a logout (here or in another tab), another sign-in, or the caller giving
+   * up (`wanted` false) came first: the result is discarded and its refresh token revoked.
+   * Rejects with the OP's refusal (login_required, ...) or failure.
    */
-  async silentSignIn(timeoutMs: number): Promise<boolean> {
-    return this.commitSignIn(await this.client.silentSignIn(timeoutMs), true);
+  async silentSignIn(timeoutMs: number, wanted: () => boolean): Promise<'signed-in' | 'skipped' | 'superseded'> {
+    const { store, tabs } = this.context;
+    // Taken before the iframe starts: whatever is recorded after this came first.
+    const before = await this.handover.lastEvents();
+    // A logout that left the OP session alive (localOnly, an OP without end_session_endpoint)
+    // stays in force for every tab until the next sign-in: a new or reloaded tab must not sign
+    // the user in again, nor every other tab with it through its broadcast.
+    if (tabs.enabled && before.signedOut >= 0 && before.signedOut >= before.known) return 'skipped';
+    if (!wanted()) return 'superseded';
+    const stillWanted = async () => {
+      if (!wanted() || store.session()) return false;
+      const now = await this.handover.lastEvents();
+      return now.signedOut <= before.signedOut && now.known <= before.known;
+    };
+    return (await this.commitSignIn(await this.client.silentSignIn(timeoutMs), stillWanted)) ? 'signed-in' : 'superseded';
   }
 
   /**
    * A new sign-in's token set, checked: userinfo, then, under the renewal lock, the sign-in's
    * epoch, the store and the ledger the other tabs read, then the `signed_in` event. A silent
-   * sign-in (`yields`) gives way to a session this tab took in meanwhile (another tab's sign-in):
-   * false, and its grant's refresh token is revoked rather than left valid and unused. An
-   * interactive sign-in (a step-up, another user) always replaces the session.
+   * sign-in (`stillWanted`) gives way to anything recorded since it started (a logout here or in
+   * another tab, another tab's sign-in, even one whose broadcast has not arrived: the ledger
+   * already names it) and to a caller that gave up: false, and its grant's refresh token is
+   * revoked rather than left valid and unused. An interactive sign-in (a step-up, another user)
+   * always replaces the session.
    */
-  private async commitSignIn(checked: Session, yields = false): Promise<boolean> {
+  private async commitSignIn(checked: Session, stillWanted?: () => Promise<boolean>): Promise<boolean> {
     const { store, events, clock, config, tabs } = this.context;
     let session = checked;
     if (config.loadUserInfo) {
@@ -173,7 +191,7 @@ export class OnDemand {
     }
     const signedIn = session;
     const committed = await tabs.exclusive(async () => {
-      if (yields && store.session()) return null;
+      if (stillWanted && !(await stillWanted())) return null;
       const withEpoch = { ...signedIn, epoch: await this.handover.nextEpoch() };
       store.set(withEpoch, 'signed-in');
       await this.handover.commit(withEpoch);

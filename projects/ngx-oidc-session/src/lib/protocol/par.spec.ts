@@ -137,4 +137,15 @@ describe('Pushed authorization requests (RFC 9126)', () => {
     await renewed;
     expect(harness.op.requestsTo(PAR_PATH).length).toBe(2);
   });
+
+  it('refuses reserved names in login({ params }) before anything is done: config_invalid naming the param', async () => {
+    const { harness } = await harnessWithPar('auto');
+    await harness.load();
+    const requestsBefore = harness.op.requests.length;
+    for (const name of ['request_uri', 'request', 'dpop_jkt', 'state', 'redirect_uri']) {
+      await expectAsync(harness.auth.login({ params: { [name]: 'x' } })).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid', details: { configKey: `params.${name}` } }));
+    }
+    expect(harness.op.requests.length).toBe(requestsBefore);
+    expect(harness.browser.navigations).toEqual([]);
+  });
 });

@@ -1,12 +1,35 @@
+import { TestBed } from '@angular/core/testing';
 import { AuthEvent } from '../core/auth-state';
+import { RenewalLedger } from '../tabs/renewal-ledger';
 import { withSilentSignIn } from '../provide-auth';
 import { AuthHarness } from '../../testing/harness';
 import { nextIframe, post, removeSilentIframes } from '../../testing/silent-iframe';
 import { SILENT_RENEW_MESSAGE } from '../protocol/iframe-renew';
+import { PAGE_IN_FRAME } from './silent-sign-in';
 
 const ORIGIN = location.origin; // the Karma page plays the app: the iframe needs a real window
 
 type SilentEvent = Extract<AuthEvent, { type: 'silent_sign_in' }>;
+
+/** Holds the fake OP's token answers until the returned function is called. */
+function holdTokenAnswers(harness: AuthHarness): () => void {
+  let letThrough!: () => void;
+  const answering = new Promise<void>((resolve) => (letThrough = resolve));
+  const token = harness.op.handlers['/token'];
+  harness.op.handlers['/token'] = async (request) => {
+    await answering;
+    return token(request);
+  };
+  return letThrough;
+}
+
+/** The refresh tokens revoked at the fake OP, in order. */
+const revokedTokens = (harness: AuthHarness) => harness.op.requestsTo('/revoke').map((request) => new URLSearchParams(String(request.body)).get('token'));
+
+/** Looks until `predicate` holds: for state no event announces. */
+async function until(predicate: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await predicate())) await new Promise((resolve) => setTimeout(resolve));
+}
 
 describe('withSilentSignIn()', () => {
   let harness: AuthHarness;
@@ -16,6 +39,8 @@ describe('withSilentSignIn()', () => {
     harness = await AuthHarness.create({ renew: { silentRenewUrl: '/silent-renew.html' }, tabs: 'isolated' });
     harness.browser.windowRef = window;
     harness.features = [withSilentSignIn()];
+    // Karma runs the specs in an iframe; the app they play is a top-level page.
+    harness.providers = [{ provide: PAGE_IN_FRAME, useValue: false }];
   });
 
   afterEach(removeSilentIframes);
@@ -156,6 +181,56 @@ describe('withSilentSignIn()', () => {
     expect(silentEvents().length).toBe(1);
   });
 
+  it('a logout (localOnly) during the try wins: the late result is discarded, its refresh token revoked, no error in the state', async () => {
+    const { iframe, request, loaded } = await loadWithSilentTry();
+    harness.op.nonce = request.searchParams.get('nonce') ?? undefined;
+    const letThrough = holdTokenAnswers(harness);
+    answer(iframe, request, {});
+    await until(() => tokenRequests() === 1);
+    // Status still unknown: no session to clear, no sign-out epoch to record.
+    expect(harness.auth.state().status).toBe('unknown');
+    await harness.auth.logout({ localOnly: true });
+    letThrough();
+    await loaded;
+    expect(harness.auth.state()).toEqual(jasmine.objectContaining({ status: 'unauthenticated', error: null }));
+    expect(harness.events.map((event) => event.type)).not.toContain('signed_in');
+    expect(silentEvents().map(({ outcome, error }) => [outcome, error])).toEqual([['superseded', null]]);
+    await until(() => revokedTokens(harness).length === 1);
+    expect(revokedTokens(harness)[0]).toMatch(/^rt-/);
+    // Nothing stored: the next page load of this tab is signed out, and tries nothing (marker).
+    await harness.load(`${ORIGIN}/`);
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(silentEvents().length).toBe(1);
+  });
+
+  it('bounds the whole try by its timeout, not only the iframe: a late token answer is discarded and revoked', async () => {
+    const { iframe, request, loaded } = await loadWithSilentTry();
+    harness.op.nonce = request.searchParams.get('nonce') ?? undefined;
+    const letThrough = holdTokenAnswers(harness);
+    const started = harness.clock.now();
+    answer(iframe, request, {});
+    await until(() => tokenRequests() === 1);
+    harness.clock.advance(started + 5_000 - harness.clock.now());
+    await loaded;
+    expect(harness.auth.state()).toEqual(jasmine.objectContaining({ status: 'unauthenticated', error: null }));
+    expect(silentEvents().map(({ outcome, error }) => [outcome, error?.code])).toEqual([['failed', 'timeout']]);
+    letThrough();
+    await until(() => revokedTokens(harness).length === 1);
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(harness.events.map((event) => event.type)).not.toContain('signed_in');
+    expect(harness.clock.pendingTimers).toBe(0);
+  });
+
+  it('is not tried on the silent-renew page served as the app, nor in any frame (no nested tries)', async () => {
+    await harness.load(`${ORIGIN}/silent-renew.html`);
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    harness.providers = [{ provide: PAGE_IN_FRAME, useValue: true }];
+    await harness.load(`${ORIGIN}/`);
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(harness.op.requests.length).toBe(0);
+    expect(silentEvents()).toEqual([]);
+  });
+
   it('needs renew.silentRenewUrl: config_invalid naming the key, at start', async () => {
     harness = await AuthHarness.create({ tabs: 'isolated' });
     harness.features = [withSilentSignIn()];
@@ -172,5 +247,129 @@ describe('withSilentSignIn()', () => {
     await harness.load(`${ORIGIN}/`);
     expect(harness.auth.state().status).toBe('unauthenticated');
     expect(harness.op.requests.length).toBe(0);
+  });
+});
+
+describe('withSilentSignIn() between tabs', () => {
+  const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
+  const SIGNED_OUT_KEY = `${NAMESPACE}:signed-out`;
+  let harness: AuthHarness;
+
+  /** The ledger as another tab sees it: same database, same key. */
+  const ledger = () =>
+    new RenewalLedger(indexedDB, NAMESPACE, (callback, ms) => {
+      const timer = setTimeout(callback, ms);
+      return () => clearTimeout(timer);
+    });
+
+  function deleteLedger(): Promise<void> {
+    localStorage.removeItem(SIGNED_OUT_KEY);
+    return new Promise((resolve) => {
+      const request = indexedDB.deleteDatabase('ngx-oidc-session-renewal-ledger');
+      request.onsuccess = request.onerror = () => resolve();
+    });
+  }
+
+  beforeEach(async () => {
+    await deleteLedger();
+    harness = await AuthHarness.create({ renew: { silentRenewUrl: '/silent-renew.html' }, tabs: 'shared' });
+    harness.browser.windowRef = window;
+    harness.features = [withSilentSignIn()];
+    harness.providers = [{ provide: PAGE_IN_FRAME, useValue: false }];
+  });
+
+  afterEach(async () => {
+    removeSilentIframes();
+    TestBed.resetTestingModule(); // closes the tab's channel and lets go of its locks
+    await deleteLedger();
+  });
+
+  const silentEvents = () => harness.events.filter((event): event is SilentEvent => event.type === 'silent_sign_in');
+  /** Another tab's earlier sign-in, as the ledger names it (that tab is gone or frozen). */
+  const earlier = () => ({ epoch: harness.clock.now() - 60_000, chain: 'alice-earlier', version: 0 });
+
+  /** A new tab's page load whose try got the OP's code; the token answer waits for `letThrough`. */
+  async function tryHeldAtTheToken(): Promise<{ loaded: Promise<unknown>; letThrough: () => void }> {
+    const appended = nextIframe();
+    const loaded = harness.load(`${ORIGIN}/`);
+    const iframe = await appended;
+    const request = new URL(iframe.src);
+    harness.op.nonce = request.searchParams.get('nonce') ?? undefined;
+    const letThrough = holdTokenAnswers(harness);
+    post({ type: SILENT_RENEW_MESSAGE, url: harness.callbackUrl(request, {}) }, { source: iframe.contentWindow });
+    await until(() => harness.op.requestsTo('/token').length === 1);
+    return { loaded, letThrough };
+  }
+
+  it('a logout in another tab while the try is on the wire wins: nothing committed, nothing broadcast, its refresh token revoked', async () => {
+    const before = earlier();
+    await ledger().recordNewest(before);
+    const channel = new BroadcastChannel(`ngx-oidc-session:spa@https://op.example.com`);
+    const broadcasts: unknown[] = [];
+    channel.onmessage = (event) => broadcasts.push(event.data);
+    const { loaded, letThrough } = await tryHeldAtTheToken();
+    // Tab A logs out: the ledger says so at once; its message to this tab (which holds nothing) changes nothing here.
+    await ledger().recordSignOut(before.epoch);
+    letThrough();
+    await loaded;
+    channel.close();
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(silentEvents().map((event) => event.outcome)).toEqual(['superseded']);
+    expect(broadcasts).toEqual([]);
+    const read = await ledger().read();
+    expect(read.state === 'known' && read.record.newest).toEqual(before);
+    await until(() => revokedTokens(harness).length === 1);
+  });
+
+  it("gives way to another tab's newer sign-in that the ledger names before its broadcast arrives, and revokes its own refresh token", async () => {
+    await ledger().recordNewest(earlier());
+    const { loaded, letThrough } = await tryHeldAtTheToken();
+    // Bob signs in (interactively, or by his own silent try) in another tab; Chromium may hand
+    // this tab the lock before that tab's broadcast reaches it.
+    const bobs = { epoch: harness.clock.now() - 1_000, chain: 'bob', version: 0 };
+    await ledger().recordNewest(bobs);
+    letThrough();
+    await loaded;
+    expect(harness.events.map((event) => event.type)).not.toContain('signed_in');
+    expect(silentEvents().map((event) => event.outcome)).toEqual(['superseded']);
+    const read = await ledger().read();
+    expect(read.state === 'known' && read.record.newest).toEqual(bobs);
+    await until(() => revokedTokens(harness).length === 1);
+  });
+
+  it('is not tried in a new or reloaded tab while the last thing recorded is a logout, until the next sign-in', async () => {
+    const before = earlier();
+    await ledger().recordNewest(before);
+    await ledger().recordSignOut(before.epoch); // a logout that left the OP session alive
+    await harness.load(`${ORIGIN}/`);
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(harness.op.requests.length).toBe(0);
+    expect(silentEvents()).toEqual([]);
+    // The next sign-in (in another tab; that tab is gone) lifts it.
+    await ledger().recordNewest({ epoch: before.epoch + 1, chain: 'alice-again', version: 0 });
+    const appended = nextIframe();
+    const loaded = harness.load(`${ORIGIN}/`);
+    const iframe = await appended;
+    post({ type: SILENT_RENEW_MESSAGE, url: harness.callbackUrl(new URL(iframe.src), { code: null, error: 'login_required' }) }, { source: iframe.contentWindow });
+    await loaded;
+    expect(silentEvents().map((event) => event.outcome)).toEqual(['no_op_session']);
+  });
+
+  it("a tab without a session that hears of another tab's logout keeps the per-tab marker: no try on its next load", async () => {
+    const appended = nextIframe();
+    const loaded = harness.load(`${ORIGIN}/`);
+    const iframe = await appended;
+    post({ type: SILENT_RENEW_MESSAGE, url: harness.callbackUrl(new URL(iframe.src), { code: null, error: 'login_required' }) }, { source: iframe.contentWindow });
+    await loaded;
+    // Another tab logs out: its sign-out marker lands in localStorage (a storage event here).
+    const epoch = harness.clock.now() - 60_000;
+    localStorage.setItem(SIGNED_OUT_KEY, String(epoch));
+    window.dispatchEvent(new StorageEvent('storage', { key: SIGNED_OUT_KEY, newValue: String(epoch) }));
+    // Even once a later sign-in lifts the browser-wide rule, this tab does not try again.
+    await ledger().recordNewest({ epoch: epoch + 1, chain: 'alice-again', version: 0 });
+    await harness.load(`${ORIGIN}/`);
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(silentEvents().length).toBe(1);
+    expect(harness.op.requestsTo('/token').length).toBe(0);
   });
 });

@@ -67,6 +67,8 @@ export class SessionStore {
   /** Sign-ins the OP ended, with the last renewal count it refused. */
   private readonly ended = new Map<string, number>();
   private readonly changed = new Subject<SessionChange>();
+  /** How many logouts this tab began (AuthService.logout() counts them): a silent sign-in started before one is discarded. */
+  logouts = 0;
   private readonly written = new Subject<void>();
 
   /** This tab's token set. */

@@ -93,9 +93,8 @@ export class TabHandover {
    * ledger cannot be read still comes after the sign-ins before it. Called under the lock.
    */
   async nextEpoch(): Promise<number> {
-    const record = this.tabs.enabled ? this.plausible(await this.ledger.read()) : null;
-    const signedOut = Math.max(this.store.lastSignOutEpoch(), record?.signedOutUpTo ?? -1);
-    return Math.max(Math.max(await this.knownEpoch(record), signedOut) + 1, Math.floor(this.now()));
+    const { signedOut, known } = await this.lastEvents();
+    return Math.max(Math.max(known, signedOut) + 1, Math.floor(this.now()));
   }
 
   /**
@@ -106,6 +105,16 @@ export class TabHandover {
   async signOutEveryone(epoch: number): Promise<void> {
     this.tabs.postSignedOut({ epoch, chain: '', version: 0 }, true);
     if (this.tabs.enabled) await this.ledger.recordSignOut(epoch);
+  }
+
+  /**
+   * The last logout (its epoch) and the largest epoch of any sign-in that the ledger, the live
+   * tabs and this tab know of: a silent sign-in compares them before and after it asks the OP.
+   * Without shared tabs, this tab's own knowledge only.
+   */
+  async lastEvents(): Promise<{ readonly signedOut: number; readonly known: number }> {
+    const record = this.tabs.enabled ? this.plausible(await this.ledger.read()) : null;
+    return { signedOut: Math.max(this.store.lastSignOutEpoch(), record?.signedOutUpTo ?? -1), known: await this.knownEpoch(record) };
   }
 
   /**
