@@ -69,8 +69,12 @@ export function createTestState(ttl) {
     counters: zeroCounters(),
     outage: undefined,
     tampers: new Set(),
-    /** OP behaviours that last until reset: `omitExpiresIn` (token responses without expires_in). */
-    quirks: { omitExpiresIn: false },
+    /**
+     * OP behaviours that last until reset: `omitExpiresIn` (token responses without expires_in),
+     * `coopSameOrigin` (`Cross-Origin-Opener-Policy: same-origin` on the OP's HTML pages, as some
+     * OPs send: it cuts a sign-in popup's link to the window that opened it).
+     */
+    quirks: { omitExpiresIn: false, coopSameOrigin: false },
     /** Endpoints whose requests wait at the OP until released (a renewal kept in flight). */
     hold: { endpoints: new Set(), waiting: [], watchers: [], heldTotal: 0 },
     apiLog: [],
@@ -173,6 +177,7 @@ export function createTestState(ttl) {
       state.outage = undefined;
       state.tampers.clear();
       state.quirks.omitExpiresIn = false;
+      state.quirks.coopSameOrigin = false;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -337,6 +342,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     'POST /__test/quirks': (body) => {
       if (body.omitExpiresIn !== undefined && typeof body.omitExpiresIn !== 'boolean') throw new HookError(400, '"omitExpiresIn" must be a boolean');
       if (body.omitExpiresIn !== undefined) state.quirks.omitExpiresIn = body.omitExpiresIn;
+      if (body.coopSameOrigin !== undefined && typeof body.coopSameOrigin !== 'boolean') throw new HookError(400, '"coopSameOrigin" must be a boolean');
+      if (body.coopSameOrigin !== undefined) state.quirks.coopSameOrigin = body.coopSameOrigin;
       return { ...state.quirks };
     },
     'GET /__test/tamper': () => ({ pending: [...state.tampers] }),
@@ -587,6 +594,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       tamperAuthorizationResponse(ctx);
     }
     if (endpoint === 'userinfo' && state.tampers.has('userinfo-sub')) tamperUserinfo(ctx);
+    if (state.quirks.coopSameOrigin && /html/.test(ctx.response.type ?? '')) ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     return undefined;
   };
 }

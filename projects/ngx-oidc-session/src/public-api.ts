@@ -3,6 +3,8 @@
  */
 export { provideAuth, withClock, AuthModule } from './lib/provide-auth';
 export type { AuthFeature, AuthFeatureKind } from './lib/provide-auth';
+export { withPopupSignIn } from './lib/popup/popup-sign-in';
+export type { PopupSignInOptions } from './lib/popup/popup-sign-in';
 export type { AuthConfig, RenewConfig, RenewStrategy } from './lib/core/config';
 export { AuthService } from './lib/auth.service';
 export type {

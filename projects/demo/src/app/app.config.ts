@@ -1,7 +1,7 @@
 import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
 import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
-import { authInterceptor, provideAuth } from 'ngx-oidc-session';
+import { authInterceptor, provideAuth, withPopupSignIn } from 'ngx-oidc-session';
 import { routes } from './app.routes';
 import { demoAuthConfig, demoStrategy } from './demo-settings';
 import { EventLog } from './event-log';
@@ -14,6 +14,8 @@ export const appConfig: ApplicationConfig = {
     provideHttpClient(withFetch(), withInterceptors([authInterceptor])),
     // Before provideAuth: the event log must listen before the sign-in callback is handled.
     provideAppInitializer(() => void inject(EventLog)),
-    provideAuth(demoAuthConfig(demoStrategy())),
+    // withPopupSignIn(): the "Sign in with popup" button. Its popup lands on silent-renew.html
+    // (renew.silentRenewUrl), which the dev OP has registered as a redirect URI.
+    provideAuth(demoAuthConfig(demoStrategy()), withPopupSignIn()),
   ],
 };

@@ -6,6 +6,7 @@ import { AuthError, isAuthError } from './core/errors';
 import { isExpiring } from './core/renew-timing';
 import { UserClaims } from './core/session';
 import { AuthBrowser } from './platform/browser';
+import { POPUP_SIGN_IN } from './popup/popup-token';
 import { AUTH_CLOCK } from './platform/clock';
 import { ProtocolLoader } from './protocol/protocol-loader';
 import { RenewScheduler } from './renew/renew-scheduler';
@@ -37,6 +38,7 @@ export class AuthService {
   private readonly renewer = inject(RenewScheduler);
   private readonly tabs = inject(TabCoordinator);
   private readonly bus = inject(AuthEvents);
+  private readonly popup = inject(POPUP_SIGN_IN, { optional: true });
   private initialized: Promise<void> | null = null;
 
   /** The auth state; replays the current state to new subscribers. */
@@ -120,6 +122,10 @@ export class AuthService {
   /**
    * Starts an interactive sign-in: the browser leaves for the OP and comes back to the
    * redirect URL. The returned promise settles only if the navigation fails to start.
+   *
+   * With `{ popup: true }` (and withPopupSignIn()) the sign-in runs in a popup window and the
+   * page stays: the promise resolves once the user is signed in, and rejects with an AuthError
+   * otherwise. Call it in a click handler, before any await, or the browser blocks the popup.
    */
   async login(options: LoginOptions = {}): Promise<void> {
     if (!this.browser.isBrowser) {
@@ -131,8 +137,13 @@ export class AuthService {
     if (options.loginHint) params['login_hint'] = options.loginHint;
     if (options.acrValues) params['acr_values'] = options.acrValues;
     if (options.maxAge !== undefined) params['max_age'] = String(options.maxAge);
+    if (options.popup && !this.popup) {
+      throw new AuthError('config_invalid', ngDevMode ? 'login({ popup: true }) needs the popup feature: provideAuth(config, withPopupSignIn()).' : '', false, { configKey: 'popup' });
+    }
     try {
-      await (await this.protocol.load()).signIn(params, returnUrl);
+      // The popup opens synchronously, within this call: no await may come before it.
+      if (options.popup) await this.popup!.signIn(params);
+      else await (await this.protocol.load()).signIn(params, returnUrl);
     } catch (error) {
       const authError = asAuthError(error);
       this.store.fail(authError);

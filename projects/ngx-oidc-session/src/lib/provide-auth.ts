@@ -13,7 +13,7 @@ import { AuthBrowser } from './platform/browser';
 import { AUTH_CLOCK, Clock } from './platform/clock';
 
 /** The kinds of optional features of provideAuth(). */
-export type AuthFeatureKind = 'clock';
+export type AuthFeatureKind = 'clock' | 'popup';
 
 /**
  * A feature of provideAuth(), made by one of the `with...()` functions. Its members are
@@ -24,7 +24,7 @@ export interface AuthFeature<Kind extends AuthFeatureKind = AuthFeatureKind> {
   readonly ɵproviders: Provider[];
 }
 
-function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provider[]): AuthFeature<Kind> {
+export function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provider[]): AuthFeature<Kind> {
   return { ɵkind: kind, ɵproviders: providers };
 }
 

@@ -7,7 +7,7 @@ import { Session, sameSession, supersedes, userClaimsOf } from '../core/session'
 import { AuthBrowser } from '../platform/browser';
 import { AuthEvents } from '../state/auth-events';
 import { SessionStore } from '../state/session-store';
-import { SignInAttempts, StoredAttempt, appPath, withoutResponseParams } from '../state/sign-in-attempts';
+import { AuthorizationAttempt, SignInAttempts, StoredAttempt, appPath, withoutResponseParams } from '../state/sign-in-attempts';
 import { RenewalLedger } from '../tabs/renewal-ledger';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TabHandover } from '../tabs/tab-handover';
@@ -128,12 +128,27 @@ export class OnDemand {
   }
 
   /**
+   * A sign-in in a popup window: the same authorization request as signIn(), with the popup's
+   * page as redirect URI, handed to `exchange`, which navigates the popup there and resolves
+   * with the response URL the popup's page sent back. The attempt stays in memory only: this
+   * page lives for the whole round trip, so nothing is stored that could be left behind, and
+   * the app's own callback handling never sees it. The response then takes the same path as a
+   * redirect sign-in's (finishSignIn).
+   */
+  async signInWithPopup(params: Record<string, string>, redirectUri: string, exchange: (url: URL, state: string) => Promise<URL>): Promise<void> {
+    const { events, clock } = this.context;
+    const { url, attempt } = await this.client.authorizationRequest({ redirectUri, params });
+    events.emit({ type: 'sign_in_started', at: clock.now() });
+    await this.finishSignIn(await exchange(url, attempt.state), attempt);
+  }
+
+  /**
    * Handles the authorization response the page was loaded with: checks, code exchange,
    * userinfo, then, under the renewal lock, the new sign-in's epoch, the store and the other
    * tabs. Code and state leave the address bar whatever happens.
    */
   async completeSignIn(responseUrl: URL): Promise<void> {
-    const { store, events, clock, config, tabs, browser } = this.context;
+    const { browser } = this.context;
     const attempt = this.takeAttempt();
     // The stored return URL is checked again: storage written by another version or by hand
     // must not redirect elsewhere, nor make replaceState() throw.
@@ -141,6 +156,16 @@ export class OnDemand {
     if (!attempt) {
       throw new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this browser.' : '');
     }
+    await this.finishSignIn(responseUrl, attempt);
+  }
+
+  /**
+   * What every sign-in does with its authorization response, redirect or popup: the response
+   * and token checks, the code exchange, userinfo, then, under the renewal lock, the new
+   * sign-in's epoch, the store and the other tabs, and the `signed_in` event.
+   */
+  private async finishSignIn(responseUrl: URL, attempt: AuthorizationAttempt): Promise<void> {
+    const { store, events, clock, config, tabs } = this.context;
     let session = await this.client.completeAuthorization(responseUrl, attempt);
     if (config.loadUserInfo) {
       try {

@@ -1,0 +1,120 @@
+// Popup sign-in against the real dev OP in Chromium: the app stays on its page while the user
+// signs in in a popup, which lands on silent-renew.html and hands the response back. Also the
+// browser's popup blocker, a popup the user closes, and an OP whose Cross-Origin-Opener-Policy
+// cuts the popup's link to the app (the BroadcastChannel fallback).
+import assert from 'node:assert/strict';
+import { test } from './fixtures.mjs';
+import { APP, OP } from './support.mjs';
+import { CHROMIUM_FLAGS, findChromium } from '../tools/lib/chromium.mjs';
+
+// Playwright starts Chromium with --disable-popup-blocking; this file wants the popup blocker
+// of a real browser, so that a popup opened without a click is refused as it would be.
+test.use({ launchOptions: { executablePath: findChromium(), args: CHROMIUM_FLAGS, ignoreDefaultArgs: ['--disable-popup-blocking'] } });
+test.beforeEach(({ rig }) => rig.hook('/reset', { method: 'POST' }));
+
+const status = (page) => page.getByTestId('status');
+
+/** The demo's home page, signed out, noting every navigation of its main frame. */
+async function homePage(demoPage, options) {
+  const demo = await demoPage('refresh_token', options);
+  const navigations = [];
+  demo.page.on('framenavigated', (frame) => {
+    if (frame === demo.page.mainFrame()) navigations.push(frame.url());
+  });
+  await demo.page.goto(APP);
+  await status(demo.page).filter({ hasText: /^unauthenticated$/ }).waitFor();
+  return { ...demo, navigations };
+}
+
+/** Clicks "Sign in with popup" and returns the popup, once it is at the OP's login page. */
+async function openPopup(page) {
+  const opened = page.waitForEvent('popup');
+  await page.getByTestId('login-popup').click();
+  const popup = await opened;
+  await popup.waitForURL((url) => url.origin === OP && url.pathname.includes('/interaction/'));
+  await popup.locator('input[name="login"]').waitFor();
+  return popup;
+}
+
+/** Signs in at the OP's login and consent pages in the popup, and waits until it closed itself. */
+async function signInInPopup(popup, user = 'alice') {
+  const closed = popup.waitForEvent('close');
+  await popup.locator('input[name="login"]').fill(user);
+  await popup.locator('input[name="password"]').fill('any password');
+  await popup.locator('button[type="submit"]').click();
+  await popup.waitForURL((url) => url.origin !== OP || url.pathname.endsWith('/consent') || url.pathname.includes('/interaction/'));
+  if (!popup.isClosed() && new URL(popup.url()).origin === OP) await popup.locator('button[type="submit"]').click();
+  await closed;
+}
+
+test('signs in in a popup: the app never leaves its page, the popup closes itself, the API call works', async ({ demoPage, rig }) => {
+  const { page, navigations } = await homePage(demoPage);
+  const before = navigations.length;
+  const popup = await openPopup(page);
+  await signInInPopup(popup, 'alice');
+  await status(page).filter({ hasText: /^authenticated$/ }).waitFor();
+  assert.match(await page.getByTestId('user-name').textContent(), /alice/i);
+  assert.deepEqual(navigations.slice(before), [], 'the app page did not navigate');
+  assert.equal(page.url(), `${APP}/`);
+  assert.equal((await rig.counters()).tokenAuthorizationCode, 1);
+  // Nothing of the attempt is left in the app's storage.
+  const keys = await page.evaluate(() => Object.keys(sessionStorage).filter((key) => key.endsWith(':sign-in')));
+  assert.deepEqual(keys, []);
+  await page.getByTestId('call-api').click();
+  await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
+});
+
+test('a popup login without a click is blocked by the browser: popup_blocked, no window opens', async ({ demoPage, rig }) => {
+  const demo = await demoPage('refresh_token', { testOverride: { popupLoginWithoutClick: true } });
+  const popups = [];
+  demo.context.on('page', (opened) => popups.push(opened));
+  await demo.page.goto(APP);
+  await demo.page.getByTestId('error').filter({ hasText: 'popup_blocked' }).waitFor();
+  assert.equal(await status(demo.page).textContent(), 'unauthenticated');
+  assert.deepEqual(popups, []);
+  assert.equal((await rig.counters()).authorize, 0);
+});
+
+test('the user closes the popup: popup_closed once they are back in the app, and a new popup sign-in works', async ({ demoPage, rig }) => {
+  const { page } = await homePage(demoPage);
+  const popup = await openPopup(page);
+  await popup.close();
+  // The user is back in the app's window and clicks in it.
+  await page.bringToFront();
+  await page.locator('h1').click();
+  await page.getByTestId('error').filter({ hasText: 'popup_closed' }).waitFor();
+  assert.equal(await status(page).textContent(), 'unauthenticated');
+  assert.equal((await rig.counters()).tokenAuthorizationCode, 0);
+  const again = await openPopup(page);
+  await signInInPopup(again, 'alice');
+  await status(page).filter({ hasText: /^authenticated$/ }).waitFor();
+});
+
+test("with the OP's Cross-Origin-Opener-Policy cutting the popup's link, the response comes over the BroadcastChannel", async ({ demoPage, rig }) => {
+  await rig.hook('/quirks', { method: 'POST', body: { coopSameOrigin: true } });
+  const { page, context, navigations } = await homePage(demoPage);
+  // What the popup's page sees: no opener once COOP has cut the link.
+  const openers = [];
+  await context.exposeBinding('reportOpener', (_source, opener) => openers.push(opener));
+  await context.addInitScript(() => {
+    if (location.pathname.endsWith('/silent-renew.html')) window.reportOpener(window.opener === null ? 'none' : 'present');
+  });
+  const before = navigations.length;
+  const coopHeaders = [];
+  const popup = await openPopup(page);
+  popup.on('response', (response) => {
+    if (response.url().startsWith(OP)) coopHeaders.push(response.headers()['cross-origin-opener-policy'] ?? null);
+  });
+  // The user looks back at the app while signing in: the browser reports the popup closed,
+  // which must not end a sign-in whose answer then comes.
+  await page.bringToFront();
+  await page.locator('h1').click();
+  await popup.bringToFront();
+  await signInInPopup(popup, 'alice');
+  await status(page).filter({ hasText: /^authenticated$/ }).waitFor();
+  assert.deepEqual(openers, ['none']);
+  assert.ok(coopHeaders.includes('same-origin'), 'the OP sent COOP on its pages');
+  assert.deepEqual(navigations.slice(before), []);
+  await page.getByTestId('call-api').click();
+  await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
+});

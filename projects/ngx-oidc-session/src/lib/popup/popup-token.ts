@@ -1,0 +1,16 @@
+import { InjectionToken } from '@angular/core';
+
+/** What AuthService needs of the popup feature; provided by withPopupSignIn() only. */
+export interface PopupSignInStarter {
+  /**
+   * Opens the popup at once (synchronously, so that the click's user activation lets it
+   * through), then signs in in it. Resolves once signed in; rejects with an AuthError.
+   */
+  signIn(params: Record<string, string>): Promise<void>;
+}
+
+/**
+ * The popup feature, when the app added withPopupSignIn(). An app without it has only this
+ * token in its bundle, not the popup code.
+ */
+export const POPUP_SIGN_IN = new InjectionToken<PopupSignInStarter>('ngx-oidc-session popup sign-in');
