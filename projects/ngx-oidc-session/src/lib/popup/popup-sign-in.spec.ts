@@ -40,9 +40,12 @@ class PopupHost extends FakeWindow {
   readonly BroadcastChannel = globalThis.BroadcastChannel;
   readonly opened: { url: string; target: string; features: string; popup: FakePopup | null }[] = [];
   blocker = false;
+  /** Some blockers hand back a window that is closed at once. */
+  closesAtOnce = false;
 
   open(url: string, target: string, features: string): FakePopup | null {
     const popup = this.blocker ? null : new FakePopup();
+    if (popup && this.closesAtOnce) popup.closed = true;
     this.opened.push({ url, target, features, popup });
     return popup;
   }
@@ -115,6 +118,13 @@ describe('Popup sign-in', () => {
     expect(auth.state().error?.code).toBe('popup_blocked');
     expect(harness.op.requests.length).toBe(0);
     expect(harness.events.map((event) => event.type)).toEqual(['error']);
+  });
+
+  it('rejects with popup_blocked when the popup is closed at once', async () => {
+    const auth = await load();
+    host.closesAtOnce = true;
+    await expectAsync(auth.login({ popup: true })).toBeRejectedWith(jasmine.objectContaining({ code: 'popup_blocked' }));
+    expect(harness.op.requests.length).toBe(0);
   });
 
   it('rejects with config_invalid naming withPopupSignIn() when the feature is missing, and opens nothing', async () => {

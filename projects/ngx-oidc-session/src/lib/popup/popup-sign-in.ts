@@ -190,8 +190,8 @@ class PopupAttempt {
     // Either may settle when nobody waits for it any more (a failure ended the attempt first).
     this.closed.catch(() => undefined);
     this.response.catch(() => undefined);
+    // On timeout, run() closes the popup (as on any failure).
     this.timeoutTimer = clock.setTimeout(() => {
-      this.closePopup();
       this.fail(new AuthError('timeout', ngDevMode ? 'The popup sign-in did not finish in time.' : '', true));
     }, timeoutMs);
     this.backEvents = [
