@@ -13,4 +13,5 @@ export interface PopupSignInStarter {
  * The popup feature, when the app added withPopupSignIn(). An app without it has only this
  * token in its bundle, not the popup code.
  */
-export const POPUP_SIGN_IN = new InjectionToken<PopupSignInStarter>('ngx-oidc-session popup sign-in');
+// The description in dev builds only: every app ships this token, with the feature or not.
+export const POPUP_SIGN_IN = new InjectionToken<PopupSignInStarter>(ngDevMode ? 'ngx-oidc-session popup sign-in' : '');
