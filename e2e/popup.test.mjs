@@ -105,13 +105,17 @@ test("with the OP's Cross-Origin-Opener-Policy cutting the popup's link, the res
   popup.on('response', (response) => {
     if (response.url().startsWith(OP)) coopHeaders.push(response.headers()['cross-origin-opener-policy'] ?? null);
   });
-  // The user looks back at the app while signing in: the browser reports the popup closed,
-  // which must not end a sign-in whose answer then comes.
+  // The user looks back at the app while signing in: the browser reports the popup closed
+  // (COOP cut the link), and nothing tells that apart from a closed popup, so login() rejects
+  // with popup_closed. The sign-in is not lost: finishing it in the popup still signs in.
   await page.bringToFront();
   await page.locator('h1').click();
+  await page.getByTestId('error').filter({ hasText: 'popup_closed' }).waitFor();
+  assert.equal(popup.isClosed(), false, 'the popup is still open');
   await popup.bringToFront();
   await signInInPopup(popup, 'alice');
   await status(page).filter({ hasText: /^authenticated$/ }).waitFor();
+  assert.equal(await page.getByTestId('error').count(), 0, 'the sign-in cleared the error');
   assert.deepEqual(openers, ['none']);
   assert.ok(coopHeaders.includes('same-origin'), 'the OP sent COOP on its pages');
   assert.deepEqual(navigations.slice(before), []);

@@ -1,4 +1,4 @@
-import { inject } from '@angular/core';
+import { NgZone, inject } from '@angular/core';
 import { AUTH_CONFIG, checkAppUrl, resolveAppUrl } from '../core/config';
 import { AuthError, isAuthError } from '../core/errors';
 import { AuthFeature, authFeature } from '../provide-auth';
@@ -62,6 +62,7 @@ class PopupSignIn implements PopupSignInStarter {
   private readonly browser = inject(AuthBrowser);
   private readonly clock = inject(AUTH_CLOCK);
   private readonly protocol = inject(ProtocolLoader);
+  private readonly zone = inject(NgZone);
   private readonly redirectUrl: string;
   private readonly timeoutMs: number;
   /** The attempt whose popup is open, and its outcome: a second login() joins it. */
@@ -107,7 +108,9 @@ class PopupSignIn implements PopupSignInStarter {
     if (!popup || popup.closed) {
       return Promise.reject(new AuthError('popup_blocked', ngDevMode ? 'The browser blocked the sign-in popup: call login({ popup: true }) in a click handler, before any await.' : ''));
     }
-    const attempt = new PopupAttempt(window, popup, this.browser.origin, new URL(this.redirectUrl), this.timeoutMs, this.clock);
+    // Its timers and listeners outside the Angular zone: a popup open for minutes must not keep
+    // the app from being stable. The outcome reaches the app through its promise and the store.
+    const attempt = this.zone.runOutsideAngular(() => new PopupAttempt(window, popup, this.browser.origin, new URL(this.redirectUrl), this.timeoutMs, this.clock));
     const done = this.run(attempt, params);
     this.current = { attempt, done };
     const settle = () => {
