@@ -4,7 +4,7 @@
 // cuts the popup's link to the app (the BroadcastChannel fallback).
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
-import { APP, OP } from './support.mjs';
+import { APP, OP, signInFromHome } from './support.mjs';
 import { CHROMIUM_FLAGS, findChromium } from '../tools/lib/chromium.mjs';
 
 // Playwright starts Chromium with --disable-popup-blocking; this file wants the popup blocker
@@ -75,19 +75,21 @@ test('a popup login without a click is blocked by the browser: popup_blocked, no
   assert.equal((await rig.counters()).authorize, 0);
 });
 
-test('the user closes the popup: popup_closed once they are back in the app, and a new popup sign-in works', async ({ demoPage, rig }) => {
+test('the user closes the popup at the OP and clicks again: the first attempt ends (popup_closed), the new popup signs in', async ({ demoPage, rig }) => {
   const { page } = await homePage(demoPage);
   const popup = await openPopup(page);
   await popup.close();
-  // The user is back in the app's window and clicks in it.
+  // Back in the app's window: a popup seen closed at the OP may be one COOP cut off, so the
+  // first login() stays pending; clicking again ends it for good and opens a new popup.
   await page.bringToFront();
-  await page.locator('h1').click();
+  const again = await openPopup(page);
   await page.getByTestId('error').filter({ hasText: 'popup_closed' }).waitFor();
   assert.equal(await status(page).textContent(), 'unauthenticated');
   assert.equal((await rig.counters()).tokenAuthorizationCode, 0);
-  const again = await openPopup(page);
   await signInInPopup(again, 'alice');
   await status(page).filter({ hasText: /^authenticated$/ }).waitFor();
+  assert.equal(await page.getByTestId('error').count(), 0, 'the sign-in cleared the error');
+  assert.equal((await rig.counters()).tokenAuthorizationCode, 1);
 });
 
 test("with the OP's Cross-Origin-Opener-Policy cutting the popup's link, the response comes over the BroadcastChannel", async ({ demoPage, rig }) => {
@@ -106,19 +108,51 @@ test("with the OP's Cross-Origin-Opener-Policy cutting the popup's link, the res
     if (response.url().startsWith(OP)) coopHeaders.push(response.headers()['cross-origin-opener-policy'] ?? null);
   });
   // The user looks back at the app while signing in: the browser reports the popup closed
-  // (COOP cut the link), and nothing tells that apart from a closed popup, so login() rejects
-  // with popup_closed. The sign-in is not lost: finishing it in the popup still signs in.
+  // (COOP cut the link), and nothing tells that apart from a closed popup, so login() stays
+  // pending; finishing the sign-in in the popup resolves it.
   await page.bringToFront();
   await page.locator('h1').click();
-  await page.getByTestId('error').filter({ hasText: 'popup_closed' }).waitFor();
   assert.equal(popup.isClosed(), false, 'the popup is still open');
   await popup.bringToFront();
   await signInInPopup(popup, 'alice');
   await status(page).filter({ hasText: /^authenticated$/ }).waitFor();
-  assert.equal(await page.getByTestId('error').count(), 0, 'the sign-in cleared the error');
+  assert.equal(await page.getByTestId('error').count(), 0, 'no error: login() never rejected');
   assert.deepEqual(openers, ['none']);
   assert.ok(coopHeaders.includes('same-origin'), 'the OP sent COOP on its pages');
   assert.deepEqual(navigations.slice(before), []);
   await page.getByTestId('call-api').click();
   await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
+});
+
+test("with a COOP OP, another tab's sign-in ends the pending popup sign-in for good: its late response signs nobody in", async ({ demoPage, rig }) => {
+  await rig.hook('/quirks', { method: 'POST', body: { coopSameOrigin: true } });
+  const { page, context } = await homePage(demoPage);
+  // What the popup's page leaves in its address bar once it read it: no code, state or iss.
+  const landed = [];
+  await context.exposeBinding('reportLanding', (_source, search) => landed.push(search));
+  await context.addInitScript(() => {
+    if (!location.pathname.endsWith('/silent-renew.html')) return;
+    const replace = history.replaceState.bind(history);
+    history.replaceState = (...args) => {
+      replace(...args);
+      window.reportLanding(location.search + location.hash);
+    };
+  });
+  const popup = await openPopup(page);
+  // The user signs in as bob in another tab meanwhile: this tab takes the session in.
+  const other = await context.newPage();
+  await signInFromHome(other, 'bob');
+  await page.getByTestId('user-name').filter({ hasText: /bob/i }).waitFor();
+  // The popup's login() was ended for good.
+  await page.getByTestId('error').filter({ hasText: 'popup_closed' }).waitFor();
+  // Minutes later, the user finishes alice's sign-in in the popup (still open behind).
+  await popup.bringToFront();
+  await signInInPopup(popup, 'alice');
+  assert.deepEqual(landed, [''], 'the popup page cleaned its address bar');
+  // Its response went out on the channel; both tabs are still bob's, and no code was redeemed.
+  await page.getByTestId('call-api').click();
+  await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
+  assert.match(await page.getByTestId('user-name').textContent(), /bob/i);
+  assert.match(await other.getByTestId('user-name').textContent(), /bob/i);
+  assert.equal((await rig.counters()).tokenAuthorizationCode, 1, "only bob's code was redeemed");
 });

@@ -133,6 +133,24 @@ describe('ng-add on a standalone app', () => {
     expect(config).not.toContain('silentRenewUrl');
   });
 
+  it('replaces an older silent-renew.html without popup handling with --popup, and keeps it without', async () => {
+    const older = '<!doctype html><script>window.parent.postMessage({ type: "ngx-oidc-session:silent-renew", url: location.href }, location.origin);</script>';
+    let tree = await workspace();
+    tree.create('/projects/app/public/silent-renew.html', older);
+    tree = await runner.runSchematic('ng-add', { ...base, strategy: 'iframe' }, tree);
+    expect(tree.readText('/projects/app/public/silent-renew.html')).toBe(older);
+    const logs: string[] = [];
+    runner.logger.subscribe((entry) => logs.push(entry.message));
+    tree = await runner.runSchematic('ng-add', { ...base, popup: true }, tree);
+    const page = tree.readText('/projects/app/public/silent-renew.html');
+    expect(page).toContain('ngx-oidc-session:popup-sign-in');
+    expect(page).toContain('history.replaceState');
+    expect(logs.join('\n')).toMatch(/replaced projects\/app\/public\/silent-renew\.html.*does not handle popup sign-in/);
+    // The current page is kept as it is.
+    const again = await runner.runSchematic('ng-add', { ...base, popup: true }, tree);
+    expect(again.readText('/projects/app/public/silent-renew.html')).toBe(page);
+  });
+
   it('adds no popup code or page without --popup', async () => {
     const tree = await runner.runSchematic('ng-add', base, await workspace());
     expect(tree.readText('/projects/app/src/app/app.config.ts')).not.toContain('withPopupSignIn');

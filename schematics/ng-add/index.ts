@@ -255,7 +255,7 @@ export function ngAdd(options: NgAddOptions): Rule {
 
     rules.push(wireInterceptor(kind, setupFiles, projectName, manual, changes));
     // The page of iframe renewal and of popup sign-in alike.
-    if (settings.strategy === 'iframe' || settings.popup) rules.push(addSilentRenewPage(projectName, project, sourceRoot, changes));
+    if (settings.strategy === 'iframe' || settings.popup) rules.push(addSilentRenewPage(projectName, project, sourceRoot, changes, settings.popup));
 
     rules.push((_tree, ctx) => {
       if (changes.length === 0) {
@@ -327,16 +327,24 @@ function assetsCover(assets: AssetEntry[], dir: string, file: string): boolean {
   );
 }
 
-function addSilentRenewPage(projectName: string, project: ProjectDefinition, sourceRoot: string, changes: string[]): Rule {
+/** What only a page that handles popup sign-in has: the message it posts to the app. */
+const POPUP_PAGE_MARKER = 'ngx-oidc-session:popup-sign-in';
+
+function addSilentRenewPage(projectName: string, project: ProjectDefinition, sourceRoot: string, changes: string[], popup: boolean): Rule {
   return (tree: Tree) => {
     const root = project.root ? `/${project.root.replace(/^\//, '')}` : '';
     const publicDir = `${root}/public`;
     const hasPublic = tree.getDir(publicDir).subfiles.length > 0 || tree.getDir(publicDir).subdirs.length > 0;
     const dir = hasPublic ? publicDir : sourceRoot;
     const page = `${dir}/silent-renew.html`;
+    const current = readFileSync(join(PACKAGE_ROOT, 'assets', 'silent-renew.html'), 'utf8');
     if (!tree.exists(page)) {
-      tree.create(page, readFileSync(join(PACKAGE_ROOT, 'assets', 'silent-renew.html'), 'utf8'));
+      tree.create(page, current);
       changes.push(`created ${page.slice(1)}`);
+    } else if (popup && !tree.readText(page).includes(POPUP_PAGE_MARKER)) {
+      // A page of an older version (iframe renewal only) would leave the popup waiting until its timeout.
+      tree.overwrite(page, current);
+      changes.push(`replaced ${page.slice(1)}: the existing one (an older version) does not handle popup sign-in; any changes you made to it are gone`);
     }
     const input = dir.slice(1);
     return updateWorkspace((workspace) => {

@@ -39,6 +39,8 @@ export class AuthService {
   private readonly tabs = inject(TabCoordinator);
   private readonly bus = inject(AuthEvents);
   private readonly popup = inject(POPUP_SIGN_IN, { optional: true });
+  /** The popup sign-ins whose failure was reported: a joined second login() reports none. */
+  private readonly reportedPopups = new WeakSet<Promise<void>>();
   private initialized: Promise<void> | null = null;
 
   /** The auth state; replays the current state to new subscribers. */
@@ -140,12 +142,18 @@ export class AuthService {
     if (options.popup && !this.popup) {
       throw new AuthError('config_invalid', ngDevMode ? 'login({ popup: true }) needs the popup feature: provideAuth(config, withPopupSignIn()).' : '', false, { configKey: 'popup' });
     }
+    let popupSignIn: Promise<void> | null = null;
     try {
       // The popup opens synchronously, within this call: no await may come before it.
-      if (options.popup) await this.popup!.signIn(params);
+      if (options.popup) await (popupSignIn = this.popup!.signIn(params));
       else await (await this.protocol.load()).signIn(params, returnUrl);
     } catch (error) {
       const authError = asAuthError(error);
+      if (popupSignIn) {
+        // Once per attempt: a second login() that joined it gets the same outcome, reported once.
+        if (this.reportedPopups.has(popupSignIn)) throw authError;
+        this.reportedPopups.add(popupSignIn);
+      }
       this.store.fail(authError);
       this.bus.emit({ type: 'error', at: this.clock.now(), error: authError });
       throw authError;
@@ -157,6 +165,8 @@ export class AuthService {
    * then sends the browser to the OP's end-session endpoint (RP-Initiated Logout 1.0).
    */
   async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    // Before anything else: a popup sign-in still on its way must not sign the user back in.
+    this.popup?.cancel();
     const override = options.postLogoutRedirectUrl;
     if (override !== undefined && this.browser.isBrowser) {
       // Checked before anything is done, in production too: the OP sends the browser there.

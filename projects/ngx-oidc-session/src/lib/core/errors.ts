@@ -50,7 +50,12 @@ export type AuthErrorCode =
    */
   | 'popup_blocked'
   /** login({ popup: true }): the popup was closed before the sign-in finished. */
-  | 'popup_closed';
+  | 'popup_closed'
+  /**
+   * login({ popup: true }) while a popup sign-in with other parameters is in progress in this
+   * tab: nothing was started. The one in progress goes on.
+   */
+  | 'sign_in_in_progress';
 
 /** What is safe to expose about a failure: protocol error codes, never token material. */
 export interface AuthErrorDetails {

@@ -1,10 +1,11 @@
 import { NgZone, inject } from '@angular/core';
 import { AUTH_CONFIG, checkAppUrl, resolveAppUrl } from '../core/config';
-import { AuthError, isAuthError } from '../core/errors';
+import { AuthError } from '../core/errors';
 import { AuthFeature, authFeature } from '../provide-auth';
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK, Clock, TimerHandle } from '../platform/clock';
 import { ProtocolLoader } from '../protocol/protocol-loader';
+import { SessionStore } from '../state/session-store';
 import { POPUP_SIGN_IN, PopupSignInStarter } from './popup-token';
 
 /** What the popup's page (silent-renew.html) posts to the window that opened it. */
@@ -19,12 +20,6 @@ export const POPUP_CHANNEL = 'ngx-oidc-session:popup-sign-in';
 const POPUP_WIDTH = 500;
 const POPUP_HEIGHT = 640;
 const DEFAULT_TIMEOUT_SECONDS = 300;
-/**
- * How long after the popup is seen closed a response may still come: its page posts the
- * response and then closes itself, and a BroadcastChannel message can arrive after the focus
- * the closing gives back to this window.
- */
-export const CLOSED_GRACE_MS = 2_000;
 
 export interface PopupSignInOptions {
   /**
@@ -36,7 +31,8 @@ export interface PopupSignInOptions {
   readonly redirectUrl?: string;
   /**
    * How long a popup sign-in may take, in seconds, from the click to the response (default
-   * 300, between 10 and 3600). Then login() rejects with `timeout` and the popup is closed.
+   * 300, between 10 and 3600). Then login() rejects with `timeout`, and the popup is closed
+   * when the browser still lets this page close it (not once the OP's COOP cut the link).
    */
   readonly timeoutSeconds?: number;
 }
@@ -56,23 +52,38 @@ export function withPopupSignIn(options: PopupSignInOptions = {}): AuthFeature<'
   return authFeature('popup', [{ provide: POPUP_SIGN_IN, useFactory: () => new PopupSignIn(options) }]);
 }
 
-/** One instance per auth instance (provided by the feature, never in root). */
+/**
+ * One instance per auth instance (provided by the feature, never in root).
+ *
+ * One attempt per tab at a time. Once the popup is at the OP, `popup.closed` cannot be
+ * trusted: an OP that sends Cross-Origin-Opener-Policy cuts the popup's link to this page,
+ * and from then on the browser reports it closed although the user may still be signing in.
+ * So a popup seen closed after it went to the OP does not end the attempt: login() stays
+ * pending until the response (resolves), the timeout (`timeout`), or until the attempt is
+ * ended for good (`popup_closed`): by a new popup login(), by logout(), or by a sign-in or
+ * sign-out in another tab. An ended attempt takes no response any more, so it can never
+ * sign the user in after login() said it failed.
+ */
 class PopupSignIn implements PopupSignInStarter {
   private readonly config = inject(AUTH_CONFIG);
   private readonly browser = inject(AuthBrowser);
   private readonly clock = inject(AUTH_CLOCK);
   private readonly protocol = inject(ProtocolLoader);
+  private readonly store = inject(SessionStore);
   private readonly zone = inject(NgZone);
   private readonly redirectUrl: string;
   private readonly timeoutMs: number;
-  /** The attempt whose popup is open, and its outcome: a second login() joins it. */
-  private current: { readonly attempt: PopupAttempt; readonly done: Promise<void> } | null = null;
-  /** Ends an attempt whose popup was seen closed but may still answer (see run()). */
-  private lingering: (() => void) | null = null;
+  /** The attempt alive in this tab, its parameters and its outcome: a second login() with the same parameters joins it. */
+  private current: { readonly attempt: PopupAttempt; readonly params: string; readonly done: Promise<void> } | null = null;
+  /** The epoch of the session when the current attempt began: another tab's sign-in brings another one. */
+  private startEpoch: number | null = null;
 
   constructor(options: PopupSignInOptions) {
-    const given = options.redirectUrl ?? this.config.renew.silentRenewUrl ?? '/silent-renew.html';
     const key = 'popup.redirectUrl';
+    const given: unknown = options.redirectUrl ?? this.config.renew.silentRenewUrl ?? '/silent-renew.html';
+    if (typeof given !== 'string') {
+      throw new AuthError('config_invalid', ngDevMode ? `ngx-oidc-session: withPopupSignIn({ redirectUrl }) must be a string, an app-relative path such as "/silent-renew.html" (got ${typeof given}).` : '', false, { configKey: key });
+    }
     const origin = this.browser.isBrowser ? this.browser.origin : null;
     this.redirectUrl = resolveAppUrl(given, key, origin ?? 'http://server.invalid');
     if (origin !== null) {
@@ -88,20 +99,31 @@ class PopupSignIn implements PopupSignInStarter {
       throw new AuthError('config_invalid', ngDevMode ? `ngx-oidc-session: withPopupSignIn({ timeoutSeconds }) must be a number of seconds between 10 and 3600 (got ${String(seconds)}).` : '', false, { configKey: 'popup.timeoutSeconds' });
     }
     this.timeoutMs = seconds * 1000;
+    // A logout, or another tab's sign-in or sign-out, ends the attempt for good: its late
+    // response must not bring back a session the user ended, nor replace another user's.
+    this.store.changes$.subscribe(({ session, cause }) => {
+      const otherSignIn = cause === 'adopted' && session !== null && session.epoch !== this.startEpoch;
+      if (cause === 'logout' || cause === 'other-tab' || otherSignIn) this.cancel();
+    });
   }
 
   signIn(params: Record<string, string>): Promise<void> {
     const window = this.browser.window;
     if (!window) return Promise.reject(new AuthError('not_in_browser', ngDevMode ? 'Popup sign-in needs a browser.' : ''));
+    const key = paramsKey(params);
     const current = this.current;
     if (current && (current.attempt.responded || !current.attempt.popup.closed)) {
-      // A second click while the popup is open (or its answer is being checked): bring it to
-      // the front; one sign-in at a time, and both calls get its outcome.
+      // The popup is open (its link intact), or its answer is being checked: one sign-in at a time.
+      if (current.params !== key) {
+        return Promise.reject(new AuthError('sign_in_in_progress', ngDevMode ? 'A popup sign-in with other parameters is in progress: wait for its outcome, or call logout() to end it.' : ''));
+      }
+      // A second click for the same sign-in: bring the popup to the front; both calls get its outcome.
       current.attempt.popup.focus();
       return current.done;
     }
-    current?.attempt.seenClosed();
-    this.lingering?.();
+    // Seen closed (closed by the user, or its link cut by COOP): the user asks again, so the old
+    // attempt ends for good, before the new one starts.
+    this.cancel();
     // Before any await: browsers let a popup through only within the click's user activation.
     // It opens blank (same origin) and goes to the OP once the request is built.
     const popup = window.open('about:blank', '_blank', popupFeatures(window));
@@ -111,8 +133,9 @@ class PopupSignIn implements PopupSignInStarter {
     // Its timers and listeners outside the Angular zone: a popup open for minutes must not keep
     // the app from being stable. The outcome reaches the app through its promise and the store.
     const attempt = this.zone.runOutsideAngular(() => new PopupAttempt(window, popup, this.browser.origin, new URL(this.redirectUrl), this.timeoutMs, this.clock));
+    this.startEpoch = this.store.session()?.epoch ?? null;
     const done = this.run(attempt, params);
-    this.current = { attempt, done };
+    this.current = { attempt, params: key, done };
     const settle = () => {
       if (this.current?.attempt === attempt) this.current = null;
     };
@@ -120,28 +143,31 @@ class PopupSignIn implements PopupSignInStarter {
     return done;
   }
 
+  /** Ends the attempt in progress for good (its login() rejects with `popup_closed`), and closes its popup if the browser still lets this page. */
+  cancel(): void {
+    const current = this.current;
+    this.current = null;
+    if (!current) return;
+    current.attempt.end();
+    current.attempt.closePopup();
+  }
+
   private async run(attempt: PopupAttempt, params: Record<string, string>): Promise<void> {
-    const signIn = this.protocol.load().then((onDemand) => onDemand.signInWithPopup(params, this.redirectUrl, (url, state) => attempt.navigate(url, state)));
     try {
-      await Promise.race([signIn, attempt.closed]);
+      const onDemand = await this.protocol.load();
+      await onDemand.signInWithPopup(params, this.redirectUrl, (url, state) => attempt.navigate(url, state), () => !attempt.ended);
     } catch (error) {
+      attempt.end();
       attempt.closePopup();
-      if (isAuthError(error) && error.code === 'popup_closed' && attempt.navigated) {
-        // Seen closed while at the OP. With a Cross-Origin-Opener-Policy there, the browser
-        // reports the popup closed although the user may still be signing in: its response,
-        // should it come (on the BroadcastChannel), still signs the user in, until the timeout.
-        const end = () => attempt.end();
-        this.lingering = end;
-        void signIn.then(end, end).finally(() => {
-          if (this.lingering === end) this.lingering = null;
-        });
-      } else {
-        attempt.end();
-      }
       throw error;
     }
     attempt.end();
   }
+}
+
+/** The same parameters give the same key, whatever their order. */
+function paramsKey(params: Record<string, string>): string {
+  return JSON.stringify(Object.keys(params).sort().map((name) => [name, params[name]]));
 }
 
 /** A popup of a sensible size, centred on the app's window. */
@@ -153,29 +179,22 @@ function popupFeatures(window: Window): string {
 }
 
 /**
- * One popup sign-in's window: where it is sent, the response it hands back, and whether the
- * user closed it. The response is taken only from this origin, only for this attempt's state
- * and redirect page, and only from this popup (MessageEvent.source) or from the channel.
- *
- * Closing is noticed without polling the popup (a cross-origin window): when the user is back
- * in this window (focus, the page becoming visible, a click or key press), `closed` is read
- * once. The overall timeout covers the rest.
+ * One popup sign-in's window: where it is sent, and the response it hands back. The response
+ * is taken only from this origin, only for this attempt's state and redirect page, and only
+ * from this popup (MessageEvent.source) or, once the popup's link is cut, from the channel.
  */
 class PopupAttempt {
   navigated = false;
   /** The popup's page answered: the response is being checked, a close changes nothing. */
   responded = false;
-  /** Rejects with `popup_closed` once the popup was seen closed and no response came. */
-  readonly closed: Promise<never>;
+  /** Ended for good: no response is taken any more, and a sign-in still on its way is refused. */
+  ended = false;
   readonly response: Promise<URL>;
-  private rejectClosed!: (error: AuthError) => void;
   private resolveResponse!: (url: URL) => void;
   private rejectResponse!: (error: AuthError) => void;
   private state: string | null = null;
-  private graceTimer: TimerHandle | null = null;
   private readonly timeoutTimer: TimerHandle;
   private readonly channel: BroadcastChannel | null;
-  private readonly backEvents: readonly [EventTarget, string][];
 
   constructor(
     private readonly window: Window,
@@ -185,50 +204,39 @@ class PopupAttempt {
     timeoutMs: number,
     private readonly clock: Clock,
   ) {
-    this.closed = new Promise<never>((_, reject) => (this.rejectClosed = reject));
     this.response = new Promise<URL>((resolve, reject) => {
       this.resolveResponse = resolve;
       this.rejectResponse = reject;
     });
-    // Either may settle when nobody waits for it any more (a failure ended the attempt first).
-    this.closed.catch(() => undefined);
+    // May settle when nobody waits for it any more (a failure ended the attempt first).
     this.response.catch(() => undefined);
     // On timeout, run() closes the popup (as on any failure).
     this.timeoutTimer = clock.setTimeout(() => {
       this.fail(new AuthError('timeout', ngDevMode ? 'The popup sign-in did not finish in time.' : '', true));
     }, timeoutMs);
-    this.backEvents = [
-      [window, 'focus'],
-      [window.document, 'visibilitychange'],
-      [window, 'pointerdown'],
-      [window, 'keydown'],
-    ];
-    for (const [target, type] of this.backEvents) target.addEventListener(type, this.userIsBack, true);
     window.addEventListener('message', this.onMessage);
     const Channel = (window as Window & typeof globalThis).BroadcastChannel;
     this.channel = typeof Channel === 'function' ? new Channel(POPUP_CHANNEL) : null;
-    if (this.channel) this.channel.onmessage = (event: MessageEvent) => this.accept(event.data);
+    if (this.channel) {
+      // Only while the link is cut: a popup whose opener is intact posts to it, never here.
+      this.channel.onmessage = (event: MessageEvent) => {
+        if (this.popup.closed) this.accept(event.data);
+      };
+    }
   }
 
   /** Sends the popup to the authorization request; resolves with the response URL. */
   navigate(url: URL, state: string): Promise<URL> {
+    if (this.ended) return this.response;
     if (this.popup.closed) {
-      // Still on this origin (not yet sent to the OP): `closed` is true only when it is.
-      this.seenClosed();
+      // Still on this origin (not yet sent to the OP): here `closed` is true only when it is.
+      this.fail(new AuthError('popup_closed', ngDevMode ? 'The sign-in popup was closed before the sign-in finished.' : ''));
     } else {
       this.state = state;
       this.navigated = true;
       this.popup.location.replace(url.href);
     }
     return this.response;
-  }
-
-  /** The user closed the popup (or a second login found it closed). */
-  seenClosed(): void {
-    if (this.responded) return;
-    this.stopWatchingClose();
-    this.rejectClosed(new AuthError('popup_closed', ngDevMode ? 'The sign-in popup was closed before the sign-in finished.' : ''));
-    if (!this.navigated) this.fail(new AuthError('popup_closed', ''));
   }
 
   closePopup(): void {
@@ -241,17 +249,8 @@ class PopupAttempt {
 
   /** Removes every listener and timer; a response from now on is ignored. */
   end(): void {
-    this.fail(new AuthError('popup_closed', ''));
+    this.fail(new AuthError('popup_closed', ngDevMode ? 'The popup sign-in was ended: by a new popup sign-in, a logout, or a sign-in or sign-out in another tab.' : ''));
   }
-
-  private readonly userIsBack = (): void => {
-    if (this.responded || this.graceTimer !== null || !this.popup.closed) return;
-    // A response may be on its way: its page posts it and then closes itself.
-    this.graceTimer = this.clock.setTimeout(() => {
-      this.graceTimer = null;
-      if (!this.responded) this.seenClosed();
-    }, CLOSED_GRACE_MS);
-  };
 
   private readonly onMessage = (event: MessageEvent): void => {
     if (event.origin !== this.appOrigin || event.source !== this.popup) return;
@@ -260,7 +259,7 @@ class PopupAttempt {
 
   private accept(data: unknown): void {
     const message = data as { type?: unknown; url?: unknown } | null;
-    if (this.state === null || message?.type !== POPUP_MESSAGE || typeof message.url !== 'string') return;
+    if (this.ended || this.state === null || message?.type !== POPUP_MESSAGE || typeof message.url !== 'string') return;
     let url: URL;
     try {
       url = new URL(message.url);
@@ -275,18 +274,12 @@ class PopupAttempt {
   }
 
   private fail(error: AuthError): void {
+    this.ended = true;
     this.removeListeners();
     this.rejectResponse(error);
   }
 
-  private stopWatchingClose(): void {
-    for (const [target, type] of this.backEvents) target.removeEventListener(type, this.userIsBack, true);
-    if (this.graceTimer !== null) this.clock.clearTimeout(this.graceTimer);
-    this.graceTimer = null;
-  }
-
   private removeListeners(): void {
-    this.stopWatchingClose();
     this.clock.clearTimeout(this.timeoutTimer);
     this.window.removeEventListener('message', this.onMessage);
     this.channel?.close();

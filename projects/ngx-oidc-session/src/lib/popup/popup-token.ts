@@ -7,6 +7,8 @@ export interface PopupSignInStarter {
    * through), then signs in in it. Resolves once signed in; rejects with an AuthError.
    */
   signIn(params: Record<string, string>): Promise<void>;
+  /** Ends the popup sign-in in progress for good, if any (logout() calls it first). */
+  cancel(): void;
 }
 
 /**

@@ -134,12 +134,25 @@ export class OnDemand {
    * page lives for the whole round trip, so nothing is stored that could be left behind, and
    * the app's own callback handling never sees it. The response then takes the same path as a
    * redirect sign-in's (finishSignIn).
+   *
+   * The popup may answer minutes later: a sign-in or sign-out in any tab since the attempt
+   * began, or the attempt's end (`wanted` false), makes its result refused under the lock.
    */
-  async signInWithPopup(params: Record<string, string>, redirectUri: string, exchange: (url: URL, state: string) => Promise<URL>): Promise<void> {
+  async signInWithPopup(params: Record<string, string>, redirectUri: string, exchange: (url: URL, state: string) => Promise<URL>, wanted: () => boolean): Promise<void> {
     const { events, clock } = this.context;
+    const before = await this.epochs();
     const { url, attempt } = await this.client.authorizationRequest({ redirectUri, params });
     events.emit({ type: 'sign_in_started', at: clock.now() });
-    await this.finishSignIn(await exchange(url, attempt.state), attempt);
+    const stillWanted = async () => {
+      const now = await this.epochs();
+      return wanted() && now.signedOut <= before.signedOut && now.known <= before.known;
+    };
+    await this.finishSignIn(await exchange(url, attempt.state), attempt, stillWanted);
+  }
+
+  /** The last sign-out and the newest sign-in any tab knows of. */
+  private async epochs(): Promise<{ signedOut: number; known: number }> {
+    return { signedOut: await this.handover.lastSignOut(), known: await this.handover.knownEpoch() };
   }
 
   /**
@@ -164,7 +177,7 @@ export class OnDemand {
    * and token checks, the code exchange, userinfo, then, under the renewal lock, the new
    * sign-in's epoch, the store and the other tabs, and the `signed_in` event.
    */
-  private async finishSignIn(responseUrl: URL, attempt: AuthorizationAttempt): Promise<void> {
+  private async finishSignIn(responseUrl: URL, attempt: AuthorizationAttempt, stillWanted: () => Promise<boolean> = async () => true): Promise<void> {
     const { store, events, clock, config, tabs } = this.context;
     let session = await this.client.completeAuthorization(responseUrl, attempt);
     if (config.loadUserInfo) {
@@ -177,6 +190,11 @@ export class OnDemand {
     }
     const signedIn = session;
     const committed = await tabs.exclusive(async () => {
+      if (!(await stillWanted())) {
+        // Its refresh token must not stay valid at the OP (RFC 7009): nobody will ever use it.
+        if (signedIn.refreshToken) void this.client.revoke(signedIn.refreshToken, 'refresh_token').catch(() => undefined);
+        throw new AuthError('no_session', ngDevMode ? 'The popup sign-in was ended, or the user signed in or out elsewhere, before its response was checked: it was not taken.' : '');
+      }
       const withEpoch = { ...signedIn, epoch: await this.handover.nextEpoch() };
       store.set(withEpoch, 'signed-in');
       await this.handover.commit(withEpoch);

@@ -94,8 +94,14 @@ export class TabHandover {
    */
   async nextEpoch(): Promise<number> {
     const record = this.tabs.enabled ? this.plausible(await this.ledger.read()) : null;
-    const signedOut = Math.max(this.store.lastSignOutEpoch(), record?.signedOutUpTo ?? -1);
+    const signedOut = await this.lastSignOut(record);
     return Math.max(Math.max(await this.knownEpoch(record), signedOut) + 1, Math.floor(this.now()));
+  }
+
+  /** The epoch of the last logout the ledger or this tab knows of, or -1. */
+  async lastSignOut(record?: LedgerRecord | null): Promise<number> {
+    if (record === undefined) record = this.tabs.enabled ? this.plausible(await this.ledger.read()) : null;
+    return Math.max(this.store.lastSignOutEpoch(), record?.signedOutUpTo ?? -1);
   }
 
   /**
