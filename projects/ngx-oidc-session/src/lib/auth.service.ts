@@ -39,8 +39,6 @@ export class AuthService {
   private readonly tabs = inject(TabCoordinator);
   private readonly bus = inject(AuthEvents);
   private readonly popup = inject(POPUP_SIGN_IN, { optional: true });
-  /** The popup sign-ins whose failure was reported: a joined second login() reports none. */
-  private readonly reportedPopups = new WeakSet<Promise<void>>();
   private initialized: Promise<void> | null = null;
 
   /** The auth state; replays the current state to new subscribers. */
@@ -139,21 +137,18 @@ export class AuthService {
     if (options.loginHint) params['login_hint'] = options.loginHint;
     if (options.acrValues) params['acr_values'] = options.acrValues;
     if (options.maxAge !== undefined) params['max_age'] = String(options.maxAge);
-    if (options.popup && !this.popup) {
-      throw new AuthError('config_invalid', ngDevMode ? 'login({ popup: true }) needs the popup feature: provideAuth(config, withPopupSignIn()).' : '', false, { configKey: 'popup' });
+    if (options.popup) {
+      if (!this.popup) {
+        throw new AuthError('config_invalid', ngDevMode ? 'login({ popup: true }) needs the popup feature: provideAuth(config, withPopupSignIn()).' : '', false, { configKey: 'popup' });
+      }
+      // The popup opens synchronously, within this call: no await may come before it. The
+      // feature reports its failures itself, once per attempt however many calls joined it.
+      return this.popup.signIn(params);
     }
-    let popupSignIn: Promise<void> | null = null;
     try {
-      // The popup opens synchronously, within this call: no await may come before it.
-      if (options.popup) await (popupSignIn = this.popup!.signIn(params));
-      else await (await this.protocol.load()).signIn(params, returnUrl);
+      await (await this.protocol.load()).signIn(params, returnUrl);
     } catch (error) {
       const authError = asAuthError(error);
-      if (popupSignIn) {
-        // Once per attempt: a second login() that joined it gets the same outcome, reported once.
-        if (this.reportedPopups.has(popupSignIn)) throw authError;
-        this.reportedPopups.add(popupSignIn);
-      }
       this.store.fail(authError);
       this.bus.emit({ type: 'error', at: this.clock.now(), error: authError });
       throw authError;

@@ -126,9 +126,7 @@ const SERVER_ORIGIN = 'http://server.invalid';
 
 /** `config_invalid` naming the key; the explanation is kept in dev mode only. */
 function configError(key: string, problem: string): AuthError {
-  // The popup feature's options are not AuthConfig keys: named as the app writes them.
-  const name = key.startsWith('popup.') ? `withPopupSignIn({ ${key.slice('popup.'.length)} })` : `config.${key}`;
-  return new AuthError('config_invalid', problem && `ngx-oidc-session: ${name} ${problem}`, false, { configKey: key });
+  return new AuthError('config_invalid', problem && `ngx-oidc-session: config.${key} ${problem}`, false, { configKey: key });
 }
 
 function stringOrEmpty(value: unknown): string {

@@ -1,10 +1,11 @@
 import { NgZone, inject } from '@angular/core';
 import { AUTH_CONFIG, checkAppUrl, resolveAppUrl } from '../core/config';
-import { AuthError } from '../core/errors';
+import { AuthError, isAuthError } from '../core/errors';
 import { AuthFeature, authFeature } from '../provide-auth';
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK, Clock, TimerHandle } from '../platform/clock';
 import { ProtocolLoader } from '../protocol/protocol-loader';
+import { AuthEvents } from '../state/auth-events';
 import { SessionStore } from '../state/session-store';
 import { POPUP_SIGN_IN, PopupSignInStarter } from './popup-token';
 
@@ -70,6 +71,7 @@ class PopupSignIn implements PopupSignInStarter {
   private readonly clock = inject(AUTH_CLOCK);
   private readonly protocol = inject(ProtocolLoader);
   private readonly store = inject(SessionStore);
+  private readonly events = inject(AuthEvents);
   private readonly zone = inject(NgZone);
   private readonly redirectUrl: string;
   private readonly timeoutMs: number;
@@ -85,14 +87,17 @@ class PopupSignIn implements PopupSignInStarter {
       throw new AuthError('config_invalid', ngDevMode ? `ngx-oidc-session: withPopupSignIn({ redirectUrl }) must be a string, an app-relative path such as "/silent-renew.html" (got ${typeof given}).` : '', false, { configKey: key });
     }
     const origin = this.browser.isBrowser ? this.browser.origin : null;
-    this.redirectUrl = resolveAppUrl(given, key, origin ?? 'http://server.invalid');
-    if (origin !== null) {
+    try {
+      this.redirectUrl = resolveAppUrl(given, key, origin ?? 'http://server.invalid');
       // Kept in production, as for the other callback pages: the code lands there.
-      checkAppUrl(this.redirectUrl, key, origin, given);
-      if (new URL(this.redirectUrl).pathname === new URL(this.config.redirectUrl).pathname) {
-        // The app at redirectUrl would take the popup's response for a redirect sign-in of its own.
-        throw new AuthError('config_invalid', ngDevMode ? `ngx-oidc-session: withPopupSignIn({ redirectUrl }) must be another page than redirectUrl: use the static page ng add generates, "/silent-renew.html".` : '', false, { configKey: key });
-      }
+      if (origin !== null) checkAppUrl(this.redirectUrl, key, origin, given);
+    } catch (error) {
+      // Not an AuthConfig key: the message names the option as the app writes it.
+      throw isAuthError(error) && ngDevMode ? new AuthError(error.code, error.message.replace(`config.${key}`, 'withPopupSignIn({ redirectUrl })'), false, error.details) : error;
+    }
+    if (origin !== null && new URL(this.redirectUrl).pathname === new URL(this.config.redirectUrl).pathname) {
+      // The app at redirectUrl would take the popup's response for a redirect sign-in of its own.
+      throw new AuthError('config_invalid', ngDevMode ? `ngx-oidc-session: withPopupSignIn({ redirectUrl }) must be another page than redirectUrl: use the static page ng add generates, "/silent-renew.html".` : '', false, { configKey: key });
     }
     const seconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
     if (typeof seconds !== 'number' || !(seconds >= 10 && seconds <= 3600)) {
@@ -109,13 +114,13 @@ class PopupSignIn implements PopupSignInStarter {
 
   signIn(params: Record<string, string>): Promise<void> {
     const window = this.browser.window;
-    if (!window) return Promise.reject(new AuthError('not_in_browser', ngDevMode ? 'Popup sign-in needs a browser.' : ''));
+    if (!window) return this.failed(new AuthError('not_in_browser', ngDevMode ? 'Popup sign-in needs a browser.' : ''));
     const key = paramsKey(params);
     const current = this.current;
     if (current && (current.attempt.responded || !current.attempt.popup.closed)) {
       // The popup is open (its link intact), or its answer is being checked: one sign-in at a time.
       if (current.params !== key) {
-        return Promise.reject(new AuthError('sign_in_in_progress', ngDevMode ? 'A popup sign-in with other parameters is in progress: wait for its outcome, or call logout() to end it.' : ''));
+        return this.failed(new AuthError('sign_in_in_progress', ngDevMode ? 'A popup sign-in with other parameters is in progress: wait for its outcome, or call logout() to end it.' : ''));
       }
       // A second click for the same sign-in: bring the popup to the front; both calls get its outcome.
       current.attempt.popup.focus();
@@ -128,19 +133,28 @@ class PopupSignIn implements PopupSignInStarter {
     // It opens blank (same origin) and goes to the OP once the request is built.
     const popup = window.open('about:blank', '_blank', popupFeatures(window));
     if (!popup || popup.closed) {
-      return Promise.reject(new AuthError('popup_blocked', ngDevMode ? 'The browser blocked the sign-in popup: call login({ popup: true }) in a click handler, before any await.' : ''));
+      return this.failed(new AuthError('popup_blocked', ngDevMode ? 'The browser blocked the sign-in popup: call login({ popup: true }) in a click handler, before any await.' : ''));
     }
     // Its timers and listeners outside the Angular zone: a popup open for minutes must not keep
     // the app from being stable. The outcome reaches the app through its promise and the store.
     const attempt = this.zone.runOutsideAngular(() => new PopupAttempt(window, popup, this.browser.origin, new URL(this.redirectUrl), this.timeoutMs, this.clock));
     this.startEpoch = this.store.session()?.epoch ?? null;
-    const done = this.run(attempt, params);
+    // Reported once per attempt: a second login() that joins it gets the same promise.
+    const done = this.run(attempt, params).catch((error: unknown) => this.failed(error));
     this.current = { attempt, params: key, done };
     const settle = () => {
       if (this.current?.attempt === attempt) this.current = null;
     };
     done.then(settle, settle);
     return done;
+  }
+
+  /** Reports a failure as login() does (`state.error`, an `error` event), and rejects with it. */
+  private failed(error: unknown): Promise<never> {
+    const authError = isAuthError(error) ? error : new AuthError('invalid_response', ngDevMode ? 'Sign-in failed.' : '');
+    this.store.fail(authError);
+    this.events.emit({ type: 'error', at: this.clock.now(), error: authError });
+    return Promise.reject(authError);
   }
 
   /** Ends the attempt in progress for good (its login() rejects with `popup_closed`), and closes its popup if the browser still lets this page. */
