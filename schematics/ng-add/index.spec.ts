@@ -117,6 +117,46 @@ describe('ng-add on a standalone app', () => {
     expect(angularJson(result).projects.app.architect.test.options.assets).toEqual(['projects/app/src/favicon.ico', entry]);
   });
 
+  it('sets up popup sign-in with --popup: withPopupSignIn() and the page the popup lands on', async () => {
+    const tree = await runner.runSchematic('ng-add', { ...base, popup: true }, await workspace());
+    const appConfig = tree.readText('/projects/app/src/app/app.config.ts');
+    expect(appConfig).toMatch(/provideAuth\(authConfig, withPopupSignIn\(\)\)/);
+    expect(appConfig).toMatch(/import \{[^}]*withPopupSignIn[^}]*\} from 'ngx-oidc-session';/);
+    const page = tree.readText('/projects/app/public/silent-renew.html');
+    expect(page).toContain('ngx-oidc-session:popup-sign-in');
+    expect(page).toContain('BroadcastChannel');
+    expect(page).not.toMatch(/<script[^>]+src=/);
+    // No config key is needed (the popup lands on /silent-renew.html); the file says to register it.
+    const config = tree.readText('/projects/app/src/app/auth.config.ts');
+    expect(config).toContain('/silent-renew.html');
+    expect(config).toContain("strategy: 'refresh_token'");
+    expect(config).not.toContain('silentRenewUrl');
+  });
+
+  it('replaces an older silent-renew.html without popup handling with --popup, and keeps it without', async () => {
+    const older = '<!doctype html><script>window.parent.postMessage({ type: "ngx-oidc-session:silent-renew", url: location.href }, location.origin);</script>';
+    let tree = await workspace();
+    tree.create('/projects/app/public/silent-renew.html', older);
+    tree = await runner.runSchematic('ng-add', { ...base, strategy: 'iframe' }, tree);
+    expect(tree.readText('/projects/app/public/silent-renew.html')).toBe(older);
+    const logs: string[] = [];
+    runner.logger.subscribe((entry) => logs.push(entry.message));
+    tree = await runner.runSchematic('ng-add', { ...base, popup: true }, tree);
+    const page = tree.readText('/projects/app/public/silent-renew.html');
+    expect(page).toContain('ngx-oidc-session:popup-sign-in');
+    expect(page).toContain('history.replaceState');
+    expect(logs.join('\n')).toMatch(/replaced projects\/app\/public\/silent-renew\.html.*does not handle popup sign-in/);
+    // The current page is kept as it is.
+    const again = await runner.runSchematic('ng-add', { ...base, popup: true }, tree);
+    expect(again.readText('/projects/app/public/silent-renew.html')).toBe(page);
+  });
+
+  it('adds no popup code or page without --popup', async () => {
+    const tree = await runner.runSchematic('ng-add', base, await workspace());
+    expect(tree.readText('/projects/app/src/app/app.config.ts')).not.toContain('withPopupSignIn');
+    expect(tree.readText('/projects/app/src/app/auth.config.ts')).not.toContain('silent-renew');
+  });
+
   it('keeps the formatting and comments of angular.json', async () => {
     const tree = await workspace();
     tree.delete('/projects/app/public/favicon.ico');
@@ -147,6 +187,12 @@ describe('ng-add on an NgModule app', () => {
     expect(module).toMatch(/\{ provide: HTTP_INTERCEPTORS, useClass: AuthInterceptor, multi: true \}/);
     expect(module).toMatch(/import \{ authConfig \} from '\.\/auth\.config';/);
     expect(tree.exists('/projects/app/src/app/auth.config.ts')).toBeTrue();
+  });
+
+  it('passes withPopupSignIn() to AuthModule.forRoot with --popup', async () => {
+    const tree = await runner.runSchematic('ng-add', { ...base, popup: true }, await workspace([{ name: 'app', standalone: false }]));
+    expect(tree.readText('/projects/app/src/app/app-module.ts')).toMatch(/AuthModule\.forRoot\(authConfig, withPopupSignIn\(\)\)/);
+    expect(tree.exists('/projects/app/public/silent-renew.html')).toBeTrue();
   });
 
   it('generates silent-renew.html for the iframe strategy too', async () => {
@@ -208,6 +254,12 @@ describe('ng-add errors', () => {
     const tree = await workspace();
     tree.overwrite('/projects/app/src/main.ts', "import { App } from './app/app';\nexport default App;\n");
     await expectAsync(runner.runSchematic('ng-add', base, tree)).toBeRejectedWithError(/cannot edit this app automatically[\s\S]*provideAuth\(authConfig\),/);
+  });
+
+  it('prints withPopupSignIn() among the lines to add by hand with --popup', async () => {
+    const tree = await workspace();
+    tree.overwrite('/projects/app/src/main.ts', "import { App } from './app/app';\nexport default App;\n");
+    await expectAsync(runner.runSchematic('ng-add', { ...base, popup: true }, tree)).toBeRejectedWithError(/provideAuth, withPopupSignIn \}[\s\S]*provideAuth\(authConfig, withPopupSignIn\(\)\),/);
   });
 
   it('prints the lines to add by hand when provideHttpClient is called twice', async () => {

@@ -61,7 +61,7 @@ function shown(value: string): string {
   return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function requireOptions(options: NgAddOptions): Required<Pick<NgAddOptions, 'authority' | 'clientId' | 'strategy'>> & { api: string } {
+function requireOptions(options: NgAddOptions): Required<Pick<NgAddOptions, 'authority' | 'clientId' | 'strategy' | 'popup'>> & { api: string } {
   // Checked before trimming: a trailing lone CR would otherwise vanish unseen.
   for (const [flag, value] of [['--authority', options.authority], ['--client-id', options.clientId], ['--api', options.api], ['--project', options.project]] as const) {
     if (typeof value === 'string' && CONTROL_CHARACTERS.test(value)) {
@@ -81,7 +81,7 @@ function requireOptions(options: NgAddOptions): Required<Pick<NgAddOptions, 'aut
   if (api && !isHttpUrl(api) && !api.startsWith('/')) {
     throw new SchematicsException(`--api must be an absolute URL or an app-relative path starting with "/" (got ${shown(api)}).`);
   }
-  return { authority, clientId, strategy, api };
+  return { authority, clientId, strategy, api, popup: options.popup === true };
 }
 
 function pickProject(projects: Map<string, ProjectDefinition>, requested: string | undefined): string {
@@ -120,6 +120,12 @@ function configFileText(options: ReturnType<typeof requireOptions>): string {
     strategy: 'refresh_token',
   },`;
   const apis = options.api ? `[${literal(options.api)}]` : '[]';
+  // No key is needed: the popup lands on /silent-renew.html by default (withPopupSignIn({ redirectUrl })).
+  const popup = options.popup
+    ? `
+  // Popup sign-in (withPopupSignIn() next to provideAuth): the popup lands on
+  // /silent-renew.html, which ng add put in the build; register that URL at the OP too.`
+    : '';
   return `import { AuthConfig } from '${PACKAGE_NAME}';
 
 /**
@@ -134,7 +140,7 @@ export const authConfig: AuthConfig = {
   // Where the OP sends the browser back after sign-in and sign-out. Register both at the OP.
   redirectUrl: '/',
   postLogoutRedirectUrl: '/',
-  scope: 'openid profile email',
+  scope: 'openid profile email',${popup}
 ${renew}
   // Your APIs: the HTTP interceptor sends the access token to these URLs and nowhere else.
   secureApis: ${apis},
@@ -147,21 +153,23 @@ function relativeImport(fromFile: string, toFile: string): string {
   return path.startsWith('.') ? path : `./${path}`;
 }
 
-function manualLines(kind: 'standalone' | 'ngmodule', configImport: string): string {
+function manualLines(kind: 'standalone' | 'ngmodule', configImport: string, popup: boolean): string {
+  const features = popup ? ', withPopupSignIn()' : '';
+  const imported = popup ? ', withPopupSignIn' : '';
   return kind === 'standalone'
     ? `Add these lines to your application config by hand:
   import { provideHttpClient, withInterceptors } from '@angular/common/http';
-  import { authInterceptor, provideAuth } from '${PACKAGE_NAME}';
+  import { authInterceptor, provideAuth${imported} } from '${PACKAGE_NAME}';
   import { authConfig } from '${configImport}';
 and in its providers:
   provideHttpClient(withInterceptors([authInterceptor])),
-  provideAuth(authConfig),`
+  provideAuth(authConfig${features}),`
     : `Add these lines to your root NgModule by hand:
   import { HTTP_INTERCEPTORS, provideHttpClient, withInterceptorsFromDi } from '@angular/common/http';
-  import { AuthInterceptor, AuthModule } from '${PACKAGE_NAME}';
+  import { AuthInterceptor, AuthModule${imported} } from '${PACKAGE_NAME}';
   import { authConfig } from '${configImport}';
 in its imports:
-  AuthModule.forRoot(authConfig),
+  AuthModule.forRoot(authConfig${features}),
 and in its providers:
   provideHttpClient(withInterceptorsFromDi()),
   { provide: HTTP_INTERCEPTORS, useClass: AuthInterceptor, multi: true },`;
@@ -205,14 +213,14 @@ export function ngAdd(options: NgAddOptions): Rule {
     const configPath = `${sourceRoot}/app/auth.config.ts`;
     const kind = bootstrapKind(mainPath, mainText);
     if (!kind) {
-      throw new SchematicsException(`ng add ${PACKAGE_NAME} cannot edit this app automatically (${mainFile} calls neither bootstrapApplication nor bootstrapModule).\n${manualLines('standalone', relativeImport(mainPath, configPath))}`);
+      throw new SchematicsException(`ng add ${PACKAGE_NAME} cannot edit this app automatically (${mainFile} calls neither bootstrapApplication nor bootstrapModule).\n${manualLines('standalone', relativeImport(mainPath, configPath), settings.popup)}`);
     }
 
     // The files that set up the app: main.ts and the local files it imports (app.config.ts, app-module.ts).
     const setupFiles = [mainPath, ...localImports(mainPath, mainText)].filter((path) => tree.exists(path));
     const setupFile = setupFiles.find((path) => /providers\s*:|@NgModule/.test(tree.readText(path))) ?? mainPath;
     const configImport = relativeImport(setupFile, configPath);
-    const manual = manualLines(kind, configImport);
+    const manual = manualLines(kind, configImport, settings.popup);
     const anySetupFile = (pattern: RegExp) => setupFiles.some((path) => pattern.test(tree.readText(path)));
 
     const changes: string[] = [];
@@ -227,16 +235,27 @@ export function ngAdd(options: NgAddOptions): Rule {
       rules.push(
         orManual(
           kind === 'standalone'
-            ? addRootProvider(projectName, ({ code, external }) => code`${external('provideAuth', PACKAGE_NAME)}(${external('authConfig', configImport)})`)
-            : addRootImport(projectName, ({ code, external }) => code`${external('AuthModule', PACKAGE_NAME)}.forRoot(${external('authConfig', configImport)})`),
+            ? addRootProvider(projectName, ({ code, external }) =>
+                settings.popup
+                  ? code`${external('provideAuth', PACKAGE_NAME)}(${external('authConfig', configImport)}, ${external('withPopupSignIn', PACKAGE_NAME)}())`
+                  : code`${external('provideAuth', PACKAGE_NAME)}(${external('authConfig', configImport)})`,
+              )
+            : addRootImport(projectName, ({ code, external }) =>
+                settings.popup
+                  ? code`${external('AuthModule', PACKAGE_NAME)}.forRoot(${external('authConfig', configImport)}, ${external('withPopupSignIn', PACKAGE_NAME)}())`
+                  : code`${external('AuthModule', PACKAGE_NAME)}.forRoot(${external('authConfig', configImport)})`,
+              ),
           manual,
         ),
       );
-      changes.push(kind === 'standalone' ? `added provideAuth(authConfig) to ${setupFile.slice(1)}` : `imported AuthModule.forRoot(authConfig) in ${setupFile.slice(1)}`);
+      const call = kind === 'standalone' ? 'provideAuth' : 'AuthModule.forRoot';
+      const added = `${call}(authConfig${settings.popup ? ', withPopupSignIn()' : ''})`;
+      changes.push(kind === 'standalone' ? `added ${added} to ${setupFile.slice(1)}` : `imported ${added} in ${setupFile.slice(1)}`);
     }
 
     rules.push(wireInterceptor(kind, setupFiles, projectName, manual, changes));
-    if (settings.strategy === 'iframe') rules.push(addSilentRenewPage(projectName, project, sourceRoot, changes));
+    // The page of iframe renewal and of popup sign-in alike.
+    if (settings.strategy === 'iframe' || settings.popup) rules.push(addSilentRenewPage(projectName, project, sourceRoot, changes, settings.popup));
 
     rules.push((_tree, ctx) => {
       if (changes.length === 0) {
@@ -245,7 +264,7 @@ export function ngAdd(options: NgAddOptions): Rule {
       }
       ctx.logger.info(`${PACKAGE_NAME} set up in project "${projectName}":`);
       for (const change of changes) ctx.logger.info(`  - ${change}`);
-      ctx.logger.info(`Register these at your OpenID Provider for client "${settings.clientId}": redirect URI and post-logout redirect URI <app origin>/${settings.strategy === 'iframe' ? ', and <app origin>/silent-renew.html as a redirect URI' : ''}.`);
+      ctx.logger.info(`Register these at your OpenID Provider for client "${settings.clientId}": redirect URI and post-logout redirect URI <app origin>/${settings.strategy === 'iframe' || settings.popup ? ', and <app origin>/silent-renew.html as a redirect URI' : ''}.`);
     });
     return chain(rules);
   };
@@ -308,16 +327,24 @@ function assetsCover(assets: AssetEntry[], dir: string, file: string): boolean {
   );
 }
 
-function addSilentRenewPage(projectName: string, project: ProjectDefinition, sourceRoot: string, changes: string[]): Rule {
+/** What only a page that handles popup sign-in has: the message it posts to the app. */
+const POPUP_PAGE_MARKER = 'ngx-oidc-session:popup-sign-in';
+
+function addSilentRenewPage(projectName: string, project: ProjectDefinition, sourceRoot: string, changes: string[], popup: boolean): Rule {
   return (tree: Tree) => {
     const root = project.root ? `/${project.root.replace(/^\//, '')}` : '';
     const publicDir = `${root}/public`;
     const hasPublic = tree.getDir(publicDir).subfiles.length > 0 || tree.getDir(publicDir).subdirs.length > 0;
     const dir = hasPublic ? publicDir : sourceRoot;
     const page = `${dir}/silent-renew.html`;
+    const current = readFileSync(join(PACKAGE_ROOT, 'assets', 'silent-renew.html'), 'utf8');
     if (!tree.exists(page)) {
-      tree.create(page, readFileSync(join(PACKAGE_ROOT, 'assets', 'silent-renew.html'), 'utf8'));
+      tree.create(page, current);
       changes.push(`created ${page.slice(1)}`);
+    } else if (popup && !tree.readText(page).includes(POPUP_PAGE_MARKER)) {
+      // A page of an older version (iframe renewal only) would leave the popup waiting until its timeout.
+      tree.overwrite(page, current);
+      changes.push(`replaced ${page.slice(1)}: the existing one (an older version) does not handle popup sign-in; any changes you made to it are gone`);
     }
     const input = dir.slice(1);
     return updateWorkspace((workspace) => {

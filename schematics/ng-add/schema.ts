@@ -4,5 +4,6 @@ export interface NgAddOptions {
   authority?: string;
   clientId?: string;
   strategy?: 'refresh_token' | 'iframe';
+  popup?: boolean;
   api?: string;
 }

@@ -78,8 +78,13 @@ export function createTestState(ttl) {
     counters: zeroCounters(),
     outage: undefined,
     tampers: new Set(),
-    /** OP behaviours that last until reset: `omitExpiresIn` (token responses without expires_in). */
-    quirks: { omitExpiresIn: false, par: 'offered' },
+    /**
+     * OP behaviours that last until reset: `omitExpiresIn` (token responses without expires_in),
+     * `par` (offered, off or required), `coopSameOrigin` (`Cross-Origin-Opener-Policy: same-origin`
+     * on the OP's HTML pages, as some OPs send: it cuts a sign-in popup's link to the window that
+     * opened it).
+     */
+    quirks: { omitExpiresIn: false, par: 'offered', coopSameOrigin: false },
     /**
      * The authorization requests the OP got, per client, names of parameters only (values could
      * be secrets), with `prompt`: `pushed` (at the PAR endpoint) and `authorize` (at the
@@ -193,6 +198,7 @@ export function createTestState(ttl) {
       state.quirks.par = 'offered';
       state.authorizationLog = { pushed: [], authorize: [] };
       state.pushedByUri.clear();
+      state.quirks.coopSameOrigin = false;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -359,6 +365,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.par !== undefined && !PAR_MODES.includes(body.par)) throw new HookError(400, `"par" must be one of ${PAR_MODES.join(', ')}`);
       if (body.omitExpiresIn !== undefined) state.quirks.omitExpiresIn = body.omitExpiresIn;
       if (body.par !== undefined) state.quirks.par = body.par;
+      if (body.coopSameOrigin !== undefined && typeof body.coopSameOrigin !== 'boolean') throw new HookError(400, '"coopSameOrigin" must be a boolean');
+      if (body.coopSameOrigin !== undefined) state.quirks.coopSameOrigin = body.coopSameOrigin;
       return { ...state.quirks };
     },
     'GET /__test/authorization-requests': () => state.authorizationLog,
@@ -687,6 +695,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       tamperAuthorizationResponse(ctx);
     }
     if (endpoint === 'userinfo' && state.tampers.has('userinfo-sub')) tamperUserinfo(ctx);
+    if (state.quirks.coopSameOrigin && /html/.test(ctx.response.type ?? '')) ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     return undefined;
   };
 }

@@ -1,7 +1,7 @@
 import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
 import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
-import { authInterceptor, provideAuth, withSilentSignIn } from 'ngx-oidc-session';
+import { authInterceptor, provideAuth, withPopupSignIn, withSilentSignIn } from 'ngx-oidc-session';
 import { routes } from './app.routes';
 import { demoAuthConfig, demoSilentSignIn, demoStrategy } from './demo-settings';
 import { EventLog } from './event-log';
@@ -15,6 +15,8 @@ export const appConfig: ApplicationConfig = {
     // Before provideAuth: the event log must listen before the sign-in callback is handled.
     provideAppInitializer(() => void inject(EventLog)),
     // Pushed authorization requests: on, as the dev OP offers them (pushedAuthorization 'auto').
-    provideAuth(demoAuthConfig(demoStrategy()), ...(demoSilentSignIn() ? [withSilentSignIn()] : [])),
+    // withPopupSignIn(): the "Sign in with popup" button. Its popup lands on silent-renew.html
+    // (renew.silentRenewUrl), which the dev OP has registered as a redirect URI.
+    provideAuth(demoAuthConfig(demoStrategy()), withPopupSignIn(), ...(demoSilentSignIn() ? [withSilentSignIn()] : [])),
   ],
 };

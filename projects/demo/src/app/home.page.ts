@@ -56,7 +56,9 @@ interface ApiResult {
             <p class="lead">You are signed out.</p>
             <div class="actions">
               <button type="button" (click)="auth.login()" data-testid="login">Sign in</button>
+              <button type="button" class="secondary" (click)="loginWithPopup()" data-testid="login-popup">Sign in with popup</button>
             </div>
+            <p class="muted">The popup signs you in and closes; this page stays where it is.</p>
           }
           @default {
             <p class="lead">Checking your session…</p>
@@ -214,6 +216,7 @@ export class HomePage {
   );
 
   constructor() {
+    if (testOverride().popupLoginWithoutClick) this.loginWithPopup();
     const ticker = setInterval(() => this.now.set(Date.now()), 1000);
     inject(DestroyRef).onDestroy(() => {
       clearInterval(ticker);
@@ -227,6 +230,14 @@ export class HomePage {
    */
   protected stepUp(): void {
     void this.auth.login({ maxAge: 0, acrValues: this.stepUpAcr }).catch(() => undefined);
+  }
+
+  /**
+   * In the click handler itself, with no await before it: the browser lets the popup through
+   * only while the click's user activation lasts. A failure (blocked, closed) shows in the state.
+   */
+  protected loginWithPopup(): void {
+    void this.auth.login({ popup: true }).catch(() => undefined);
   }
 
   protected toggleAutoCall(): void {

@@ -6,6 +6,7 @@ import { AuthError, isAuthError } from './core/errors';
 import { isExpiring } from './core/renew-timing';
 import { UserClaims } from './core/session';
 import { AuthBrowser } from './platform/browser';
+import { POPUP_SIGN_IN } from './popup/popup-token';
 import { AUTH_CLOCK } from './platform/clock';
 import { ProtocolLoader } from './protocol/protocol-loader';
 import { RenewScheduler } from './renew/renew-scheduler';
@@ -40,6 +41,7 @@ export class AuthService {
   private readonly bus = inject(AuthEvents);
   /** withSilentSignIn(), when the app asked for it. */
   private readonly startUpSignIn = inject(START_UP_SIGN_IN, { optional: true });
+  private readonly popup = inject(POPUP_SIGN_IN, { optional: true });
   private initialized: Promise<void> | null = null;
 
   /** The auth state; replays the current state to new subscribers. */
@@ -129,6 +131,10 @@ export class AuthService {
   /**
    * Starts an interactive sign-in: the browser leaves for the OP and comes back to the
    * redirect URL. The returned promise settles only if the navigation fails to start.
+   *
+   * With `{ popup: true }` (and withPopupSignIn()) the sign-in runs in a popup window and the
+   * page stays: the promise resolves once the user is signed in, and rejects with an AuthError
+   * otherwise. Call it in a click handler, before any await, or the browser blocks the popup.
    */
   async login(options: LoginOptions = {}): Promise<void> {
     if (!this.browser.isBrowser) {
@@ -140,6 +146,14 @@ export class AuthService {
     if (options.loginHint) params['login_hint'] = options.loginHint;
     if (options.acrValues) params['acr_values'] = options.acrValues;
     if (options.maxAge !== undefined) params['max_age'] = String(options.maxAge);
+    if (options.popup) {
+      if (!this.popup) {
+        throw new AuthError('config_invalid', ngDevMode ? 'login({ popup: true }) needs the popup feature: provideAuth(config, withPopupSignIn()).' : '', false, { configKey: 'popup' });
+      }
+      // The popup opens synchronously, within this call: no await may come before it. The
+      // feature reports its failures itself, once per attempt however many calls joined it.
+      return this.popup.signIn(params);
+    }
     try {
       await (await this.protocol.load()).signIn(params, returnUrl);
     } catch (error) {
@@ -155,6 +169,8 @@ export class AuthService {
    * then sends the browser to the OP's end-session endpoint (RP-Initiated Logout 1.0).
    */
   async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    // Before anything else: a popup sign-in still on its way must not sign the user back in.
+    this.popup?.cancel();
     const override = options.postLogoutRedirectUrl;
     if (override !== undefined && this.browser.isBrowser) {
       // Checked before anything is done, in production too: the OP sends the browser there.

@@ -15,7 +15,7 @@ import { SilentSignIn, SilentSignInOptions } from './silent/silent-sign-in';
 import { START_UP_SIGN_IN } from './state/start-up-sign-in';
 
 /** The kinds of optional features of provideAuth(). */
-export type AuthFeatureKind = 'clock' | 'silent-sign-in';
+export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup';
 
 /**
  * A feature of provideAuth(), made by one of the `with...()` functions. Its members are
@@ -26,7 +26,7 @@ export interface AuthFeature<Kind extends AuthFeatureKind = AuthFeatureKind> {
   readonly ɵproviders: Provider[];
 }
 
-function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provider[]): AuthFeature<Kind> {
+export function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provider[]): AuthFeature<Kind> {
   return { ɵkind: kind, ɵproviders: providers };
 }
 

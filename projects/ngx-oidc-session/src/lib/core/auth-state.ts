@@ -74,6 +74,14 @@ export interface LoginOptions {
   readonly maxAge?: number;
   /** Any other authorization request parameters for this sign-in. */
   readonly params?: Readonly<Record<string, string>>;
+  /**
+   * Sign in in a popup window, and stay on this page: login() then resolves once the user is
+   * signed in, and rejects with an AuthError (`popup_blocked`, `popup_closed`, `timeout`, or the
+   * failure of the response's checks) otherwise. Needs `provideAuth(config, withPopupSignIn())`;
+   * call login() in a click handler, before any await, or the browser blocks the popup.
+   * `returnUrl` does not apply: the page stays where it is.
+   */
+  readonly popup?: boolean;
 }
 
 export interface LogoutOptions {

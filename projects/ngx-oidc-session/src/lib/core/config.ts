@@ -166,7 +166,7 @@ export function seconds(value: number | undefined, key: string, fallback: number
  * Resolves an absolute or app-relative URL against the app's origin. Kept in production: a
  * protocol-relative or non-http URL here would send the browser (and its codes) elsewhere.
  */
-function resolveAppUrl(value: string, key: string, appOrigin: string): string {
+export function resolveAppUrl(value: string, key: string, appOrigin: string): string {
   const relative = value.startsWith('/') && !value.startsWith('//');
   if (!relative && !/^https?:\/\//i.test(value)) {
     throw configError(key, ngDevMode ? `must be absolute (https://...) or app-relative starting with "/" (got "${value}").` : '');
@@ -186,7 +186,7 @@ function isSecure(url: URL): boolean {
  * where this tab's PKCE verifier is (its own origin), and nothing that carries a code or a token
  * goes over plain http outside loopback (RFC 6749 3.1.2.1 and 10.5, RFC 6750 5.3).
  */
-function checkAppUrl(href: string, key: string, appOrigin: string, given: string): void {
+export function checkAppUrl(href: string, key: string, appOrigin: string, given: string): void {
   const url = new URL(href);
   if (url.origin !== appOrigin) {
     throw configError(key, ngDevMode ? `must be on the app's own origin ${appOrigin} (got "${given}"): use an app-relative path such as "/".` : '');

@@ -43,7 +43,19 @@ export type AuthErrorCode =
    * The browser refused to store the session (storage full or disabled): it is kept in memory
    * for this page only. Reported once, in an `error` event; the session goes on.
    */
-  | 'storage_unavailable';
+  | 'storage_unavailable'
+  /**
+   * login({ popup: true }): the browser refused to open the popup (a popup blocker; login was
+   * not called in a click handler, or after an await that outlasted the click's activation).
+   */
+  | 'popup_blocked'
+  /** login({ popup: true }): the popup was closed before the sign-in finished. */
+  | 'popup_closed'
+  /**
+   * login({ popup: true }) while a popup sign-in with other parameters is in progress in this
+   * tab: nothing was started. The one in progress goes on.
+   */
+  | 'sign_in_in_progress';
 
 /** What is safe to expose about a failure: protocol error codes, never token material. */
 export interface AuthErrorDetails {

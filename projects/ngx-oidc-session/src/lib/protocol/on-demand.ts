@@ -7,7 +7,7 @@ import { Session, sameSession, supersedes, userClaimsOf } from '../core/session'
 import { AuthBrowser } from '../platform/browser';
 import { AuthEvents } from '../state/auth-events';
 import { SessionStore } from '../state/session-store';
-import { SignInAttempts, StoredAttempt, appPath, withoutResponseParams } from '../state/sign-in-attempts';
+import { AuthorizationAttempt, SignInAttempts, StoredAttempt, appPath, withoutResponseParams } from '../state/sign-in-attempts';
 import { RenewalLedger } from '../tabs/renewal-ledger';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TabHandover } from '../tabs/tab-handover';
@@ -125,6 +125,32 @@ export class OnDemand {
     attempts.storage.setItem(attempts.attemptKey, JSON.stringify(stored));
     events.emit({ type: 'sign_in_started', at: clock.now() });
     browser.navigate(url.href);
+  }
+
+  /**
+   * A sign-in in a popup window: the same authorization request as signIn(), with the popup's
+   * page as redirect URI, handed to `exchange`, which navigates the popup there and resolves
+   * with the response URL the popup's page sent back. The attempt stays in memory only: this
+   * page lives for the whole round trip, so nothing is stored that could be left behind, and
+   * the app's own callback handling never sees it. The response then takes the same path as a
+   * redirect sign-in's (commitSignIn).
+   *
+   * The popup may answer minutes later: a sign-in or sign-out in any tab since the attempt
+   * began, or the attempt's end (`wanted` false), makes its result refused under the lock.
+   */
+  async signInWithPopup(params: Record<string, string>, redirectUri: string, exchange: (url: URL, state: string) => Promise<URL>, wanted: () => boolean): Promise<void> {
+    const { events, clock } = this.context;
+    const before = await this.handover.lastEvents();
+    const { url, attempt } = await this.client.authorizationRequest({ redirectUri, params });
+    events.emit({ type: 'sign_in_started', at: clock.now() });
+    const stillWanted = async () => {
+      const now = await this.handover.lastEvents();
+      return wanted() && now.signedOut <= before.signedOut && now.known <= before.known;
+    };
+    const responseUrl = await exchange(url, attempt.state);
+    if (!(await this.commitSignIn(await this.client.completeAuthorization(responseUrl, attempt), stillWanted))) {
+      throw new AuthError('no_session', ngDevMode ? 'The popup sign-in was ended, or the user signed in or out elsewhere, before its response was checked: it was not taken.' : '');
+    }
   }
 
   /**

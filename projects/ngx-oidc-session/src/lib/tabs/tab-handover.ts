@@ -109,7 +109,7 @@ export class TabHandover {
 
   /**
    * The last logout (its epoch) and the largest epoch of any sign-in that the ledger, the live
-   * tabs and this tab know of: a silent sign-in compares them before and after it asks the OP.
+   * tabs and this tab know of: a silent or popup sign-in compares them before and after it asks the OP.
    * Without shared tabs, this tab's own knowledge only.
    */
   async lastEvents(): Promise<{ readonly signedOut: number; readonly known: number }> {
