@@ -39,7 +39,7 @@ test('step-up: login({ maxAge: 0, acrValues }) signs the user in again at the OP
 test('an acr_values entry the OP does not support is ignored, not an error: the app sees the acr the OP chose', async ({ demoPage }) => {
   const { page } = await demoPage('refresh_token');
   // The demo's sign-in button asks for no acr; this page asks for one the dev OP lacks.
-  await page.route(/^http:\/\/localhost:4400\/auth\?/, (route) => {
+  await page.route((url) => url.href.startsWith(`${OP}/auth?`), (route) => {
     const url = new URL(route.request().url());
     url.searchParams.set('acr_values', 'urn:example:unknown-level');
     return route.continue({ url: url.href });
