@@ -6,10 +6,10 @@ import { defineConfig } from '@playwright/test';
 import { CHROMIUM_FLAGS, findChromium } from './tools/lib/chromium.mjs';
 
 export default defineConfig({
-  // Two workers: the e2e scenarios mostly wait on real time (token lifetimes, renewals), and
+  // Three workers: the e2e scenarios mostly wait on real time (token lifetimes, renewals), and
   // each worker's rig listens on a port set of its own (e2e/support.mjs: worker N adds 1000 × N
-  // to 4200/4400/4500/45001). A failure is a failure (no retries).
-  workers: 2,
+  // to 4200/4400/4500/45001; three sets fit below port 65536). A failure is a failure (no retries).
+  workers: 3,
   fullyParallel: false,
   retries: 0,
   forbidOnly: true,
@@ -24,7 +24,9 @@ export default defineConfig({
   },
   // Each project keeps its failures' traces in a folder of its own, so projects can run at once.
   projects: [
-    { name: 'e2e', testDir: 'e2e', testMatch: '*.test.mjs', outputDir: '.test-results/playwright/e2e' },
+    // e2e: test by test over the workers (a file's tests share nothing but the worker's rig,
+    // which each test resets), so that the long files (renew, tabs) do not end the run alone.
+    { name: 'e2e', testDir: 'e2e', testMatch: '*.test.mjs', outputDir: '.test-results/playwright/e2e', fullyParallel: true },
     // compat and ssr: one worker each, their dev OP has fixed ports (compat/support.mjs).
     { name: 'compat', testDir: 'compat', testMatch: 'compat.test.mjs', outputDir: '.test-results/playwright/compat', workers: 1 },
     { name: 'ssr', testDir: 'compat', testMatch: 'ssr.test.mjs', outputDir: '.test-results/playwright/ssr', workers: 1 },

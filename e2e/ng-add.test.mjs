@@ -14,12 +14,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 let tarball;
 // The OP alone, on ports of its own: these tests install from the registry, so they run where
 // the network is, beside the other suites' rigs. Each test serves its own generated app. The
-// two variants may run at once in two workers: each worker moves the ports (support.mjs).
+// ports follow the worker (support.mjs), like the demo rig's.
 const PORTS = { port: workerPort(4610), apiPort: workerPort(4710), lookalikePort: workerPort(47011) };
 const OP = `http://localhost:${PORTS.port}`;
 const API = `http://localhost:${PORTS.apiPort}/api`;
 const APP = `http://localhost:${workerPort(4820)}`;
 test.use({ rigOptions: { serveDemo: false, ports: PORTS, appOrigins: [APP] } });
+// One worker for the whole file (the e2e project is fullyParallel): its tests share the packed
+// library and the apps' folder, which beforeAll makes and afterAll removes.
+test.describe.configure({ mode: 'default' });
 // ng new, npm install, ng add and ng build in one test.
 test.describe.configure({ timeout: 240_000 });
 

@@ -4,15 +4,17 @@
 // build) counts as one test. The last line is `N passed, N failed` over all suites.
 //
 //   npm test                  everything
-//   npm test -- unit e2e      only the named suites (build, demo, e2e, lint, typecheck, unit,
-//                             size, schematics, compat, ssr); later suites may need earlier
+//   npm test -- unit e2e      only the named suites (build, demo, compat, ssr, e2e, lint, typecheck,
+//                             unit, size, schematics); later suites may need earlier
 //                             ones' output (size, compat and ssr the build, e2e the build and demo)
 //
-// The e2e suite mostly waits on real time (token lifetimes, renewals), so it runs beside the
-// others: the library and the demo are built first, then e2e starts in the background and the
-// other suites run one after another meanwhile; its output is printed as one block when it
-// ends. Within e2e, Playwright runs two workers, each with a rig on ports of its own
-// (e2e/support.mjs: worker N adds 1000 × N to 4200/4400/4500/45001; playwright.config.mjs).
+// The browser suites mostly wait (on real time: token lifetimes, renewals; on the registry's
+// installs), so they run beside the others: the library and the demo are built first, then
+// e2e starts in the background, compat and ssr (one after the other: they share the compat
+// OP's ports) start in a second background lane, and the other suites run one after another
+// in front meanwhile. A background suite's output is printed as one block when it ends.
+// Within e2e, Playwright runs three workers, test by test, each with a rig on ports of its
+// own (e2e/support.mjs: worker N adds 1000 × N to 4200/4400/4500/45001; playwright.config.mjs).
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureNode22, run } from './lib/run.mjs';
@@ -122,9 +124,10 @@ function startInstalls(suiteNames, { APPS, SSR_APP, installApp }, { NG_ADD_VARIA
   }
 }
 
-/** A Playwright suite of apps that the installs above prepare. */
+/** A Playwright suite of apps that the installs above prepare; it runs in the background lane 'apps'. */
 const appSuite = (name) => ({
   name,
+  lane: 'apps',
   async run(io) {
     const env = chromiumEnv();
     const lines = await installs.get(name);
@@ -137,15 +140,23 @@ const suites = [
   // First the builds that e2e needs, so that it can start early.
   check('build', 'npm', ['run', '--silent', 'build:lib']),
   check('demo', 'ng', ['build', 'demo', '--progress=false']),
+  // compat and ssr run in the background lane 'apps' (appSuite), started here, after the build.
+  appSuite('compat'),
+  appSuite('ssr'),
   {
     name: 'e2e',
     // Mostly waiting on real time: it runs beside the suites below (see the top of this file).
-    background: true,
+    lane: 'e2e',
     async run(io) {
       const env = chromiumEnv();
-      io.log((await installs.get('e2e')).join('\n'));
-      // The dev OP's self-test stays on node:test (no browser); the browser scenarios run on Playwright Test.
-      const { code, out } = await io.run('node', ['--test', '--test-reporter=spec', 'tools/dev-op/selftest.mjs'], { cwd: root, env, capture: true });
+      // The dev OP's self-test stays on node:test (no browser; ports of its own): it runs while
+      // the ng add apps are still installing. The browser scenarios run on Playwright Test.
+      const [{ code, out }, installLines] = await Promise.all([
+        run('node', ['--test', '--test-reporter=spec', 'tools/dev-op/selftest.mjs'], { cwd: root, env, capture: true, quiet: true }),
+        installs.get('e2e'),
+      ]);
+      io.log(installLines.join('\n'));
+      io.log(out.trimEnd());
       const selftest = nodeTestSummary(out, code);
       const browser = await playwright(io, 'e2e', env);
       return { passed: selftest.passed + browser.passed, failed: selftest.failed + browser.failed, note: browser.note };
@@ -194,8 +205,6 @@ const suites = [
       return readSummary(file, code);
     },
   },
-  appSuite('compat'),
-  appSuite('ssr'),
 ];
 
 const wanted = process.argv.slice(2);
@@ -227,17 +236,22 @@ async function runSuite(suite, io) {
 
 const selected = suites.filter((suite) => !wanted.length || wanted.includes(suite.name));
 const results = [];
-const inBackground = []; // { suite, io, done }
+const inBackground = []; // { suite, io, done }, in the order they started
+const lanes = new Map(); // lane -> Promise of its last suite
 for (const [index, suite] of selected.entries()) {
-  // A background suite goes beside the suites after it; the last one selected runs in front.
-  if (suite.background && index < selected.length - 1) {
+  // A suite of a background lane goes beside the suites after it, once the suite before it in
+  // its lane has ended; when only background suites are left, they run in front.
+  if (suite.lane && selected.slice(index + 1).some((next) => !next.lane)) {
     console.log(`\n=== ${suite.name} (started in the background: its output follows when it ends) ===`);
     const io = suiteOutput(true);
-    // A crash is that suite's failure, reported with its output, not the end of the others.
-    const done = runSuite(suite, io).catch((error) => {
-      io.log(error.stack);
-      return { name: suite.name, passed: 0, failed: 1, note: 'the suite crashed', seconds: 0 };
-    });
+    const done = (lanes.get(suite.lane) ?? Promise.resolve())
+      .then(() => runSuite(suite, io))
+      // A crash is that suite's failure, reported with its output, not the end of the others.
+      .catch((error) => {
+        io.log(error.stack);
+        return { name: suite.name, passed: 0, failed: 1, note: 'the suite crashed', seconds: 0 };
+      });
+    lanes.set(suite.lane, done);
     inBackground.push({ suite, io, done });
     continue;
   }
