@@ -4,17 +4,18 @@
 // build) counts as one test. The last line is `N passed, N failed` over all suites.
 //
 //   npm test                  everything
-//   npm test -- unit e2e      only the named suites (build, demo, compat, ssr, e2e, lint, typecheck,
-//                             unit, size, schematics); later suites may need earlier
+//   npm test -- unit e2e      only the named suites (build, demo, e2e, lint, typecheck, unit,
+//                             size, schematics, compat, ssr); later suites may need earlier
 //                             ones' output (size, compat and ssr the build, e2e the build and demo)
 //
-// The browser suites mostly wait (on real time: token lifetimes, renewals; on the registry's
-// installs), so they run beside the others: the library and the demo are built first, then
-// e2e starts in the background, compat and ssr (one after the other: they share the compat
-// OP's ports) start in a second background lane, and the other suites run one after another
-// in front meanwhile. A background suite's output is printed as one block when it ends.
-// Within e2e, Playwright runs three workers, test by test, each with a rig on ports of its
-// own (e2e/support.mjs: worker N adds 1000 × N to 4200/4400/4500/45001; playwright.config.mjs).
+// The e2e suite mostly waits on real time (token lifetimes, renewals), so it runs beside the
+// others: the library and the demo are built first, then e2e starts in the background and the
+// other suites run one after another in front meanwhile; its output is printed as one block
+// when it ends. Within e2e, Playwright runs three workers, test by test, each with a rig on
+// ports of its own (e2e/support.mjs: worker N adds 1000 × N to 4200/4400/4500/45001;
+// playwright.config.mjs). compat and ssr stay in front: most of their time is ng builds, CPU
+// that would only slow the rest down (tried in the background: their builds ran past the
+// test timeout on the shared 2 cores); their registry installs start at the beginning.
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureNode22, run } from './lib/run.mjs';
@@ -124,10 +125,9 @@ function startInstalls(suiteNames, { APPS, SSR_APP, installApp }, { NG_ADD_VARIA
   }
 }
 
-/** A Playwright suite of apps that the installs above prepare; it runs in the background lane 'apps'. */
+/** A Playwright suite of apps that the installs above prepare. */
 const appSuite = (name) => ({
   name,
-  lane: 'apps',
   async run(io) {
     const env = chromiumEnv();
     const lines = await installs.get(name);
@@ -140,9 +140,6 @@ const suites = [
   // First the builds that e2e needs, so that it can start early.
   check('build', 'npm', ['run', '--silent', 'build:lib']),
   check('demo', 'ng', ['build', 'demo', '--progress=false']),
-  // compat and ssr run in the background lane 'apps' (appSuite), started here, after the build.
-  appSuite('compat'),
-  appSuite('ssr'),
   {
     name: 'e2e',
     // Mostly waiting on real time: it runs beside the suites below (see the top of this file).
@@ -205,6 +202,8 @@ const suites = [
       return readSummary(file, code);
     },
   },
+  appSuite('compat'),
+  appSuite('ssr'),
 ];
 
 const wanted = process.argv.slice(2);
