@@ -20,7 +20,7 @@ const OP = `http://localhost:${PORTS.port}`;
 const API = `http://localhost:${PORTS.apiPort}/api`;
 const APP = `http://localhost:${workerPort(4820)}`;
 test.use({ rigOptions: { serveDemo: false, ports: PORTS, appOrigins: [APP] } });
-// One worker for the whole file (the e2e project is fullyParallel): its tests share the packed
+// One worker for the whole file, also under --fully-parallel: its tests share the packed
 // library and the apps' folder, which beforeAll makes and afterAll removes.
 test.describe.configure({ mode: 'default' });
 // ng new, npm install, ng add and ng build in one test.

@@ -11,7 +11,7 @@
 // The e2e suite mostly waits on real time (token lifetimes, renewals), so it runs beside the
 // others: the library and the demo are built first, then e2e starts in the background and the
 // other suites run one after another in front meanwhile; its output is printed as one block
-// when it ends. Within e2e, Playwright runs three workers, test by test, each with a rig on
+// when it ends. Within e2e, Playwright runs three workers, file by file, each with a rig on
 // ports of its own (e2e/support.mjs: worker N adds 1000 × N to 4200/4400/4500/45001;
 // playwright.config.mjs). compat and ssr stay in front: most of their time is ng builds, CPU
 // that would only slow the rest down (tried in the background: their builds ran past the
