@@ -5,12 +5,12 @@
 // writes to sessionStorage before the page loads.
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
-import { APP, API, OP, eventCount, signInFromHome } from './support.mjs';
+import { APP, API, OP, PORTS, eventCount, signInFromHome } from './support.mjs';
 import { CHROMIUM_FLAGS, findChromium } from '../tools/lib/chromium.mjs';
 
 // An app host name that is not loopback, for the app served over plain http: Chromium resolves
 // it to the rig's app server. The rest of the browser is the one of the other files.
-const PLAIN_HTTP_APP = 'http://app.test:4200';
+const PLAIN_HTTP_APP = `http://app.test:${PORTS.app}`;
 test.use({ launchOptions: { executablePath: findChromium(), args: [...CHROMIUM_FLAGS, '--host-resolver-rules=MAP app.test 127.0.0.1'] } });
 test.beforeEach(({ rig }) => rig.hook('/reset', { method: 'POST' }));
 
@@ -26,7 +26,7 @@ async function startError(page, url) {
 }
 
 const refused = [
-  ['redirectUrl on another origin', 'refresh_token', { redirectUrl: 'http://127.0.0.1:4200/' }, 'redirectUrl'],
+  ['redirectUrl on another origin', 'refresh_token', { redirectUrl: `http://127.0.0.1:${PORTS.app}/` }, 'redirectUrl'],
   ['postLogoutRedirectUrl on another origin', 'refresh_token', { postLogoutRedirectUrl: 'https://evil.example/signed-out' }, 'postLogoutRedirectUrl'],
   ['a secureApis entry on plain http outside loopback', 'refresh_token', { secureApis: [`${API}/api`, 'http://api.example.com/api'] }, 'secureApis[1]'],
   ['a silentRenewUrl on the redirectUrl page', 'iframe', { redirectUrl: `${APP}/`, renew: { silentRenewUrl: `${APP}/` } }, 'renew.silentRenewUrl'],
@@ -43,11 +43,14 @@ for (const [what, strategy, config, key] of refused) {
 
 test('the production build refuses an app served on plain http outside loopback, with config_invalid naming redirectUrl', async ({ newContext }) => {
   const context = await newContext();
-  // The demo's config, its URLs following document.baseURI (http://app.test:4200/), but only the
+  // The demo's config, its URLs following document.baseURI (http://app.test:4200/ in worker 0), but only the
   // demo API in secureApis: its own relative API there would be refused first (secureApis[1]).
-  await context.addInitScript((override) => {
-    if (location.origin === 'http://app.test:4200') sessionStorage.setItem('ngx-oidc-session-demo:test-override', override);
-  }, JSON.stringify({ config: { secureApis: [`${API}/api`] } }));
+  await context.addInitScript(
+    ([app, override]) => {
+      if (location.origin === app) sessionStorage.setItem('ngx-oidc-session-demo:test-override', override);
+    },
+    [PLAIN_HTTP_APP, JSON.stringify({ config: { secureApis: [`${API}/api`] } })],
+  );
   const page = await context.newPage();
   const { text, opRequests } = await startError(page, `${PLAIN_HTTP_APP}/`);
   assert.equal(text, 'ngx-oidc-session: config_invalid (redirectUrl)');

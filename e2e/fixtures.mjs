@@ -1,10 +1,12 @@
 // Playwright Test fixtures of the end-to-end scenarios.
 //
 // - `rig` (per worker): the dev OP in test mode, the demo API and the built demo on
-//   http://localhost:4200, with Playwright's own Chromium (`browser`). A file sets the OP's
-//   options with `test.use({ rigOptions: { ttl: { accessTokenTtl: 10 } } })`; files with other
-//   options get another worker, so each rig owns the fixed ports alone (workers: 1). It starts
-//   for every test (auto), also for tests that only use Playwright's `page`.
+//   http://localhost:4200 (in worker N, the ports 1000 × N higher: support.mjs), with
+//   Playwright's own Chromium (`browser`). A file sets the OP's options with
+//   `test.use({ rigOptions: { ttl: { accessTokenTtl: 10 } } })`; files with other options get
+//   another worker, which starts after the one it replaces has closed its rig, so each rig owns
+//   its worker's ports alone. It starts for every test (auto), also for tests that only use
+//   Playwright's `page`.
 // - `newContext` (per test): opens browser contexts and closes every one of them after the
 //   test, passed or failed, so no page of a test runs into the next one.
 // - `demoPage` (per test): a fresh context running the demo with a renew strategy.

@@ -2,9 +2,8 @@
 // expired when it goes, and a 401 invalid_token is recovered by one renewal.
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
-import { signInFromHome, waitForEvents } from './support.mjs';
+import { API, LOOKALIKE, signInFromHome, waitForEvents } from './support.mjs';
 
-const LOOKALIKE = 'http://localhost:45001';
 test.use({ rigOptions: { ttl: { accessTokenTtl: 10 } } });
 test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
@@ -15,7 +14,7 @@ test.beforeEach(async ({ rig }) => {
 
 /** Clicks "Call the API" and waits until the API has answered that very call. */
 async function callApi(page) {
-  const done = page.waitForResponse((response) => response.url() === 'http://localhost:4500/api/hello' && response.status() === 200);
+  const done = page.waitForResponse((response) => response.url() === `${API}/api/hello` && response.status() === 200);
   await page.getByTestId('call-api').click();
   await done;
   await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();

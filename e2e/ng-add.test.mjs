@@ -8,16 +8,21 @@ import { fileURLToPath } from 'node:url';
 import { serveStatic } from '../tools/lib/static-server.mjs';
 import { test } from './fixtures.mjs';
 import { NG_ADD_VARIANTS, newApp, ngAddWorkDir as work, sh } from './ng-new-apps.mjs';
-import { signInAtOp } from './support.mjs';
+import { signInAtOp, workerPort } from './support.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let tarball;
 // The OP alone, on ports of its own: these tests install from the registry, so they run where
-// the network is, beside the other suites' rigs. Each test serves its own generated app.
-const OP = 'http://localhost:4610';
-const API = 'http://localhost:4710/api';
-const APP = 'http://localhost:4820';
-test.use({ rigOptions: { serveDemo: false, ports: { port: 4610, apiPort: 4710, lookalikePort: 47011 }, appOrigins: [APP] } });
+// the network is, beside the other suites' rigs. Each test serves its own generated app. The
+// ports follow the worker (support.mjs), like the demo rig's.
+const PORTS = { port: workerPort(4610), apiPort: workerPort(4710), lookalikePort: workerPort(47011) };
+const OP = `http://localhost:${PORTS.port}`;
+const API = `http://localhost:${PORTS.apiPort}/api`;
+const APP = `http://localhost:${workerPort(4820)}`;
+test.use({ rigOptions: { serveDemo: false, ports: PORTS, appOrigins: [APP] } });
+// One worker for the whole file, also under --fully-parallel: its tests share the packed
+// library and the apps' folder, which beforeAll makes and afterAll removes.
+test.describe.configure({ mode: 'default' });
 // ng new, npm install, ng add and ng build in one test.
 test.describe.configure({ timeout: 240_000 });
 

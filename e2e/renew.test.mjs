@@ -3,7 +3,7 @@
 // whose clock jumps past expiry.
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
-import { APP, eventCount, signInFromHome, waitForEvents } from './support.mjs';
+import { API, APP, eventCount, signInFromHome, waitForEvents } from './support.mjs';
 
 const ACCESS_TOKEN_TTL = 10;
 test.use({ rigOptions: { ttl: { accessTokenTtl: ACCESS_TOKEN_TTL } } });
@@ -81,7 +81,7 @@ for (const strategy of ['refresh_token', 'iframe']) {
       assert.equal(opNavigations.length, signInNavigations, 'no interactive sign-in happened');
       // After the outage, API calls succeed again with a fresh token.
       await rig.resetApiLog();
-      const answered = page.waitForResponse((response) => response.url() === 'http://localhost:4500/api/hello');
+      const answered = page.waitForResponse((response) => response.url() === `${API}/api/hello`);
       await page.getByTestId('call-api').click();
       await answered;
       const log = await rig.apiLog();

@@ -1,5 +1,6 @@
 // Shared set-up of the end-to-end scenarios: the dev OP in test mode, the built demo served
-// on http://localhost:4200, and helpers that drive the demo in Chromium. Nothing is faked.
+// on http://localhost:4200 (another port set in the other Playwright workers, see `workerPort`),
+// and helpers that drive the demo in Chromium. Nothing is faked.
 // The Playwright Test fixtures that use these are in fixtures.mjs.
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,38 @@ import { testHooks } from '../tools/dev-op/test-client.mjs';
 import { serveStatic } from '../tools/lib/static-server.mjs';
 import { CHROMIUM_FLAGS, findChromium } from '../tools/lib/chromium.mjs';
 
-export const APP = 'http://localhost:4200';
-export const OP = 'http://localhost:4400';
-export const API = 'http://localhost:4500';
+/**
+ * Playwright runs the e2e files in several workers at once (playwright.config.mjs), and each
+ * worker's rig listens on a port set of its own: the `npm start` ports (4200 app, 4400 OP,
+ * 4500 API, 45001 look-alike API) plus 1000 per worker index (worker 1: 5200, 5400, 5500,
+ * 55001). The index is Playwright's TEST_PARALLEL_INDEX, which no two running workers share
+ * and a replacing worker takes over; outside Playwright it is 0. One demo build serves every
+ * set: the demo derives its OP and API from its own port (projects/demo/src/app/demo-settings.ts).
+ */
+export const WORKER_INDEX = Number(process.env.TEST_PARALLEL_INDEX ?? 0);
+const PORT_STEP = 1000;
+// The look-alike API's port is the API's port followed by a digit: 65001 is the last that fits.
+if (!Number.isInteger(WORKER_INDEX) || WORKER_INDEX < 0 || WORKER_INDEX > 2) {
+  throw new Error(`e2e workers have port sets for TEST_PARALLEL_INDEX 0 to 2, got ${process.env.TEST_PARALLEL_INDEX}: use at most 3 workers`);
+}
+
+/** A port of the default set, moved to this worker's set. */
+export const workerPort = (port) => port + WORKER_INDEX * PORT_STEP;
+
+/**
+ * The look-alike API's port: the API port followed by one more digit (45001 beside 4500), the
+ * origin that a check comparing string prefixes would wrongly match. The demo derives it so too.
+ */
+export const lookalikePortOf = (apiPort) => Number(`${apiPort}1`);
+
+/** This worker's port set. */
+export const PORTS = Object.freeze({ app: workerPort(4200), op: workerPort(4400), api: workerPort(4500), lookalike: lookalikePortOf(workerPort(4500)) });
+
+export const APP = `http://localhost:${PORTS.app}`;
+export const OP = `http://localhost:${PORTS.op}`;
+export const API = `http://localhost:${PORTS.api}`;
+/** The look-alike API's origin (test mode only): it must never get a token. */
+export const LOOKALIKE = `http://localhost:${PORTS.lookalike}`;
 
 const demoDir = fileURLToPath(new URL('../dist/demo/browser', import.meta.url));
 
@@ -40,22 +70,24 @@ function withBaseHref(appDir, baseHref) {
  * server got (method, path, whether an Authorization header came: never its value).
  * `browser` is the Chromium to use (Playwright Test's worker browser); without it the rig
  * launches its own, and closes it again (the benchmarks run outside Playwright Test).
- * `ports` and `appOrigins` move the OP (without the demo) off the default ports, for a suite
- * that must run beside the others. Returns helpers and a `close()`.
+ * The rig listens on this worker's ports (`PORTS`) and registers the app there at the OP;
+ * `ports` and `appOrigins` move the OP (without the demo) off them, for a suite that must run
+ * beside the others. Returns helpers and a `close()`.
  */
 export async function startRig({ ttl, serveDemo = true, appDir = demoDir, baseHref, browser, ports, appOrigins } = {}) {
   if (serveDemo && !existsSync(`${appDir}/index.html`)) {
     throw new Error(`${appDir} is missing: build the app first (npm test builds the demo before the e2e suite).`);
   }
   const ownBrowser = !browser;
-  if (baseHref && !appOrigins) appOrigins = [`${APP}${baseHref}`];
-  const op = await startDevEnvironment({ testMode: true, ...(ttl ?? {}), ...(ports ?? {}), ...(appOrigins ? { appOrigins } : {}) });
+  appOrigins ??= [baseHref ? `${APP}${baseHref}` : APP];
+  ports ??= { port: PORTS.op, apiPort: PORTS.api, lookalikePort: PORTS.lookalike };
+  const op = await startDevEnvironment({ testMode: true, ...(ttl ?? {}), ...ports, appOrigins });
   let app;
   let copy;
   const appRequests = [];
   try {
     if (serveDemo && baseHref) copy = withBaseHref(appDir, baseHref);
-    if (serveDemo) app = await serveStatic(copy?.dir ?? appDir, { port: 4200, basePath: baseHref ?? '/', requestLog: appRequests });
+    if (serveDemo) app = await serveStatic(copy?.dir ?? appDir, { port: PORTS.app, basePath: baseHref ?? '/', requestLog: appRequests });
     if (ownBrowser) browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_FLAGS });
   } catch (error) {
     await app?.close();
@@ -112,12 +144,12 @@ export async function signInAtOp(page, user = 'alice', { op = OP, app = APP } = 
 export async function demoPage(newContext, strategy = 'refresh_token', { clock = false, testOverride } = {}) {
   const context = await newContext();
   await context.addInitScript(
-    ([value, override]) => {
-      if (location.origin !== 'http://localhost:4200') return;
+    ([app, value, override]) => {
+      if (location.origin !== app) return;
       sessionStorage.setItem('ngx-oidc-session-demo:strategy', value);
       if (override) sessionStorage.setItem('ngx-oidc-session-demo:test-override', override);
     },
-    [strategy, testOverride ? JSON.stringify(testOverride) : null],
+    [APP, strategy, testOverride ? JSON.stringify(testOverride) : null],
   );
   const page = await context.newPage();
   if (clock) await page.clock.install();

@@ -19,6 +19,9 @@ const LOCK_SUFFIX = ':renew';
 test.use({ rigOptions: { ttl: { accessTokenTtl: TTL } } });
 // Each run's time grows with its cycles (a cycle is about one token lifetime).
 test.describe.configure({ timeout: 60_000 + CYCLES * TTL * 4_000 });
+// Never beside the other many-tab file (playwright.config.mjs): their renewals are timed to the
+// second, and a loaded CPU makes them late.
+test.describe.configure({ lock: 'many-tabs' });
 // Before the fixture closes the tabs: a held token request would otherwise wait at the OP.
 test.afterEach(({ rig }) => rig.hook('/hold/release', { method: 'POST' }));
 test.beforeEach(async ({ rig }) => {

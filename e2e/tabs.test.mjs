@@ -10,6 +10,9 @@ const CYCLE_MS = TTL * 1000 * 0.8; // renewals happen in the last fifth of the l
 const CYCLES = 6;
 test.use({ rigOptions: { ttl: { accessTokenTtl: TTL } } });
 test.describe.configure({ timeout: 180_000 });
+// Never beside the other many-tab file (playwright.config.mjs): their renewals are timed to the
+// second, and a loaded CPU makes them late.
+test.describe.configure({ lock: 'many-tabs' });
 test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
   await rig.hook('/config', { method: 'POST', body: { accessTokenTtl: TTL } });

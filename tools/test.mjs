@@ -4,9 +4,18 @@
 // build) counts as one test. The last line is `N passed, N failed` over all suites.
 //
 //   npm test                  everything
-//   npm test -- unit e2e      only the named suites (lint, typecheck, unit, build, size,
-//                             schematics, demo, compat, ssr, e2e); later suites may need
-//                             earlier ones' output (compat and ssr the build, e2e the build and demo)
+//   npm test -- unit e2e      only the named suites (build, demo, e2e, lint, typecheck, unit,
+//                             size, schematics, compat, ssr); later suites may need earlier
+//                             ones' output (size, compat and ssr the build, e2e the build and demo)
+//
+// The e2e suite mostly waits on real time (token lifetimes, renewals), so it runs beside the
+// others: the library and the demo are built first, then e2e starts in the background and the
+// other suites run one after another in front meanwhile; its output is printed as one block
+// when it ends. Within e2e, Playwright runs three workers, file by file, each with a rig on
+// ports of its own (e2e/support.mjs: worker N adds 1000 × N to 4200/4400/4500/45001;
+// playwright.config.mjs). compat and ssr stay in front: most of their time is ng builds, CPU
+// that would only slow the rest down (tried in the background: their builds ran past the
+// test timeout on the shared 2 cores); their registry installs start at the beginning.
 import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureNode22, run } from './lib/run.mjs';
@@ -25,10 +34,29 @@ function chromiumEnv() {
   return { CHROME_BIN: chromium, CHROMIUM_FLAGS: CHROMIUM_FLAGS.join(' ') };
 }
 
+/**
+ * Where a suite's output goes: straight through for the suite in front, or kept for a suite
+ * in the background and printed as one block when it ends, so that no two suites' lines mix.
+ * `run` is tools/lib/run.mjs's run, `log` console.log.
+ */
+function suiteOutput(background) {
+  if (!background) return { run, log: (line) => console.log(line), kept: () => '' };
+  let kept = '';
+  return {
+    async run(command, args, options = {}) {
+      const result = await run(command, args, { ...options, capture: true, quiet: true });
+      if (!options.quiet) kept += result.out;
+      return result;
+    },
+    log: (line) => void (kept += `${line}\n`),
+    kept: () => kept,
+  };
+}
+
 const check = (name, command, args) => ({
   name,
-  async run() {
-    const { code } = await run(command, args, { cwd: root });
+  async run(io) {
+    const { code } = await io.run(command, args, { cwd: root });
     return code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
   },
 });
@@ -56,9 +84,9 @@ function nodeTestSummary(out, code) {
  * (skipped, interrupted and never-run tests count as failed). Traces of failed tests are kept
  * under .test-results/playwright.
  */
-async function playwright(project, env, args = []) {
+async function playwright(io, project, env, args = []) {
   const file = `${resultsDir}/${project}.json`;
-  const { code } = await run('playwright', ['test', `--project=${project}`, ...args], {
+  const { code } = await io.run('playwright', ['test', `--project=${project}`, ...args], {
     cwd: root,
     env: { ...env, PLAYWRIGHT_SUMMARY_FILE: file },
   });
@@ -68,8 +96,8 @@ async function playwright(project, env, args = []) {
 /**
  * The apps that the compat, ssr and e2e (ng add) suites install wait on the registry more than
  * on the CPU: their installs start at once, one after another, beside the first suites, and
- * those suites wait for them. Their output is kept quiet; a failed install fails the app's
- * first test, which installs again and shows the output.
+ * those suites wait for them (ng add's first: the e2e suite starts earliest). Their output is
+ * kept quiet; a failed install fails the app's first test, which installs again and shows the output.
  */
 const installs = new Map(); // suite name -> Promise of report lines
 function startInstalls(suiteNames, { APPS, SSR_APP, installApp }, { NG_ADD_VARIANTS, newApp, ngAddWorkDir }) {
@@ -79,9 +107,9 @@ function startInstalls(suiteNames, { APPS, SSR_APP, installApp }, { NG_ADD_VARIA
     return `  ${label}: ${outcome} (${Math.round((Date.now() - started) / 1000)} s)`;
   };
   const jobs = [
+    ['e2e', NG_ADD_VARIANTS.map((variant) => [`ng new + npm install ${variant.name} (ng add)`, () => newApp(variant, { quiet: true })])],
     ['compat', APPS.map((app) => [`npm ci compat/${app.name}`, () => installApp(app)])],
     ['ssr', [[`npm ci compat/${SSR_APP.name}`, () => installApp(SSR_APP)]]],
-    ['e2e', NG_ADD_VARIANTS.map((variant) => [`ng new + npm install ${variant.name} (ng add)`, () => newApp(variant, { quiet: true })])],
   ];
   // Fresh apps for ng add every run (its test removes them at the end).
   if (suiteNames.includes('e2e')) rmSync(ngAddWorkDir, { recursive: true, force: true });
@@ -100,19 +128,41 @@ function startInstalls(suiteNames, { APPS, SSR_APP, installApp }, { NG_ADD_VARIA
 /** A Playwright suite of apps that the installs above prepare. */
 const appSuite = (name) => ({
   name,
-  async run() {
+  async run(io) {
     const env = chromiumEnv();
     const lines = await installs.get(name);
-    console.log(lines.join('\n'));
-    return playwright(name, env);
+    io.log(lines.join('\n'));
+    return playwright(io, name, env);
   },
 });
 
 const suites = [
+  // First the builds that e2e needs, so that it can start early.
+  check('build', 'npm', ['run', '--silent', 'build:lib']),
+  check('demo', 'ng', ['build', 'demo', '--progress=false']),
+  {
+    name: 'e2e',
+    // Mostly waiting on real time: it runs beside the suites below (see the top of this file).
+    lane: 'e2e',
+    async run(io) {
+      const env = chromiumEnv();
+      // The dev OP's self-test stays on node:test (no browser; ports of its own): it runs while
+      // the ng add apps are still installing. The browser scenarios run on Playwright Test.
+      const [{ code, out }, installLines] = await Promise.all([
+        run('node', ['--test', '--test-reporter=spec', 'tools/dev-op/selftest.mjs'], { cwd: root, env, capture: true, quiet: true }),
+        installs.get('e2e'),
+      ]);
+      io.log(installLines.join('\n'));
+      io.log(out.trimEnd());
+      const selftest = nodeTestSummary(out, code);
+      const browser = await playwright(io, 'e2e', env);
+      return { passed: selftest.passed + browser.passed, failed: selftest.failed + browser.failed, note: browser.note };
+    },
+  },
   check('lint', 'eslint', ['.', '--max-warnings=0']),
   {
     name: 'typecheck',
-    async run() {
+    async run(io) {
       let passed = 0;
       let failed = 0;
       for (const project of [
@@ -121,8 +171,8 @@ const suites = [
         'projects/demo/tsconfig.app.json',
         'schematics/tsconfig.spec.json',
       ]) {
-        const { code } = await run('tsc', ['-p', project, '--noEmit'], { cwd: root });
-        console.log(`  tsc -p ${project}: ${code === 0 ? 'ok' : 'errors'}`);
+        const { code } = await io.run('tsc', ['-p', project, '--noEmit'], { cwd: root });
+        io.log(`  tsc -p ${project}: ${code === 0 ? 'ok' : 'errors'}`);
         code === 0 ? passed++ : failed++;
       }
       return { passed, failed };
@@ -130,46 +180,30 @@ const suites = [
   },
   {
     name: 'unit',
-    async run() {
+    async run(io) {
       const file = `${resultsDir}/unit.json`;
-      const { code } = await run('ng', ['test', 'ngx-oidc-session', '--watch=false', '--progress=false'], {
+      const { code } = await io.run('ng', ['test', 'ngx-oidc-session', '--watch=false', '--progress=false'], {
         cwd: root,
         env: { ...chromiumEnv(), KARMA_SUMMARY_FILE: file },
       });
       return readSummary(file, code);
     },
   },
-  check('build', 'npm', ['run', '--silent', 'build:lib']),
   // The library's bundle cost in the bench app against bench/size-budget.json (needs the build above).
   check('size', 'node', ['bench/check-size-budget.mjs']),
   {
     name: 'schematics',
-    async run() {
+    async run(io) {
       const file = `${resultsDir}/schematics.json`;
-      const { code } = await run('node', ['tools/test-schematics.mjs'], {
+      const { code } = await io.run('node', ['tools/test-schematics.mjs'], {
         cwd: root,
         env: { SCHEMATICS_SUMMARY_FILE: file },
       });
       return readSummary(file, code);
     },
   },
-  check('demo', 'ng', ['build', 'demo', '--progress=false']),
-  // Before e2e: their installs, started at the beginning, are done by then, and the timing-
-  // sensitive e2e scenarios run with nothing beside them.
   appSuite('compat'),
   appSuite('ssr'),
-  {
-    name: 'e2e',
-    async run() {
-      const env = chromiumEnv();
-      console.log((await installs.get('e2e')).join('\n'));
-      // The dev OP's self-test stays on node:test (no browser); the browser scenarios run on Playwright Test.
-      const { code, out } = await run('node', ['--test', '--test-reporter=spec', 'tools/dev-op/selftest.mjs'], { cwd: root, env, capture: true });
-      const selftest = nodeTestSummary(out, code);
-      const browser = await playwright('e2e', env);
-      return { passed: selftest.passed + browser.passed, failed: selftest.failed + browser.failed, note: browser.note };
-    },
-  },
 ];
 
 const wanted = process.argv.slice(2);
@@ -185,22 +219,53 @@ startInstalls(
   await import('../e2e/ng-new-apps.mjs'),
 );
 
-const results = [];
-for (const suite of suites) {
-  if (wanted.length && !wanted.includes(suite.name)) continue;
-  console.log(`\n=== ${suite.name} ===`);
+/** Runs one suite; resolves with its counts and seconds. */
+async function runSuite(suite, io) {
   const started = Date.now();
   let result;
   try {
-    result = await suite.run();
+    result = await suite.run(io);
   } catch (error) {
     if (!(error instanceof ChromiumNotFoundError)) throw error;
-    console.error(error.message);
+    io.log(error.message);
     result = { passed: 0, failed: 1, note: 'Chromium missing' };
   }
-  result.seconds = Math.round((Date.now() - started) / 1000);
-  results.push({ name: suite.name, ...result });
+  return { name: suite.name, ...result, seconds: Math.round((Date.now() - started) / 1000) };
 }
+
+const selected = suites.filter((suite) => !wanted.length || wanted.includes(suite.name));
+const results = [];
+const inBackground = []; // { suite, io, done }, in the order they started
+const lanes = new Map(); // lane -> Promise of its last suite
+for (const [index, suite] of selected.entries()) {
+  // A suite of a background lane goes beside the suites after it, once the suite before it in
+  // its lane has ended; when only background suites are left, they run in front.
+  if (suite.lane && selected.slice(index + 1).some((next) => !next.lane)) {
+    console.log(`\n=== ${suite.name} (started in the background: its output follows when it ends) ===`);
+    const io = suiteOutput(true);
+    const done = (lanes.get(suite.lane) ?? Promise.resolve())
+      .then(() => runSuite(suite, io))
+      // A crash is that suite's failure, reported with its output, not the end of the others.
+      .catch((error) => {
+        io.log(error.stack);
+        return { name: suite.name, passed: 0, failed: 1, note: 'the suite crashed', seconds: 0 };
+      });
+    lanes.set(suite.lane, done);
+    inBackground.push({ suite, io, done });
+    continue;
+  }
+  console.log(`\n=== ${suite.name} ===`);
+  results.push(await runSuite(suite, suiteOutput(false)));
+}
+for (const { suite, io, done } of inBackground) {
+  console.log(`\n(waiting for ${suite.name}, which runs in the background)`);
+  const result = await done;
+  console.log(`\n=== ${suite.name} (ran in the background) ===`);
+  process.stdout.write(io.kept());
+  results.push(result);
+}
+// The summary in the suites' order.
+results.sort((a, b) => selected.findIndex((suite) => suite.name === a.name) - selected.findIndex((suite) => suite.name === b.name));
 
 console.log('\n=== summary ===');
 for (const r of results) {

@@ -9,9 +9,9 @@ const STRATEGY_KEY = 'ngx-oidc-session-bench:strategy';
 /** Opens the probe in a fresh context with the given renew strategy and signs in. */
 async function signedInProbe(browser, strategy) {
   const context = await browser.newContext();
-  await context.addInitScript(([key, value]) => {
-    if (location.origin === 'http://localhost:4200') sessionStorage.setItem(key, value);
-  }, [STRATEGY_KEY, strategy]);
+  await context.addInitScript(([key, value, app]) => {
+    if (location.origin === app) sessionStorage.setItem(key, value);
+  }, [STRATEGY_KEY, strategy, APP]);
   const page = await context.newPage();
   await page.goto(APP);
   await page.waitForFunction(() => 'benchProbe' in window);

@@ -1,6 +1,7 @@
 import { Component, inject } from '@angular/core';
 import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import { AuthService } from 'ngx-oidc-session';
+import { DEMO_API, DEV_OP } from './demo-settings';
 
 @Component({
   selector: 'app-root',
@@ -21,11 +22,13 @@ import { AuthService } from 'ngx-oidc-session';
       <router-outlet />
     </main>
     <footer>
-      Dev OpenID Provider at <code>http://localhost:4400</code> · demo API at <code>http://localhost:4500</code> · sign in
+      Dev OpenID Provider at <code>{{ devOp }}</code> · demo API at <code>{{ demoApiOrigin }}</code> · sign in
       with any username and password.
     </footer>
   `,
 })
 export class App {
   protected readonly auth = inject(AuthService);
+  protected readonly devOp = DEV_OP;
+  protected readonly demoApiOrigin = new URL(DEMO_API).origin;
 }

@@ -1,10 +1,24 @@
 import { AuthConfig, LogoutOptions } from 'ngx-oidc-session';
 
-/** The dev OpenID Provider and demo API that `npm start` runs (tools/dev-op). */
-export const DEV_OP = 'http://localhost:4400';
-export const DEMO_API = 'http://localhost:4500/api';
-/** Runs with the test rig only: an origin that shares the API port's prefix, to show the token never goes there. */
-export const LOOKALIKE_API = 'http://localhost:45001/api';
+/**
+ * The port the demo is served on: 4200 under `npm start`. The e2e rig serves this same build
+ * on another port set in each Playwright worker (e2e/support.mjs), so the dev OP and the demo
+ * API follow the page's own port at run time rather than being constants of the build.
+ */
+function demoAppPort(): number {
+  const port = Number(globalThis.location?.port);
+  return Number.isInteger(port) && port > 0 ? port : 4200;
+}
+const DEMO_API_PORT = demoAppPort() + 300;
+
+/** The dev OpenID Provider and demo API that `npm start` runs (tools/dev-op): 4400 and 4500 beside 4200. */
+export const DEV_OP = `http://localhost:${demoAppPort() + 200}`;
+export const DEMO_API = `http://localhost:${DEMO_API_PORT}/api`;
+/**
+ * Runs with the test rig only: an origin that shares the API port's prefix (the API port
+ * followed by one more digit, 45001 beside 4500), to show the token never goes there.
+ */
+export const LOOKALIKE_API = `http://localhost:${DEMO_API_PORT}1/api`;
 
 /**
  * The app's own API as a relative URL: the browser sends it under the page's `<base href>`

@@ -118,10 +118,10 @@ interface ApiResult {
         </p>
         <div class="actions">
           <button type="button" class="secondary" (click)="callLookalike(lookalike + '/hello')" data-testid="call-lookalike">
-            localhost:45001/api
+            {{ lookalikeLabel }}
           </button>
           <button type="button" class="secondary" (click)="callLookalike(apisPath)" data-testid="call-apis-path">
-            localhost:4500/apis
+            {{ apisPathLabel }}
           </button>
         </div>
         @if (lookalikeResult(); as result) {
@@ -191,6 +191,8 @@ export class HomePage {
   protected readonly autoCall = signal(false);
   protected readonly lookalike = LOOKALIKE_API;
   protected readonly apisPath = DEMO_API.replace(/\/api$/, '/apis/hello');
+  protected readonly lookalikeLabel = LOOKALIKE_API.replace('http://', '');
+  protected readonly apisPathLabel = DEMO_API.replace(/^http:\/\/(.*)\/api$/, '$1/apis');
   protected readonly lookalikeResult = signal<{ safe: boolean; text: string } | null>(null);
   protected readonly ownApi = OWN_API_RELATIVE;
   protected readonly baseUrl = document.baseURI;
