@@ -4,6 +4,7 @@
 // cuts the popup's link to the app (the BroadcastChannel fallback).
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
+import { assertParSeen } from './par-support.mjs';
 import { APP, OP, signInFromHome } from './support.mjs';
 import { CHROMIUM_FLAGS, findChromium } from '../tools/lib/chromium.mjs';
 
@@ -47,7 +48,7 @@ async function signInInPopup(popup, user = 'alice') {
   await closed;
 }
 
-test('signs in in a popup: the app never leaves its page, the popup closes itself, the API call works', async ({ demoPage, rig }) => {
+test('signs in in a popup: the app never leaves its page, the popup closes itself, the request was pushed (PAR), the API call works', async ({ demoPage, rig }) => {
   const { page, navigations } = await homePage(demoPage);
   const before = navigations.length;
   const popup = await openPopup(page);
@@ -57,6 +58,9 @@ test('signs in in a popup: the app never leaves its page, the popup closes itsel
   assert.deepEqual(navigations.slice(before), [], 'the app page did not navigate');
   assert.equal(page.url(), `${APP}/`);
   assert.equal((await rig.counters()).tokenAuthorizationCode, 1);
+  // PAR (RFC 9126) applies to the popup too: its parameters were pushed, the popup got only
+  // client_id and request_uri.
+  await assertParSeen(rig, { clientId: 'ngx-oidc-demo' });
   // Nothing of the attempt is left in the app's storage.
   const keys = await page.evaluate(() => Object.keys(sessionStorage).filter((key) => key.endsWith(':sign-in')));
   assert.deepEqual(keys, []);

@@ -7,7 +7,7 @@ import { Session, sameSession, supersedes, userClaimsOf } from '../core/session'
 import { AuthBrowser } from '../platform/browser';
 import { AuthEvents } from '../state/auth-events';
 import { SessionStore } from '../state/session-store';
-import { AuthorizationAttempt, SignInAttempts, StoredAttempt, appPath, withoutResponseParams } from '../state/sign-in-attempts';
+import { SignInAttempts, StoredAttempt, appPath, withoutResponseParams } from '../state/sign-in-attempts';
 import { RenewalLedger } from '../tabs/renewal-ledger';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TabHandover } from '../tabs/tab-handover';
