@@ -8,12 +8,12 @@ import {
   provideAppInitializer,
 } from '@angular/core';
 import { AuthService } from './auth.service';
-import { AUTH_CONFIG, AuthConfig, resolveAuthConfig } from './core/config';
+import { AUTH_CONFIG, AuthConfig, ResolvedAuthConfig, resolveAuthConfig } from './core/config';
 import { AuthBrowser } from './platform/browser';
 import { AUTH_CLOCK, Clock } from './platform/clock';
 
 /** The kinds of optional features of provideAuth(). */
-export type AuthFeatureKind = 'clock';
+export type AuthFeatureKind = 'clock' | 'name';
 
 /**
  * A feature of provideAuth(), made by one of the `with...()` functions. Its members are
@@ -22,6 +22,11 @@ export type AuthFeatureKind = 'clock';
 export interface AuthFeature<Kind extends AuthFeatureKind = AuthFeatureKind> {
   readonly ɵkind: Kind;
   readonly ɵproviders: Provider[];
+  /**
+   * Set by withName() only: registers the config as a named instance instead of the default
+   * one. A hook rather than an import, so that an app without named instances ships none of it.
+   */
+  readonly ɵinstance?: (config: AuthConfig, features: readonly AuthFeature[]) => EnvironmentProviders;
 }
 
 function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provider[]): AuthFeature<Kind> {
@@ -36,7 +41,8 @@ export function withClock(clock: Clock): AuthFeature<'clock'> {
   return authFeature('clock', [{ provide: AUTH_CLOCK, useValue: clock }]);
 }
 
-function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Provider[] {
+/** Dev mode: each with...() feature at most once per provideAuth(). */
+export function checkFeatures(features: readonly AuthFeature[]): void {
   if (ngDevMode) {
     const kinds = features.map((feature) => feature.ɵkind);
     const repeated = kinds.find((kind, index) => kinds.indexOf(kind) !== index);
@@ -44,14 +50,21 @@ function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Pr
       throw new Error(`ngx-oidc-session: provideAuth() got the "${repeated}" feature twice; pass each with...() feature once.`);
     }
   }
+}
+
+/** The config validated and resolved against the page's origin (none on the server). */
+export function injectResolvedConfig(config: AuthConfig): ResolvedAuthConfig {
+  const browser = inject(AuthBrowser);
+  return resolveAuthConfig(config, browser.isBrowser ? browser.origin : null);
+}
+
+function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Provider[] {
+  checkFeatures(features);
   return [
     {
       provide: AUTH_CONFIG,
       // Validated once, when the app starts: a wrong config fails loudly, naming the key.
-      useFactory: () => {
-        const browser = inject(AuthBrowser);
-        return resolveAuthConfig(config, browser.isBrowser ? browser.origin : null);
-      },
+      useFactory: () => injectResolvedConfig(config),
     },
     ...features.flatMap((feature) => feature.ɵproviders),
   ];
@@ -75,13 +88,18 @@ function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Pr
  * @see AuthService
  */
 export function provideAuth(config: AuthConfig, ...features: AuthFeature[]): EnvironmentProviders {
+  const named = features.find((feature) => feature.ɵinstance);
+  if (named) return named.ɵinstance!(config, features);
   return makeEnvironmentProviders([
     authProviders(config, features),
     provideAppInitializer(() => inject(AuthService).initialize()),
   ]);
 }
 
-/** provideAuth() for NgModule apps: `imports: [AuthModule.forRoot(config)]`. */
+/**
+ * provideAuth() for NgModule apps: `imports: [AuthModule.forRoot(config)]`, and for a named
+ * instance `AuthModule.forRoot(partnerConfig, withName('partner'))`.
+ */
 @NgModule()
 export class AuthModule {
   static forRoot(config: AuthConfig, ...features: AuthFeature[]): ModuleWithProviders<AuthModule> {

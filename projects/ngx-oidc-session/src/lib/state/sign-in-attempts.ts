@@ -28,7 +28,7 @@ export class SignInAttempts {
   readonly storage = inject(ATTEMPT_STORAGE);
   private readonly namespace = inject(AUTH_CONFIG).storageNamespace;
   readonly attemptKey = `${this.namespace}:sign-in`;
-  private readonly logoutKey = `${this.namespace}:sign-out`;
+  readonly logoutKey = `${this.namespace}:sign-out`;
 
   /**
    * Whether `state` is that of the sign-in attempt this tab has in progress; the attempt stays.

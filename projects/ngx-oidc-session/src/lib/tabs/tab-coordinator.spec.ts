@@ -7,8 +7,8 @@ import { parseTabMessage } from './tab-coordinator';
 import { ARRIVING_WAIT_MS, HANDOVER_WAIT_MS } from './tab-handover';
 
 const OWNER = 'spa@https://op.example.com';
-const CHANNEL = `ngx-oidc-session:${OWNER}`;
 const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
+const CHANNEL = NAMESPACE;
 const RENEW_LOCK = `${NAMESPACE}:renew`;
 const HOLDER_PREFIX = `${NAMESPACE}:holder:`;
 const holderLock = (session: Session) => `${HOLDER_PREFIX}${session.epoch}:${session.chain}:${session.version}`;

@@ -86,7 +86,8 @@ export class TabCoordinator {
       window.addEventListener('storage', onStorage);
       window.document.addEventListener('visibilitychange', onVisible);
       if (typeof window.BroadcastChannel === 'function') {
-        this.channel = new window.BroadcastChannel(`ngx-oidc-session:${this.owner}`);
+        // Named after the storage namespace: two auth instances of one app never share a channel.
+        this.channel = new window.BroadcastChannel(this.config.storageNamespace);
         this.zone.runOutsideAngular(() => {
           this.channel!.onmessage = (event: MessageEvent) => this.receive(event.data);
         });

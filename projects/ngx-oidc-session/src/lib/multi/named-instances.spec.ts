@@ -1,0 +1,264 @@
+import { HttpClient } from '@angular/common/http';
+import { HttpTestingController } from '@angular/common/http/testing';
+import { TestBed } from '@angular/core/testing';
+import { ActivatedRouteSnapshot, RouterStateSnapshot } from '@angular/router';
+import { firstValueFrom } from 'rxjs';
+import { AuthHarness } from '../../testing/harness';
+import { AuthService } from '../auth.service';
+import { AuthEvent } from '../core/auth-state';
+import { AUTH_CONFIG, AuthConfig } from '../core/config';
+import { AuthError } from '../core/errors';
+import { AuthInstanceRouter } from '../http/auth-interceptor';
+import { provideAuth, withClock } from '../provide-auth';
+import { authGuardFor } from '../router/auth.guard';
+import { TabCoordinator } from '../tabs/tab-coordinator';
+import { injectAuth, withName } from './named-instances';
+
+const DEFAULT_NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
+const PARTNER_NAMESPACE = `${DEFAULT_NAMESPACE}#partner`;
+
+/** A harness whose app has the default instance and, beside it, the named ones given. */
+async function withInstances(defaults: Partial<AuthConfig>, named: Record<string, Partial<AuthConfig>>): Promise<AuthHarness> {
+  const harness = await AuthHarness.create(defaults);
+  harness.providers = Object.entries(named).map(([name, config]) =>
+    provideAuth({ authority: harness.op.issuer, clientId: harness.op.clientId, storage: harness.storage, ...config }, withName(name), withClock(harness.clock)),
+  );
+  return harness;
+}
+
+const named = (name: string): AuthService => TestBed.runInInjectionContext(() => injectAuth(name));
+
+/** A page load that waits for every instance's initialize(), the named ones' too. */
+async function load(harness: AuthHarness, href?: string, names = ['partner']): Promise<void> {
+  await harness.load(href);
+  await Promise.all(names.map((name) => named(name).initialize()));
+}
+
+/** Sign-in of the named instance: login, then the page loads again with the OP's response. */
+async function signInNamed(harness: AuthHarness, name: string, names = [name]): Promise<void> {
+  await named(name).login();
+  const authorize = new URL(harness.browser.navigations.at(-1)!);
+  harness.op.nonce = authorize.searchParams.get('nonce') ?? undefined;
+  await load(harness, harness.callbackUrl(authorize), names);
+}
+
+function thrownBy(action: () => unknown): AuthError {
+  try {
+    action();
+  } catch (error) {
+    return error as AuthError;
+  }
+  throw new Error('nothing was thrown');
+}
+
+describe('Named auth instances', () => {
+  describe('two instances of the same OP and client', () => {
+    let harness: AuthHarness;
+    beforeEach(async () => {
+      harness = await withInstances({}, { partner: {} });
+      await harness.signIn();
+      await signInNamed(harness, 'partner');
+    });
+
+    it('keep their sessions under their own storage keys, locks and tab channel', () => {
+      expect(harness.auth.isAuthenticated()).toBeTrue();
+      expect(named('partner').isAuthenticated()).toBeTrue();
+      expect(harness.storage.getItem(`${DEFAULT_NAMESPACE}:session`)).toContain('"at-1"');
+      expect(harness.storage.getItem(`${PARTNER_NAMESPACE}:session`)).toContain('"at-2"');
+      const defaultTabs = TestBed.inject(TabCoordinator);
+      const partnerTabs = TestBed.runInInjectionContext(() => named('partner')['tabs']);
+      expect(partnerTabs).not.toBe(defaultTabs);
+      expect([defaultTabs['lockName'], defaultTabs['holderPrefix']]).toEqual([`${DEFAULT_NAMESPACE}:renew`, `${DEFAULT_NAMESPACE}:holder:`]);
+      expect([partnerTabs['lockName'], partnerTabs['holderPrefix']]).toEqual([`${PARTNER_NAMESPACE}:renew`, `${PARTNER_NAMESPACE}:holder:`]);
+    });
+
+    it('sign out one at a time: the other stays signed in, with its own events', async () => {
+      const partnerEvents: AuthEvent[] = [];
+      named('partner').events$.subscribe((event) => partnerEvents.push(event));
+      await harness.auth.logout({ localOnly: true });
+      expect(harness.auth.isAuthenticated()).toBeFalse();
+      expect(named('partner').isAuthenticated()).toBeTrue();
+      expect(await named('partner').getAccessToken()).toBe('at-2');
+      expect(partnerEvents).toEqual([]);
+      expect(harness.storage.getItem(`${PARTNER_NAMESPACE}:session`)).not.toBeNull();
+      // A reload restores the partner's session only.
+      await load(harness);
+      expect(harness.auth.isAuthenticated()).toBeFalse();
+      expect(named('partner').isAuthenticated()).toBeTrue();
+    });
+
+    it('renew independently: a renewal of one leaves the other token set alone', async () => {
+      await named('partner').renew();
+      expect(await named('partner').getAccessToken()).toBe('at-3');
+      expect(await harness.auth.getAccessToken()).toBe('at-1');
+      expect(harness.refreshGrants().map((form) => form.get('refresh_token'))).toEqual(['rt-2']);
+    });
+  });
+
+  describe('callbacks on a shared redirect URL', () => {
+    it('go to the named instance that started the sign-in; the default one neither refuses nor cleans it first', async () => {
+      const harness = await withInstances({}, { partner: {} });
+      await harness.load();
+      await signInNamed(harness, 'partner');
+      expect(named('partner').isAuthenticated()).toBeTrue();
+      expect(harness.auth.state().status).toBe('unauthenticated');
+      expect(harness.auth.state().error).toBeNull();
+      expect(harness.events.filter((event) => event.type === 'error')).toEqual([]);
+      expect(harness.browser.href).toBe('https://app.example.com/');
+    });
+
+    it('go to the default instance; the named one leaves them alone', async () => {
+      const harness = await withInstances({}, { partner: {} });
+      await harness.signIn();
+      await named('partner').initialize();
+      expect(harness.auth.isAuthenticated()).toBeTrue();
+      expect(named('partner').state().status).toBe('unauthenticated');
+      expect(named('partner').state().error).toBeNull();
+    });
+
+    it('go to the right one of two named instances, whichever initializes first', async () => {
+      const harness = await withInstances({}, { first: {}, second: {} });
+      await harness.load();
+      await signInNamed(harness, 'second', ['first', 'second']);
+      expect(named('second').isAuthenticated()).toBeTrue();
+      expect(named('first').state()).toEqual(jasmine.objectContaining({ status: 'unauthenticated', error: null }));
+      await signInNamed(harness, 'first', ['first', 'second']);
+      expect(named('first').isAuthenticated()).toBeTrue();
+      expect(named('second').isAuthenticated()).toBeTrue();
+      expect(harness.auth.state().error).toBeNull();
+    });
+
+    it('hand a logout response to the instance that logged out', async () => {
+      const harness = await withInstances({}, { partner: {} });
+      await harness.signIn();
+      await signInNamed(harness, 'partner');
+      const result = await named('partner').logout();
+      expect(result.outcome).toBe('redirected');
+      const endSession = new URL(harness.browser.navigations.at(-1)!);
+      const state = endSession.searchParams.get('state')!;
+      expect(harness.attempts.getItem(`${PARTNER_NAMESPACE}:sign-out`)).toBe(state);
+      await load(harness, `https://app.example.com/?state=${state}`);
+      expect(harness.attempts.getItem(`${PARTNER_NAMESPACE}:sign-out`)).toBeNull();
+      expect(harness.browser.href).toBe('https://app.example.com/');
+      expect(harness.auth.isAuthenticated()).toBeTrue();
+      expect(named('partner').isAuthenticated()).toBeFalse();
+    });
+  });
+
+  describe('the interceptor', () => {
+    let harness: AuthHarness;
+    beforeEach(async () => {
+      harness = await withInstances(
+        { secureApis: ['https://api.example.com', 'https://op2.example.com/api'] },
+        { partner: { secureApis: ['https://partner-api.example.com/v1'] }, other: { authority: 'https://op2.example.com', secureApis: ['/other-api'] } },
+      );
+      harness.interceptor = 'functional';
+      await harness.signIn();
+      await signInNamed(harness, 'partner');
+    });
+
+    async function authorizationSentTo(url: string): Promise<string | null> {
+      const arrived = firstValueFrom(harness.apiRequests);
+      const response = firstValueFrom(TestBed.inject(HttpClient).get(url));
+      const request = await arrived;
+      TestBed.inject(HttpTestingController)
+        .match(() => true)
+        .forEach((pending) => pending.flush({ ok: true }));
+      await response;
+      return request.headers.get('Authorization');
+    }
+
+    it("sends each instance's token to its own secureApis only", async () => {
+      expect(await authorizationSentTo('https://api.example.com/orders')).toBe('Bearer at-1');
+      expect(await authorizationSentTo('https://partner-api.example.com/v1/orders')).toBe('Bearer at-2');
+      expect(await authorizationSentTo('https://partner-api.example.com/v2/orders')).toBeNull();
+      expect(await authorizationSentTo('https://elsewhere.example.com/orders')).toBeNull();
+      // The "other" instance is signed out: its API gets no token of anyone.
+      expect(await authorizationSentTo('/other-api/x')).toBeNull();
+    });
+
+    it("never sends a token to another instance's OP, even under a secureApis entry", async () => {
+      expect(await authorizationSentTo('https://op2.example.com/api/x')).toBeNull();
+    });
+
+    it('is provided only when there are named instances', () => {
+      expect(TestBed.inject(AuthInstanceRouter, null)).not.toBeNull();
+    });
+  });
+
+  describe('config errors', () => {
+    it('refuses overlapping secureApis of two instances, naming both', async () => {
+      const harness = await withInstances({ secureApis: ['https://api.example.com/v1'] }, { partner: { secureApis: ['https://api.example.com'] } });
+      const error = await harness.load().then(
+        () => null,
+        (thrown: AuthError) => thrown,
+      );
+      expect(error?.code).toBe('config_invalid');
+      expect(error?.details.configKey).toBe('secureApis[0]');
+      expect(error?.message).toContain('"https://api.example.com/v1" of the default instance');
+      expect(error?.message).toContain('"https://api.example.com" of instance "partner"');
+    });
+
+    it('accepts sibling paths that only share a prefix of characters', async () => {
+      const harness = await withInstances({ secureApis: ['/api'] }, { partner: { secureApis: ['/apis', 'https://api.example.com/api'] } });
+      await harness.load();
+      expect(TestBed.inject(AUTH_CONFIG).secureApis).toEqual(['/api']);
+    });
+
+    it('refuses names that are not simple identifiers', () => {
+      for (const name of ['', 'a b', '1st', 'a:b', 'a#b']) {
+        expect(thrownBy(() => withName(name)).code).withContext(name).toBe('config_invalid');
+      }
+    });
+
+    it('refuses the same name twice', async () => {
+      const harness = await withInstances({}, { partner: {} });
+      harness.providers = [...harness.providers, provideAuth({ authority: harness.op.issuer, clientId: 'other' }, withName('partner'))];
+      const error = await harness.load().then(
+        () => null,
+        (thrown: AuthError) => thrown,
+      );
+      expect(error?.code).toBe('config_invalid');
+      expect(error?.message).toContain('"partner"');
+    });
+
+    it('injectAuth() of an unknown name names the known ones', async () => {
+      const harness = await withInstances({}, { partner: {}, billing: {} });
+      await harness.load();
+      const error = thrownBy(() => named('parnter'));
+      expect(error.code).toBe('config_invalid');
+      expect(error.message).toContain('"partner", "billing"');
+    });
+
+    it('injectAuth() without a name is the default instance', async () => {
+      const harness = await withInstances({}, { partner: {} });
+      await harness.load();
+      expect(TestBed.runInInjectionContext(() => injectAuth())).toBe(harness.auth);
+      expect(named('partner')).not.toBe(harness.auth);
+    });
+  });
+
+  describe('guards', () => {
+    it('authGuardFor(name) asks that instance, and signs in there', async () => {
+      const harness = await withInstances({}, { partner: {} });
+      await harness.signIn();
+      const guard = authGuardFor('partner');
+      const allowed = await TestBed.runInInjectionContext(() => guard({} as ActivatedRouteSnapshot, { url: '/partner-area' } as RouterStateSnapshot));
+      expect(allowed).toBeFalse();
+      expect(harness.attempts.getItem(`${PARTNER_NAMESPACE}:sign-in`)).toContain('/partner-area');
+      expect(harness.attempts.getItem(`${DEFAULT_NAMESPACE}:sign-in`)).toBeNull();
+      await signInNamed(harness, 'partner');
+      expect(await TestBed.runInInjectionContext(() => authGuardFor('partner')({} as ActivatedRouteSnapshot, { url: '/partner-area' } as RouterStateSnapshot))).toBeTrue();
+    });
+  });
+
+  describe('an app with the default instance only', () => {
+    it('has no instance router and keeps its storage namespace', async () => {
+      const harness = await AuthHarness.create();
+      await harness.signIn();
+      expect(TestBed.inject(AuthInstanceRouter, null)).toBeNull();
+      expect(TestBed.inject(AUTH_CONFIG).storageNamespace).toBe(DEFAULT_NAMESPACE);
+      expect(harness.storage.getItem(`${DEFAULT_NAMESPACE}:session`)).toContain('"at-1"');
+    });
+  });
+});
