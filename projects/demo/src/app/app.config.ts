@@ -1,9 +1,9 @@
 import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
 import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
-import { authInterceptor, provideAuth } from 'ngx-oidc-session';
+import { authInterceptor, provideAuth, withName } from 'ngx-oidc-session';
 import { routes } from './app.routes';
-import { demoAuthConfig, demoStrategy } from './demo-settings';
+import { demoAuthConfig, demoStrategy, partnerAuthConfig } from './demo-settings';
 import { EventLog } from './event-log';
 
 export const appConfig: ApplicationConfig = {
@@ -15,5 +15,7 @@ export const appConfig: ApplicationConfig = {
     // Before provideAuth: the event log must listen before the sign-in callback is handled.
     provideAppInitializer(() => void inject(EventLog)),
     provideAuth(demoAuthConfig(demoStrategy())),
+    // A second OP beside the first (the "Partner OP" section): its own session, its own API.
+    provideAuth(partnerAuthConfig(), withName('partner')),
   ],
 };

@@ -3,6 +3,9 @@ import { AuthConfig, LogoutOptions } from 'ngx-oidc-session';
 /** The dev OpenID Provider and demo API that `npm start` runs (tools/dev-op). */
 export const DEV_OP = 'http://localhost:4400';
 export const DEMO_API = 'http://localhost:4500/api';
+/** The second OP and its API, for the "Partner OP" section (several OPs in one app, withName()). */
+export const PARTNER_OP = 'http://localhost:4410';
+export const PARTNER_API = 'http://localhost:4500/partner-api';
 /** Runs with the test rig only: an origin that shares the API port's prefix, to show the token never goes there. */
 export const LOOKALIKE_API = 'http://localhost:45001/api';
 
@@ -64,5 +67,21 @@ function ownAuthConfig(strategy: DemoStrategy): AuthConfig {
     loadUserInfo: true,
     renew: { strategy, silentRenewUrl: new URL('silent-renew.html', base).href, leadTimeSeconds: 60 },
     secureApis: [DEMO_API, new URL(OWN_API_RELATIVE, base).href],
+  };
+}
+
+/**
+ * The "partner" instance: another OP and client, beside the demo's own sign-in. It shares the
+ * redirect URL (each response goes to the instance that started it) and calls its own API.
+ */
+export function partnerAuthConfig(): AuthConfig {
+  const base = document.baseURI;
+  return {
+    authority: PARTNER_OP,
+    clientId: 'ngx-oidc-demo-partner',
+    redirectUrl: base,
+    postLogoutRedirectUrl: base,
+    scope: 'openid profile',
+    secureApis: [PARTNER_API],
   };
 }

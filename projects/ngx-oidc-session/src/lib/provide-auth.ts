@@ -8,7 +8,7 @@ import {
   provideAppInitializer,
 } from '@angular/core';
 import { AuthService } from './auth.service';
-import { AUTH_CONFIG, AuthConfig, ResolvedAuthConfig, resolveAuthConfig } from './core/config';
+import { AUTH_CONFIG, AuthConfig, resolveAuthConfig } from './core/config';
 import { AuthBrowser } from './platform/browser';
 import { AUTH_CLOCK, Clock } from './platform/clock';
 
@@ -41,30 +41,25 @@ export function withClock(clock: Clock): AuthFeature<'clock'> {
   return authFeature('clock', [{ provide: AUTH_CLOCK, useValue: clock }]);
 }
 
-/** Dev mode: each with...() feature at most once per provideAuth(). */
+/** Each with...() feature at most once per provideAuth(); called in dev mode only. */
 export function checkFeatures(features: readonly AuthFeature[]): void {
-  if (ngDevMode) {
-    const kinds = features.map((feature) => feature.ɵkind);
-    const repeated = kinds.find((kind, index) => kinds.indexOf(kind) !== index);
-    if (repeated) {
-      throw new Error(`ngx-oidc-session: provideAuth() got the "${repeated}" feature twice; pass each with...() feature once.`);
-    }
+  const kinds = features.map((feature) => feature.ɵkind);
+  const repeated = kinds.find((kind, index) => kinds.indexOf(kind) !== index);
+  if (repeated) {
+    throw new Error(`ngx-oidc-session: provideAuth() got the "${repeated}" feature twice; pass each with...() feature once.`);
   }
 }
 
-/** The config validated and resolved against the page's origin (none on the server). */
-export function injectResolvedConfig(config: AuthConfig): ResolvedAuthConfig {
-  const browser = inject(AuthBrowser);
-  return resolveAuthConfig(config, browser.isBrowser ? browser.origin : null);
-}
-
 function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Provider[] {
-  checkFeatures(features);
+  if (ngDevMode) checkFeatures(features);
   return [
     {
       provide: AUTH_CONFIG,
       // Validated once, when the app starts: a wrong config fails loudly, naming the key.
-      useFactory: () => injectResolvedConfig(config),
+      useFactory: () => {
+        const browser = inject(AuthBrowser);
+        return resolveAuthConfig(config, browser.isBrowser ? browser.origin : null);
+      },
     },
     ...features.flatMap((feature) => feature.ɵproviders),
   ];
@@ -88,12 +83,11 @@ function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Pr
  * @see AuthService
  */
 export function provideAuth(config: AuthConfig, ...features: AuthFeature[]): EnvironmentProviders {
-  const named = features.find((feature) => feature.ɵinstance);
-  if (named) return named.ɵinstance!(config, features);
-  return makeEnvironmentProviders([
-    authProviders(config, features),
-    provideAppInitializer(() => inject(AuthService).initialize()),
-  ]);
+  return (features.find((feature) => feature.ɵinstance)?.ɵinstance ?? defaultInstance)(config, features);
+}
+
+function defaultInstance(config: AuthConfig, features: readonly AuthFeature[]): EnvironmentProviders {
+  return makeEnvironmentProviders([authProviders(config, features), provideAppInitializer(() => inject(AuthService).initialize())]);
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   HttpInterceptorFn,
   HttpRequest,
 } from '@angular/common/http';
-import { EnvironmentInjector, Injectable, inject, runInInjectionContext } from '@angular/core';
+import { EnvironmentInjector, Injectable, InjectionToken, inject, runInInjectionContext } from '@angular/core';
 import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
 import type { AuthorizationServer } from 'oauth4webapi';
 import { AuthService } from '../auth.service';
@@ -79,16 +79,13 @@ function matcherFor(config: ResolvedAuthConfig, appOrigin: string, baseUrl: stri
  *
  * `provideHttpClient(withInterceptors([authInterceptor]))`
  */
-export const authInterceptor: HttpInterceptorFn = (request, next) =>
-  inject(AuthInstanceRouter, { optional: true })?.intercept(request, next) ?? attachAuthToken(request, next);
+export const authInterceptor: HttpInterceptorFn = (request, next) => (inject(AUTH_INSTANCE_ROUTER, { optional: true }) ?? attachAuthToken)(request, next);
 
 /**
  * Routes requests among several auth instances (see withName()); provided only by an app that
  * has named instances, so that an app with one instance ships none of that code.
  */
-export abstract class AuthInstanceRouter {
-  abstract intercept(request: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>>;
-}
+export const AUTH_INSTANCE_ROUTER = new InjectionToken<HttpInterceptorFn>('ngx-oidc-session instances');
 
 /** The interceptor of one auth instance: the one of the injection context it runs in. */
 export const attachAuthToken: HttpInterceptorFn = (request, next) => {

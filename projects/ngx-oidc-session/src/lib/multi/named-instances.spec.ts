@@ -8,7 +8,7 @@ import { AuthService } from '../auth.service';
 import { AuthEvent } from '../core/auth-state';
 import { AUTH_CONFIG, AuthConfig } from '../core/config';
 import { AuthError } from '../core/errors';
-import { AuthInstanceRouter } from '../http/auth-interceptor';
+import { AUTH_INSTANCE_ROUTER } from '../http/auth-interceptor';
 import { provideAuth, withClock } from '../provide-auth';
 import { authGuardFor } from '../router/auth.guard';
 import { TabCoordinator } from '../tabs/tab-coordinator';
@@ -182,7 +182,7 @@ describe('Named auth instances', () => {
     });
 
     it('is provided only when there are named instances', () => {
-      expect(TestBed.inject(AuthInstanceRouter, null)).not.toBeNull();
+      expect(TestBed.inject(AUTH_INSTANCE_ROUTER, null)).not.toBeNull();
     });
   });
 
@@ -256,7 +256,7 @@ describe('Named auth instances', () => {
     it('has no instance router and keeps its storage namespace', async () => {
       const harness = await AuthHarness.create();
       await harness.signIn();
-      expect(TestBed.inject(AuthInstanceRouter, null)).toBeNull();
+      expect(TestBed.inject(AUTH_INSTANCE_ROUTER, null)).toBeNull();
       expect(TestBed.inject(AUTH_CONFIG).storageNamespace).toBe(DEFAULT_NAMESPACE);
       expect(harness.storage.getItem(`${DEFAULT_NAMESPACE}:session`)).toContain('"at-1"');
     });

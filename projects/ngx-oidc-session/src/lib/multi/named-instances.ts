@@ -2,7 +2,6 @@ import { HttpEvent, HttpHandlerFn, HttpRequest } from '@angular/common/http';
 import {
   DestroyRef,
   EnvironmentInjector,
-  EnvironmentProviders,
   Injectable,
   InjectionToken,
   Provider,
@@ -15,13 +14,13 @@ import {
 } from '@angular/core';
 import { Observable } from 'rxjs';
 import { AuthService } from '../auth.service';
-import { AUTH_CONFIG, AuthConfig, ResolvedAuthConfig } from '../core/config';
+import { AUTH_CONFIG, AuthConfig, ResolvedAuthConfig, resolveAuthConfig } from '../core/config';
 import { AuthError } from '../core/errors';
-import { AUTH_TOKEN, AuthInstanceRouter, attachAuthToken, opUrlsOf } from '../http/auth-interceptor';
+import { AUTH_INSTANCE_ROUTER, AUTH_TOKEN, attachAuthToken, opUrlsOf } from '../http/auth-interceptor';
 import { SecureUrlMatcher, pathMatches, toRule } from '../http/secure-url-matcher';
 import { AuthBrowser } from '../platform/browser';
-import { TOKEN_STORAGE, configuredTokenStorage } from '../platform/web-storage';
-import { AuthFeature, checkFeatures, injectResolvedConfig } from '../provide-auth';
+import { TOKEN_STORAGE, createTokenStorage } from '../platform/web-storage';
+import { AuthFeature, checkFeatures } from '../provide-auth';
 import { ProtocolLoader } from '../protocol/protocol-loader';
 import { RenewScheduler } from '../renew/renew-scheduler';
 import { AuthEvents } from '../state/auth-events';
@@ -45,7 +44,8 @@ const PER_INSTANCE_SERVICES: Provider[] = [
   TabCoordinator,
   AuthEvents,
   DiscoveryCache,
-  { provide: TOKEN_STORAGE, useFactory: configuredTokenStorage },
+  // The root one follows the default instance's config.
+  { provide: TOKEN_STORAGE, useFactory: () => createTokenStorage(inject(AUTH_CONFIG).storage, inject(AuthBrowser).window) },
 ];
 
 /** A simple identifier: it becomes part of storage keys, lock and channel names. */
@@ -82,11 +82,11 @@ export function withName(name: string): AuthFeature<'name'> {
     ɵkind: 'name',
     ɵproviders: [],
     ɵinstance: (config, features) => {
-      checkFeatures(features);
+      if (ngDevMode) checkFeatures(features);
       return makeEnvironmentProviders([
         { provide: NAMED_INSTANCES, multi: true, useValue: { name, config, features: features.filter((feature) => feature.ɵkind !== 'name') } },
         AuthInstances,
-        { provide: AuthInstanceRouter, useExisting: AuthInstances },
+        { provide: AUTH_INSTANCE_ROUTER, useFactory: () => inject(AuthInstances).intercept },
         // Before any app initializer: see AuthInstances.claimCallback().
         provideEnvironmentInitializer(() => inject(AuthInstances).claimCallback()),
         provideAppInitializer(() => inject(AuthInstances).service(name).initialize()),
@@ -130,7 +130,7 @@ const label = (instance: Instance) => (instance.name === null ? 'the default ins
  * secureApis they go to.
  */
 @Injectable()
-export class AuthInstances extends AuthInstanceRouter {
+export class AuthInstances {
   private readonly root = inject(EnvironmentInjector);
   private readonly browser = inject(AuthBrowser);
   private readonly named = new Map<string, Instance>();
@@ -139,7 +139,6 @@ export class AuthInstances extends AuthInstanceRouter {
   private readonly claimed = new Map<string, string>();
 
   constructor() {
-    super();
     const defaultConfig = inject(AUTH_CONFIG, { optional: true });
     if (defaultConfig) this.all.push({ name: null, injector: this.root, config: defaultConfig });
     for (const entry of inject(NAMED_INSTANCES)) {
@@ -168,7 +167,6 @@ export class AuthInstances extends AuthInstanceRouter {
   }
 
   private createInjector({ name, config, features }: NamedInstance): EnvironmentInjector {
-    const instances = this;
     return createEnvironmentInjector(
       [
         {
@@ -176,12 +174,13 @@ export class AuthInstances extends AuthInstanceRouter {
           // The name is in the namespace: two instances of the same OP and client stay apart.
           // (A default namespace never contains "#": the authority may have no fragment.)
           useFactory: () => {
-            const resolved = injectResolvedConfig(config);
+            const browser = inject(AuthBrowser);
+            const resolved = resolveAuthConfig(config, browser.isBrowser ? browser.origin : null);
             return { ...resolved, storageNamespace: `${resolved.storageNamespace}#${name}` };
           },
         },
         // The page as this instance sees it: another instance's response is not in its address bar.
-        { provide: AuthBrowser, useFactory: () => instances.browserFor(name, inject(AuthBrowser, { skipSelf: true })) },
+        { provide: AuthBrowser, useFactory: () => this.browserFor(name, inject(AuthBrowser, { skipSelf: true })) },
         PER_INSTANCE_SERVICES,
         features.flatMap((feature) => feature.ɵproviders),
       ],
@@ -269,7 +268,7 @@ export class AuthInstances extends AuthInstanceRouter {
    * secureApis it goes to (at most one: overlaps are refused at start), never a token of
    * another instance, and never any token when it goes to any instance's OP.
    */
-  intercept(request: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>> {
+  readonly intercept = (request: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>> => {
     if (!this.browser.isBrowser) return next(request);
     const policy = request.context.get(AUTH_TOKEN);
     if (policy === 'skip' || request.headers.has('Authorization')) return next(request);
@@ -280,7 +279,7 @@ export class AuthInstances extends AuthInstanceRouter {
     const otherOps = this.all.filter((instance) => instance !== target).flatMap((instance) => opUrlsOf(instance.config, instance.injector.get(DiscoveryCache).read()));
     if (new SecureUrlMatcher(otherOps, origin, [], base).matches(request.url)) return next(request);
     return runInInjectionContext(target.injector, () => attachAuthToken(request, next));
-  }
+  };
 
   /**
    * The instance whose secureApis the URL matches; for an explicit opt-in (`AUTH_TOKEN`

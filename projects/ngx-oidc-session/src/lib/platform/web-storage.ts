@@ -85,13 +85,8 @@ export function createTokenStorage(choice: StorageChoice, window: Window | null)
 /** The storage chosen by config for the session and the discovery cache. */
 export const TOKEN_STORAGE = new InjectionToken<TokenStorage>('ngx-oidc-session token storage', {
   providedIn: 'root',
-  factory: configuredTokenStorage,
+  factory: () => createTokenStorage(inject(AUTH_CONFIG).storage, inject(AuthBrowser).window),
 });
-
-/** The storage the config chooses; per auth instance, as it follows that instance's config. */
-export function configuredTokenStorage(): TokenStorage {
-  return createTokenStorage(inject(AUTH_CONFIG).storage, inject(AuthBrowser).window);
-}
 
 /**
  * Per-tab storage for sign-in attempts (state, nonce, PKCE verifier) that must survive the
