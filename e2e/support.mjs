@@ -14,8 +14,8 @@ import { CHROMIUM_FLAGS, findChromium } from '../tools/lib/chromium.mjs';
 export const APP = 'http://localhost:4200';
 export const OP = 'http://localhost:4400';
 export const API = 'http://localhost:4500';
-/** The second OP (several OPs in one app): the dev environment starts it ten ports above the OP. */
-export const PARTNER_OP = 'http://localhost:4410';
+/** The second OP (several OPs in one app): the dev environment starts it five ports above the OP. */
+export const PARTNER_OP = 'http://localhost:4405';
 
 const demoDir = fileURLToPath(new URL('../dist/demo/browser', import.meta.url));
 

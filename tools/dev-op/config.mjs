@@ -81,8 +81,9 @@ export function resolveConfig(options = {}, env = process.env) {
     port: port(pick('port'), 'port'),
     apiPort: port(pick('apiPort'), 'apiPort'),
     lookalikePort: port(pick('lookalikePort'), 'lookalikePort'),
-    // The second OP: ten ports above the first unless set, so that it moves with it.
-    partnerPort: port(options.partnerPort ?? env[ENV.partnerPort] ?? Number(pick('port')) + 10, 'partnerPort'),
+    // The second OP: five ports above the first unless set, so that it moves with it (a port no
+    // other rig or self-test uses).
+    partnerPort: port(options.partnerPort ?? env[ENV.partnerPort] ?? Number(pick('port')) + 5, 'partnerPort'),
     appUrls: appUrls(pick('appOrigins')),
     testMode: flag(options.testMode ?? env[ENV.testMode]),
     verbose: flag(options.verbose ?? env[ENV.verbose]),

@@ -21,7 +21,7 @@ import * as api from './api.mjs';
  * @param {object} [options] each falls back to its environment variable, then to the default
  * @param {number} [options.port] OP port (DEV_OP_PORT, 4400); the issuer is http://localhost:<port>
  * @param {number} [options.apiPort] demo API port (DEV_API_PORT, 4500)
- * @param {number} [options.partnerPort] second OP's port (DEV_PARTNER_OP_PORT; the OP port + 10, 4410)
+ * @param {number} [options.partnerPort] second OP's port (DEV_PARTNER_OP_PORT; the OP port + 5, 4405)
  * @param {number} [options.lookalikePort] look-alike API port, test mode only (DEV_LOOKALIKE_PORT, 45001)
  * @param {string[] | string} [options.appOrigins] SPA origins (DEV_APP_ORIGINS, comma-separated; http://localhost:4200);
  *   an app served under a base href is named with its path (http://localhost:4802/app/)
@@ -120,7 +120,7 @@ const USAGE = `Usage: node tools/dev-op/server.mjs [options]
   --verbose                log one line per request (never tokens)
   --port=N                 OP port (default ${DEFAULTS.port})
   --api-port=N             demo API port (default ${DEFAULTS.apiPort})
-  --partner-port=N         second OP port (default: OP port + 10)
+  --partner-port=N         second OP port (default: OP port + 5)
   --lookalike-port=N       look-alike API port, test mode (default ${DEFAULTS.lookalikePort})
   --app-origins=A,B        SPA origins, with the base path of an app under one (default ${DEFAULTS.appOrigins.join(',')})
   --access-token-ttl=N     seconds (default ${DEFAULTS.accessTokenTtl})

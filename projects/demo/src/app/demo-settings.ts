@@ -4,7 +4,7 @@ import { AuthConfig, LogoutOptions } from 'ngx-oidc-session';
 export const DEV_OP = 'http://localhost:4400';
 export const DEMO_API = 'http://localhost:4500/api';
 /** The second OP and its API, for the "Partner OP" section (several OPs in one app, withName()). */
-export const PARTNER_OP = 'http://localhost:4410';
+export const PARTNER_OP = 'http://localhost:4405';
 export const PARTNER_API = 'http://localhost:4500/partner-api';
 /** Runs with the test rig only: an origin that shares the API port's prefix, to show the token never goes there. */
 export const LOOKALIKE_API = 'http://localhost:45001/api';
