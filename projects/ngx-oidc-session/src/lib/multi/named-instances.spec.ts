@@ -1,5 +1,6 @@
 import { HttpClient } from '@angular/common/http';
 import { HttpTestingController } from '@angular/common/http/testing';
+import { importProvidersFrom } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
 import { ActivatedRouteSnapshot, RouterStateSnapshot } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
@@ -9,7 +10,7 @@ import { AuthEvent } from '../core/auth-state';
 import { AUTH_CONFIG, AuthConfig } from '../core/config';
 import { AuthError } from '../core/errors';
 import { AUTH_INSTANCE_ROUTER } from '../http/auth-interceptor';
-import { provideAuth, withClock } from '../provide-auth';
+import { AuthModule, provideAuth, withClock } from '../provide-auth';
 import { authGuardFor } from '../router/auth.guard';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { injectAuth, withName } from './named-instances';
@@ -249,6 +250,19 @@ describe('Named auth instances', () => {
       expect(harness.attempts.getItem(`${DEFAULT_NAMESPACE}:sign-in`)).toBeNull();
       await signInNamed(harness, 'partner');
       expect(await TestBed.runInInjectionContext(() => authGuardFor('partner')({} as ActivatedRouteSnapshot, { url: '/partner-area' } as RouterStateSnapshot))).toBeTrue();
+    });
+  });
+
+  describe('NgModule apps', () => {
+    it('register a named instance with AuthModule.forRoot(config, withName(name))', async () => {
+      const harness = await AuthHarness.create();
+      harness.providers = [
+        importProvidersFrom(AuthModule.forRoot({ authority: harness.op.issuer, clientId: harness.op.clientId, storage: harness.storage }, withName('partner'), withClock(harness.clock))),
+      ];
+      await harness.signIn();
+      await signInNamed(harness, 'partner');
+      expect(named('partner').isAuthenticated()).toBeTrue();
+      expect(harness.storage.getItem(`${PARTNER_NAMESPACE}:session`)).toContain('"at-2"');
     });
   });
 
