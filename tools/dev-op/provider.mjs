@@ -24,23 +24,27 @@ const SPA_CLIENTS = [
   { client_id: CLIENT_IDS.rotating, refresh: true, client_name: 'ngx-oidc demo' },
   { client_id: CLIENT_IDS.nonRotating, refresh: true, client_name: 'ngx-oidc demo (no rotation)' },
   { client_id: CLIENT_IDS.noRefresh, refresh: false, client_name: 'ngx-oidc demo (no refresh)' },
-  { client_id: CLIENT_IDS.partner, refresh: true, client_name: 'ngx-oidc demo (partner)' },
+  // Redirect URIs of its own (RFC 9700 4.4.2): an app's partner instance must not share the demo's.
+  { client_id: CLIENT_IDS.partner, refresh: true, client_name: 'ngx-oidc demo (partner)', redirectQuery: '?op=partner' },
 ];
 
-/** An app's redirect URIs; `base` is its origin, or origin and base path, without a trailing slash. */
-export function redirectUrisFor(base) {
-  return [`${base}/`, `${base}/silent-renew.html`];
+/**
+ * An app's redirect URIs; `base` is its origin, or origin and base path, without a trailing
+ * slash; `query` (`?op=partner`) makes them those of one auth instance of the app.
+ */
+export function redirectUrisFor(base, query = '') {
+  return [`${base}/${query}`, `${base}/silent-renew.html${query}`];
 }
 
 function clients(appUrls) {
-  const spa = SPA_CLIENTS.map(({ client_id, client_name, refresh }) => ({
+  const spa = SPA_CLIENTS.map(({ client_id, client_name, refresh, redirectQuery }) => ({
     client_id,
     client_name,
     application_type: 'web',
     token_endpoint_auth_method: 'none',
     response_types: ['code'],
     grant_types: refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
-    redirect_uris: appUrls.flatMap(redirectUrisFor),
+    redirect_uris: appUrls.flatMap((base) => redirectUrisFor(base, redirectQuery)),
     post_logout_redirect_uris: appUrls.map((base) => `${base}/`),
   }));
   // A resource server identity: it only authenticates to the introspection endpoint.

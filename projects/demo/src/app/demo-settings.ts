@@ -71,15 +71,16 @@ function ownAuthConfig(strategy: DemoStrategy): AuthConfig {
 }
 
 /**
- * The "partner" instance: another OP and client, beside the demo's own sign-in. It shares the
- * redirect URL (each response goes to the instance that started it) and calls its own API.
+ * The "partner" instance: another OP and client, beside the demo's own sign-in. It has a
+ * redirect URL of its own, registered at the partner OP only (a response of one OP at another
+ * instance's URL is refused: mix-up attacks, RFC 9700 4.4), and calls its own API.
  */
 export function partnerAuthConfig(): AuthConfig {
   const base = document.baseURI;
   return {
     authority: PARTNER_OP,
     clientId: 'ngx-oidc-demo-partner',
-    redirectUrl: base,
+    redirectUrl: new URL('?op=partner', base).href,
     postLogoutRedirectUrl: base,
     scope: 'openid profile',
     secureApis: [PARTNER_API],

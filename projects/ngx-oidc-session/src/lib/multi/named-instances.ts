@@ -1,5 +1,6 @@
 import { HttpEvent, HttpHandlerFn, HttpRequest } from '@angular/common/http';
 import {
+  ApplicationRef,
   DestroyRef,
   EnvironmentInjector,
   Injectable,
@@ -12,13 +13,14 @@ import {
   provideEnvironmentInitializer,
   runInInjectionContext,
 } from '@angular/core';
-import { Observable } from 'rxjs';
+import { Observable, from, switchMap } from 'rxjs';
 import { AuthService } from '../auth.service';
 import { AUTH_CONFIG, AuthConfig, ResolvedAuthConfig, resolveAuthConfig } from '../core/config';
-import { AuthError } from '../core/errors';
+import { AuthError, AuthErrorDetails } from '../core/errors';
 import { AUTH_INSTANCE_ROUTER, AUTH_TOKEN, attachAuthToken, opUrlsOf } from '../http/auth-interceptor';
-import { SecureUrlMatcher, pathMatches, toRule } from '../http/secure-url-matcher';
+import { SecureUrlMatcher, SecureUrlRule, pathMatches } from '../http/secure-url-matcher';
 import { AuthBrowser } from '../platform/browser';
+import { AUTH_CLOCK, systemClock } from '../platform/clock';
 import { TOKEN_STORAGE, createTokenStorage } from '../platform/web-storage';
 import { AuthFeature, checkFeatures } from '../provide-auth';
 import { ProtocolLoader } from '../protocol/protocol-loader';
@@ -26,6 +28,7 @@ import { RenewScheduler } from '../renew/renew-scheduler';
 import { AuthEvents } from '../state/auth-events';
 import { DiscoveryCache } from '../state/discovery-cache';
 import { SessionStore } from '../state/session-store';
+import { callbackKey, isResponseAt } from '../state/callback-url';
 import { SignInAttempts, withoutResponseParams } from '../state/sign-in-attempts';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 
@@ -61,6 +64,42 @@ const NAMED_INSTANCES = new InjectionToken<NamedInstance[]>('ngx-oidc-session na
 
 function nameError(problem: string): AuthError {
   return new AuthError('config_invalid', problem && `ngx-oidc-session: ${problem}`, false, { configKey: 'name' });
+}
+
+/**
+ * Every URL of the app at which an OP's response to this instance lands, with its config key.
+ * Each must belong to this instance alone (AuthInstances.checkCallbackUrls(), RFC 9700 4.4.2).
+ * A new way to receive responses (a popup sign-in page, ...) adds its URL here.
+ */
+export function callbackUrlsOf(config: ResolvedAuthConfig): { readonly configKey: string; readonly url: string }[] {
+  return [
+    { configKey: 'redirectUrl', url: config.redirectUrl },
+    { configKey: 'renew.silentRenewUrl', url: config.renew.silentRenewUrl },
+  ].filter((entry): entry is { configKey: string; url: string } => entry.url !== null);
+}
+
+/**
+ * A secureApis entry as the most lenient server might read it, for the overlap check only
+ * (stricter than the matcher): host without a trailing dot, every loopback host as one; path
+ * decoded, lowercase, without `;parameters`, empty segments or a trailing slash.
+ */
+export function lenientRule(entry: string, appOrigin: string): SecureUrlRule {
+  const url = new URL(entry, appOrigin);
+  const host = url.hostname.replace(/\.$/, '');
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]';
+  let path = url.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // malformed escapes: compared as written
+  }
+  path = path
+    .toLowerCase()
+    .split('/')
+    .map((segment) => segment.split(';')[0])
+    .filter(Boolean)
+    .join('/');
+  return { origin: `${url.protocol}//${loopback ? 'loopback' : host}:${url.port}`, path: path && `/${path}` };
 }
 
 /**
@@ -121,6 +160,9 @@ interface Instance {
   readonly config: ResolvedAuthConfig;
 }
 
+/** Matchers built per instance config, page origin and base, as the default interceptor caches its own. */
+const matchers = new WeakMap<ResolvedAuthConfig, { key: string; secureApis: SecureUrlMatcher; otherOps: SecureUrlMatcher | null; otherOpsKey: string }>();
+
 const label = (instance: Instance) => (instance.name === null ? 'the default instance' : `instance "${instance.name}"`);
 
 /**
@@ -139,6 +181,12 @@ export class AuthInstances {
   private readonly claimed = new Map<string, string>();
 
   constructor() {
+    if (ngDevMode && inject(ApplicationRef).injector !== this.root) {
+      throw nameError(
+        'withName() was given to provideAuth() in Route.providers or a lazy module: named instances must be provided with the ' +
+          "application's providers (bootstrapApplication(), the root NgModule), so that they start with the app and injectAuth() finds them everywhere.",
+      );
+    }
     const defaultConfig = inject(AUTH_CONFIG, { optional: true });
     if (defaultConfig) this.all.push({ name: null, injector: this.root, config: defaultConfig });
     for (const entry of inject(NAMED_INSTANCES)) {
@@ -152,6 +200,7 @@ export class AuthInstances {
     }
     inject(DestroyRef).onDestroy(() => this.named.forEach(({ injector }) => injector.destroy()));
     this.checkSecureApis();
+    this.checkCallbackUrls();
   }
 
   has(name: string): boolean {
@@ -176,9 +225,11 @@ export class AuthInstances {
           useFactory: () => {
             const browser = inject(AuthBrowser);
             const resolved = resolveAuthConfig(config, browser.isBrowser ? browser.origin : null);
-            return { ...resolved, storageNamespace: `${resolved.storageNamespace}#${name}` };
+            return { ...resolved, storageNamespace: `${resolved.storageNamespace}#${name}`, instanceName: name };
           },
         },
+        // Not the default instance's withClock(): this instance's own features (below) may give one.
+        { provide: AUTH_CLOCK, useValue: systemClock },
         // The page as this instance sees it: another instance's response is not in its address bar.
         { provide: AuthBrowser, useFactory: () => this.browserFor(name, inject(AuthBrowser, { skipSelf: true })) },
         PER_INSTANCE_SERVICES,
@@ -191,11 +242,13 @@ export class AuthInstances {
 
   /**
    * `config_invalid` when two instances would both send their token to some URL: same origin,
-   * and one path prefix contains the other on a segment boundary.
+   * and one path prefix contains the other on a segment boundary. Compared as leniently as a
+   * server may read URLs (lenientRule()), so that `/API`, `/%61pi` or `//api` beside `/api`,
+   * or localhost beside 127.0.0.1, are refused too.
    */
   private checkSecureApis(): void {
     const origin = this.browser.origin;
-    const rules = this.all.flatMap((instance) => instance.config.secureApis.map((entry, index) => ({ instance, entry, index, rule: toRule(entry, origin) })));
+    const rules = this.all.flatMap((instance) => instance.config.secureApis.map((entry, index) => ({ instance, entry, index, rule: lenientRule(entry, origin) })));
     for (const [position, first] of rules.entries()) {
       for (const second of rules.slice(position + 1)) {
         if (first.instance === second.instance || first.rule.origin !== second.rule.origin) continue;
@@ -207,9 +260,39 @@ export class AuthInstances {
                 'would both get requests for the same URLs. Give each instance its own API paths.'
               : '',
             false,
-            { configKey: `secureApis[${second.index}]` },
+            instanceDetails(second.instance, `secureApis[${second.index}]`),
           );
         }
+      }
+    }
+  }
+
+  /**
+   * `config_invalid` when two instances share a callback URL (redirect or silent-renew page,
+   * compared without fragment; a query of its own, `?op=partner`, is enough). RFC 9700 4.4.2:
+   * with a URL per instance, an OP that sends another instance's response there (a mix-up,
+   * its state handed to a second OP) is caught, since each response must come back at the
+   * redirect URI of its own request; a shared URL would let it through when the OP sends no `iss`.
+   */
+  private checkCallbackUrls(): void {
+    const owners = new Map<string, { instance: Instance; configKey: string }>();
+    for (const instance of this.all) {
+      for (const { configKey, url } of callbackUrlsOf(instance.config)) {
+        const key = callbackKey(new URL(url));
+        const other = owners.get(key);
+        if (other && other.instance !== instance) {
+          throw new AuthError(
+            'config_invalid',
+            ngDevMode
+              ? `ngx-oidc-session: ${configKey} of ${label(instance)} is the ${other.configKey} of ${label(other.instance)} ("${key}"). ` +
+                'Each instance needs callback URLs of its own, registered at its own OP only (a query such as "?op=partner" is enough): ' +
+                'a shared one lets one OP hand its response to another instance (a mix-up attack, RFC 9700 4.4).'
+              : '',
+            false,
+            instanceDetails(instance, configKey),
+          );
+        }
+        owners.set(key, { instance, configKey });
       }
     }
   }
@@ -235,7 +318,10 @@ export class AuthInstances {
     const state = url.searchParams.get('state');
     const owner = state === null ? undefined : this.ownerOf(state);
     if (owner?.name) {
-      this.claimed.set(owner.name, url.href);
+      // An authorization response at another URL than the owner's redirect URL is not handed
+      // to it (RFC 9700 4.4.2, a mix-up): its code is redeemed by no instance.
+      const authorizationResponse = url.searchParams.has('code') || url.searchParams.has('error');
+      if (!authorizationResponse || isResponseAt(url, owner.config.redirectUrl)) this.claimed.set(owner.name, url.href);
       this.browser.replaceUrl(withoutResponseParams(url));
     }
   }
@@ -266,7 +352,10 @@ export class AuthInstances {
   /**
    * One interceptor for all instances: a request gets the token of the instance whose
    * secureApis it goes to (at most one: overlaps are refused at start), never a token of
-   * another instance, and never any token when it goes to any instance's OP.
+   * another instance, and never any token when it goes to any instance's OP. The other OPs'
+   * endpoints outside their issuer's path are known from discovery only: when one is not
+   * known yet (a new tab, storage 'memory'), it is learnt before a token leaves; a failed
+   * discovery fails the request, typed, as the default interceptor does for its own OP.
    */
   readonly intercept = (request: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>> => {
     if (!this.browser.isBrowser) return next(request);
@@ -276,18 +365,48 @@ export class AuthInstances {
     const base = this.browser.baseUrl;
     const target = this.instanceFor(request.url, policy === 'attach', origin, base);
     if (!target) return next(request);
-    const otherOps = this.all.filter((instance) => instance !== target).flatMap((instance) => opUrlsOf(instance.config, instance.injector.get(DiscoveryCache).read()));
-    if (new SecureUrlMatcher(otherOps, origin, [], base).matches(request.url)) return next(request);
-    return runInInjectionContext(target.injector, () => attachAuthToken(request, next));
+    const others = this.all.filter((instance) => instance !== target);
+    const send = () => (this.toOtherOp(target, others, origin, base, request.url) ? next(request) : runInInjectionContext(target.injector, () => attachAuthToken(request, next)));
+    const unknown = others.filter((instance) => !instance.injector.get(DiscoveryCache).read());
+    if (unknown.length === 0) return send();
+    const learn = (instance: Instance) =>
+      instance.injector
+        .get(ProtocolLoader)
+        .load()
+        .then(({ client }) => client.discover());
+    return from(Promise.all(unknown.map(learn))).pipe(switchMap(send));
   };
 
+  /** Whether the URL is one of another instance's OP's, as far as their metadata is known. */
+  private toOtherOp(target: Instance, others: Instance[], origin: string, base: string, url: string): boolean {
+    const opUrls = others.flatMap((instance) => opUrlsOf(instance.config, instance.injector.get(DiscoveryCache).read()));
+    const cached = this.matchersOf(target, origin, base);
+    const key = JSON.stringify(opUrls);
+    if (cached.otherOpsKey !== key || !cached.otherOps) {
+      cached.otherOps = new SecureUrlMatcher(opUrls, origin, [], base);
+      cached.otherOpsKey = key;
+    }
+    return cached.otherOps.matches(url);
+  }
+
+  private matchersOf(instance: Instance, origin: string, base: string) {
+    // The base changes only with a navigation, and only in a page without <base href>.
+    const key = `${origin} ${base}`;
+    let cached = matchers.get(instance.config);
+    if (cached?.key !== key) {
+      cached = { key, secureApis: new SecureUrlMatcher(instance.config.secureApis, origin, [], base), otherOps: null, otherOpsKey: '' };
+      matchers.set(instance.config, cached);
+    }
+    return cached;
+  }
+
   /**
-   * The instance whose secureApis the URL matches; for an explicit opt-in (`AUTH_TOKEN`
-   * `attach`) also the instance with a secureApis entry on the URL's origin, or the default
-   * instance for the app's own origin.
+   * The instance whose secureApis the URL matches. For an explicit opt-in (`AUTH_TOKEN`
+   * `attach`): the default instance for the app's own origin, else the one instance with a
+   * secureApis entry on the URL's origin; none when several have one (which is meant is unknown).
    */
   private instanceFor(url: string, optIn: boolean, origin: string, base: string): Instance | undefined {
-    const matched = this.all.find((instance) => new SecureUrlMatcher(instance.config.secureApis, origin, [], base).matches(url));
+    const matched = this.all.find((instance) => this.matchersOf(instance, origin, base).secureApis.matches(url));
     if (matched || !optIn) return matched;
     let requestOrigin: string;
     try {
@@ -295,9 +414,23 @@ export class AuthInstances {
     } catch {
       return undefined;
     }
-    return (
-      this.all.find((instance) => instance.config.secureApis.some((entry) => toRule(entry, origin).origin === requestOrigin)) ??
-      (requestOrigin === origin ? this.all.find((instance) => instance.name === null) : undefined)
-    );
+    const defaultInstance = this.all.find((instance) => instance.name === null);
+    if (requestOrigin === origin && defaultInstance) return defaultInstance;
+    const candidates = this.all.filter((instance) => instance.config.secureApis.some((entry) => new URL(entry, origin).origin === requestOrigin));
+    if (candidates.length > 1) {
+      if (ngDevMode) {
+        console.error(
+          `ngx-oidc-session: AUTH_TOKEN 'attach' for ${url}: ${candidates.map(label).join(' and ')} all have secureApis on ${requestOrigin}, ` +
+            'so no token was attached. List the URL in the secureApis of the instance it is meant for.',
+        );
+      }
+      return undefined;
+    }
+    return candidates[0];
   }
+}
+
+/** The details of a config error of one instance: its config key, and its name when it is a named one. */
+function instanceDetails(instance: Instance, configKey: string): AuthErrorDetails {
+  return instance.name === null ? { configKey } : { configKey, instance: instance.name };
 }

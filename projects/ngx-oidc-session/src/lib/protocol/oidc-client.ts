@@ -7,8 +7,9 @@ import { IdTokenClaims, Session, newChainId } from '../core/session';
 import { Clock } from '../platform/clock';
 import { OpFetch } from '../platform/op-fetch';
 import { DiscoveryCache } from '../state/discovery-cache';
+import { isResponseAt } from '../state/callback-url';
 import { AuthorizationAttempt } from '../state/sign-in-attempts';
-import { runSilentIframe } from './iframe-renew';
+import { callbackUrlMismatch, runSilentIframe } from './iframe-renew';
 import { opFetch } from './oidc-http';
 import { toAuthError } from './protocol-errors';
 
@@ -155,6 +156,9 @@ export class OidcClient {
    * (RFC 9207 2.4) and `state` (RFC 6749 10.12) before the code goes anywhere.
    */
   async completeAuthorization(responseUrl: URL, attempt: AuthorizationAttempt): Promise<Session> {
+    // RFC 9700 4.4.2: `iss` alone does not stop a mix-up when an OP sends none; the response
+    // must also have arrived at this attempt's own redirect URI (each instance has its own).
+    if (!isResponseAt(responseUrl, attempt.redirectUri)) throw callbackUrlMismatch();
     const as = await this.discover();
     let callbackParams: URLSearchParams;
     try {
@@ -288,7 +292,7 @@ export class OidcClient {
     if (previous.idToken) params['id_token_hint'] = previous.idToken;
     const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params });
     this.cancelIframe?.();
-    const iframe = runSilentIframe(window, url, attempt.state, this.config.renew.iframeTimeoutSeconds * 1000, this.context.clock);
+    const iframe = runSilentIframe(window, url, attempt, this.config.renew.iframeTimeoutSeconds * 1000, this.context.clock);
     this.cancelIframe = iframe.cancel;
     const responseUrl = await iframe.response.finally(() => {
       if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;

@@ -86,8 +86,10 @@ export class TabCoordinator {
       window.addEventListener('storage', onStorage);
       window.document.addEventListener('visibilitychange', onVisible);
       if (typeof window.BroadcastChannel === 'function') {
-        // Named after the storage namespace: two auth instances of one app never share a channel.
-        this.channel = new window.BroadcastChannel(this.config.storageNamespace);
+        // The default instance keeps the channel name of earlier versions, so that old and new
+        // tabs still exchange sessions during a deploy; a named instance's channel is named after
+        // its storage namespace, so that two instances of one OP and client never share one.
+        this.channel = new window.BroadcastChannel(this.config.instanceName ? this.config.storageNamespace : `ngx-oidc-session:${this.owner}`);
         this.zone.runOutsideAngular(() => {
           this.channel!.onmessage = (event: MessageEvent) => this.receive(event.data);
         });
