@@ -48,6 +48,8 @@ test('two instances signed in to two OPs: each token goes to its own API only', 
   // it nor lost its session, and the response left the address bar.
   assert.ok(partnerCallback, 'the partner OP came back with a code');
   assert.equal(partnerCallback.searchParams.get('iss'), PARTNER_OP);
+  // At the partner's own redirect URL (mix-up defence, RFC 9700 4.4.2), not the demo's.
+  assert.equal(partnerCallback.searchParams.get('op'), 'partner');
   assert.equal(new URL(page.url()).search, '');
   assert.equal(await page.getByTestId('status').textContent(), 'authenticated');
   assert.match(await page.getByTestId('user-name').textContent(), /Alice/);

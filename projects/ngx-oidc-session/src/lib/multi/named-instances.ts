@@ -419,6 +419,8 @@ export class AuthInstances {
     const candidates = this.all.filter((instance) => instance.config.secureApis.some((entry) => new URL(entry, origin).origin === requestOrigin));
     if (candidates.length > 1) {
       if (ngDevMode) {
+        // The request goes on without a token in every build; only the developer is told why.
+        // eslint-disable-next-line no-console -- a dev-mode diagnostic, dropped from production builds
         console.error(
           `ngx-oidc-session: AUTH_TOKEN 'attach' for ${url}: ${candidates.map(label).join(' and ')} all have secureApis on ${requestOrigin}, ` +
             'so no token was attached. List the URL in the secureApis of the instance it is meant for.',
