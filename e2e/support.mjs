@@ -44,6 +44,8 @@ export const OP = `http://localhost:${PORTS.op}`;
 export const API = `http://localhost:${PORTS.api}`;
 /** The look-alike API's origin (test mode only): it must never get a token. */
 export const LOOKALIKE = `http://localhost:${PORTS.lookalike}`;
+/** The second OP (several OPs in one app): the dev environment starts it five ports above the OP. */
+export const PARTNER_OP = `http://localhost:${PORTS.op + 5}`;
 
 const demoDir = fileURLToPath(new URL('../dist/demo/browser', import.meta.url));
 

@@ -47,7 +47,7 @@ function pathOf(req) {
  * @param {ReturnType<import('./test-hooks.mjs').createTestState>} [params.state] test mode only
  * @param {(line: string) => void} [params.log] request log, only when verbose
  */
-export function createApiHandler({ issuer, appOrigins, state, log }) {
+export function createApiHandler({ issuer, partnerIssuer, appOrigins, state, log }) {
   const allowedOrigins = new Set(appOrigins);
 
   const routes = {
@@ -58,7 +58,11 @@ export function createApiHandler({ issuer, appOrigins, state, log }) {
       expiresIn: claims.exp - Math.floor(Date.now() / 1000),
     }),
     'POST /api/echo': (claims, body) => ({ ...basics(claims), received: body }),
+    // The second OP's API (several OPs in one app): it takes the second OP's tokens only.
+    'GET /partner-api/hello': (claims) => ({ message: `Hello from the partner API, ${claims.sub}!`, ...basics(claims), clientId: claims.client_id }),
   };
+  /** The OP that issues the tokens an API path takes. */
+  const issuerOf = (path) => (path.startsWith('/partner-api/') ? partnerIssuer : issuer);
 
   function basics(claims) {
     return { sub: claims.sub, scope: claims.scope, exp: claims.exp, serverTime: new Date().toISOString() };
@@ -102,7 +106,7 @@ export function createApiHandler({ issuer, appOrigins, state, log }) {
 
     let claims;
     try {
-      claims = await introspect(issuer, token);
+      claims = await introspect(issuerOf(path), token);
     } catch {
       return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the OpenID Provider is unreachable' }, cors);
     }
@@ -126,6 +130,8 @@ export function createApiHandler({ issuer, appOrigins, state, log }) {
         return sendJson(res, error.status ?? 400, { error: 'invalid_request', error_description: error.message }, cors);
       }
     }
+    // Which client's token this API took (a client id, never the token), for the test log.
+    res.clientId = claims.client_id;
     return sendJson(res, 200, route(claims, body), cors);
   }
 
@@ -135,7 +141,8 @@ export function createApiHandler({ issuer, appOrigins, state, log }) {
     res.on('finish', () => {
       // Only the fact that a header arrived is kept, never the token itself.
       if (state && req.method !== 'OPTIONS' && !path.startsWith('/__test/')) {
-        state.record(state.apiLog, { method: req.method, path, hadAuthorization, status: res.statusCode });
+        const entry = { method: req.method, path, hadAuthorization, status: res.statusCode };
+        state.record(state.apiLog, res.clientId === undefined ? entry : { ...entry, clientId: res.clientId });
       }
       log?.(`[api] ${req.method} ${path} ${res.statusCode}`);
     });

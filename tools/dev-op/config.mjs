@@ -5,6 +5,8 @@ export const CLIENT_IDS = Object.freeze({
   rotating: 'ngx-oidc-demo',
   nonRotating: 'ngx-oidc-demo-no-rotation',
   noRefresh: 'ngx-oidc-demo-no-refresh',
+  // The second OP's demo client (several OPs in one app); known to both OPs, used at the second.
+  partner: 'ngx-oidc-demo-partner',
 });
 
 export const API_CLIENT = Object.freeze({ id: 'demo-api', secret: 'demo-api-secret' });
@@ -28,6 +30,7 @@ const ENV = {
   port: 'DEV_OP_PORT',
   apiPort: 'DEV_API_PORT',
   lookalikePort: 'DEV_LOOKALIKE_PORT',
+  partnerPort: 'DEV_PARTNER_OP_PORT',
   appOrigins: 'DEV_APP_ORIGINS',
   testMode: 'DEV_OP_TEST_MODE',
   verbose: 'DEV_OP_VERBOSE',
@@ -78,6 +81,9 @@ export function resolveConfig(options = {}, env = process.env) {
     port: port(pick('port'), 'port'),
     apiPort: port(pick('apiPort'), 'apiPort'),
     lookalikePort: port(pick('lookalikePort'), 'lookalikePort'),
+    // The second OP: five ports above the first unless set, so that it moves with it (a port no
+    // other rig or self-test uses).
+    partnerPort: port(options.partnerPort ?? env[ENV.partnerPort] ?? Number(pick('port')) + 5, 'partnerPort'),
     appUrls: appUrls(pick('appOrigins')),
     testMode: flag(options.testMode ?? env[ENV.testMode]),
     verbose: flag(options.verbose ?? env[ENV.verbose]),

@@ -24,22 +24,27 @@ const SPA_CLIENTS = [
   { client_id: CLIENT_IDS.rotating, refresh: true, client_name: 'ngx-oidc demo' },
   { client_id: CLIENT_IDS.nonRotating, refresh: true, client_name: 'ngx-oidc demo (no rotation)' },
   { client_id: CLIENT_IDS.noRefresh, refresh: false, client_name: 'ngx-oidc demo (no refresh)' },
+  // Redirect URIs of its own (RFC 9700 4.4.2): an app's partner instance must not share the demo's.
+  { client_id: CLIENT_IDS.partner, refresh: true, client_name: 'ngx-oidc demo (partner)', redirectQuery: '?op=partner' },
 ];
 
-/** An app's redirect URIs; `base` is its origin, or origin and base path, without a trailing slash. */
-export function redirectUrisFor(base) {
-  return [`${base}/`, `${base}/silent-renew.html`];
+/**
+ * An app's redirect URIs; `base` is its origin, or origin and base path, without a trailing
+ * slash; `query` (`?op=partner`) makes them those of one auth instance of the app.
+ */
+export function redirectUrisFor(base, query = '') {
+  return [`${base}/${query}`, `${base}/silent-renew.html${query}`];
 }
 
 function clients(appUrls) {
-  const spa = SPA_CLIENTS.map(({ client_id, client_name, refresh }) => ({
+  const spa = SPA_CLIENTS.map(({ client_id, client_name, refresh, redirectQuery }) => ({
     client_id,
     client_name,
     application_type: 'web',
     token_endpoint_auth_method: 'none',
     response_types: ['code'],
     grant_types: refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
-    redirect_uris: appUrls.flatMap(redirectUrisFor),
+    redirect_uris: appUrls.flatMap((base) => redirectUrisFor(base, redirectQuery)),
     post_logout_redirect_uris: appUrls.map((base) => `${base}/`),
   }));
   // A resource server identity: it only authenticates to the introspection endpoint.
@@ -103,15 +108,21 @@ const escapeHtml = (value) =>
  * @param {{ accessTokenTtl: number, idTokenTtl: number, refreshTokenTtl: number, sessionTtl: number }} params.ttl
  *   read on every issuance, so the test hooks can change lifetimes while the OP runs
  * @param {ReturnType<import('./store.mjs').createStore>} params.store
+ * @param {string} [params.cookiePrefix] prefix of the OP's cookie names, for a second OP on the same host
  */
-export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store }) {
+export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '' }) {
   const allowedOrigins = new Set(appOrigins);
 
   const configuration = {
     adapter: store.adapter,
     clients: clients(appUrls),
     jwks: signingKeys(),
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    cookies: {
+      keys: [randomBytes(32).toString('base64url')],
+      // Cookies are per host, not per port: a second OP on localhost needs names of its own, or
+      // each OP's sign-in would overwrite the other's session cookie.
+      names: { session: `${cookiePrefix}_session`, interaction: `${cookiePrefix}_interaction`, resume: `${cookiePrefix}_interaction_resume` },
+    },
     routes: ROUTES,
     responseTypes: ['code'],
     // Step-up: the dev login grants the first of these the app asks for in acr_values (see

@@ -541,6 +541,7 @@ describe('dev OP config', () => {
     assert.deepEqual(config.appOrigins, ['http://localhost:4200', 'http://localhost:4802']);
     assert.deepEqual(config.appUrls, ['http://localhost:4200', 'http://localhost:4802/app', 'http://localhost:4802']);
     assert.deepEqual(redirectUrisFor(config.appUrls[1]), ['http://localhost:4802/app/', 'http://localhost:4802/app/silent-renew.html']);
+    assert.deepEqual(redirectUrisFor(config.appUrls[1], '?op=partner'), ['http://localhost:4802/app/?op=partner', 'http://localhost:4802/app/silent-renew.html?op=partner']);
     assert.throws(() => resolveConfig({ appOrigins: ['http://localhost:4802/app/?x=1'] }, {}), /base path/);
   });
 });

@@ -21,6 +21,7 @@ import * as api from './api.mjs';
  * @param {object} [options] each falls back to its environment variable, then to the default
  * @param {number} [options.port] OP port (DEV_OP_PORT, 4400); the issuer is http://localhost:<port>
  * @param {number} [options.apiPort] demo API port (DEV_API_PORT, 4500)
+ * @param {number} [options.partnerPort] second OP's port (DEV_PARTNER_OP_PORT; the OP port + 5, 4405)
  * @param {number} [options.lookalikePort] look-alike API port, test mode only (DEV_LOOKALIKE_PORT, 45001)
  * @param {string[] | string} [options.appOrigins] SPA origins (DEV_APP_ORIGINS, comma-separated; http://localhost:4200);
  *   an app served under a base href is named with its path (http://localhost:4802/app/)
@@ -31,7 +32,7 @@ import * as api from './api.mjs';
  * @param {number} [options.refreshTokenTtl] seconds (DEV_OP_REFRESH_TOKEN_TTL, 14 days)
  * @param {number} [options.sessionTtl] OP browser session, seconds (DEV_OP_SESSION_TTL, 14 days)
  * @param {NodeJS.ProcessEnv} [options.env] where to read the variables (process.env)
- * @returns {Promise<{ issuer: string, apiUrl: string, lookalikeUrl?: string, appOrigins: string[], appUrls: string[],
+ * @returns {Promise<{ issuer: string, partnerIssuer: string, apiUrl: string, lookalikeUrl?: string, appOrigins: string[], appUrls: string[],
  *   clientIds: typeof CLIENT_IDS, testMode: boolean, close(): Promise<void> }>}
  */
 export async function startDevEnvironment(options = {}) {
@@ -39,6 +40,8 @@ export async function startDevEnvironment(options = {}) {
   const config = resolveConfig(rest, env);
 
   const issuer = `http://localhost:${config.port}`;
+  // A second OP for apps with several (withName()): its own keys, sessions and grants.
+  const partnerIssuer = `http://localhost:${config.partnerPort}`;
   const apiUrl = `http://localhost:${config.apiPort}`;
   const lookalikeUrl = config.testMode ? `http://localhost:${config.lookalikePort}` : undefined;
   const log = config.verbose ? (line) => console.log(line) : undefined;
@@ -47,6 +50,7 @@ export async function startDevEnvironment(options = {}) {
   const store = createStore();
   const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store });
   const state = config.testMode ? testHooks.createTestState(ttl) : undefined;
+  const partnerProvider = createProvider({ issuer: partnerIssuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store: createStore(), cookiePrefix: 'partner' });
 
   if (log) {
     provider.use(async (ctx, next) => {
@@ -64,6 +68,8 @@ export async function startDevEnvironment(options = {}) {
     );
   }
   provider.use(loginWithAcr(provider));
+  partnerProvider.use(loginWithAcr(partnerProvider));
+  partnerProvider.on('server_error', (ctx, error) => console.error(`[partner op] server error on ${ctx.path}:`, error));
   provider.on('server_error', (ctx, error) => console.error(`[op] server error on ${ctx.path}:`, error));
 
   const running = [];
@@ -75,11 +81,12 @@ export async function startDevEnvironment(options = {}) {
     running.push(await listen(provider.callback(), config.port, 'dev OP'));
     running.push(
       await listen(
-        api.createApiHandler({ issuer, appOrigins: config.appOrigins, state, log }),
+        api.createApiHandler({ issuer, partnerIssuer, appOrigins: config.appOrigins, state, log }),
         config.apiPort,
         'demo API',
       ),
     );
+    running.push(await listen(partnerProvider.callback(), config.partnerPort, 'partner OP'));
     if (state) {
       running.push(
         await listen(
@@ -96,6 +103,7 @@ export async function startDevEnvironment(options = {}) {
 
   return {
     issuer,
+    partnerIssuer,
     apiUrl,
     lookalikeUrl,
     appOrigins: config.appOrigins,
@@ -112,6 +120,7 @@ const USAGE = `Usage: node tools/dev-op/server.mjs [options]
   --verbose                log one line per request (never tokens)
   --port=N                 OP port (default ${DEFAULTS.port})
   --api-port=N             demo API port (default ${DEFAULTS.apiPort})
+  --partner-port=N         second OP port (default: OP port + 5)
   --lookalike-port=N       look-alike API port, test mode (default ${DEFAULTS.lookalikePort})
   --app-origins=A,B        SPA origins, with the base path of an app under one (default ${DEFAULTS.appOrigins.join(',')})
   --access-token-ttl=N     seconds (default ${DEFAULTS.accessTokenTtl})
@@ -128,6 +137,7 @@ async function main() {
         verbose: { type: 'boolean' },
         port: { type: 'string' },
         'api-port': { type: 'string' },
+        'partner-port': { type: 'string' },
         'lookalike-port': { type: 'string' },
         'app-origins': { type: 'string' },
         'access-token-ttl': { type: 'string' },
@@ -153,6 +163,7 @@ async function main() {
       verbose: values.verbose,
       port: values.port,
       apiPort: values['api-port'],
+      partnerPort: values['partner-port'],
       lookalikePort: values['lookalike-port'],
       appOrigins: values['app-origins'],
       accessTokenTtl: values['access-token-ttl'],
@@ -170,6 +181,7 @@ async function main() {
     [
       `Dev OpenID Provider  ${issuer}${environment.testMode ? '  (test mode: /__test/* hooks on)' : ''}`,
       `Demo API             ${apiUrl}/api/hello`,
+      `Partner OP and API   ${environment.partnerIssuer}  ${apiUrl}/partner-api/hello`,
       ...(lookalikeUrl ? [`Look-alike API       ${lookalikeUrl}`] : []),
       `Clients              ${Object.values(clientIds).join(', ')} (public, PKCE)`,
       `App origins          ${environment.appUrls.join(', ')}`,

@@ -28,5 +28,7 @@ export { MemoryTokenStorage } from './lib/platform/web-storage';
 export type { TokenStorage } from './lib/core/token-storage';
 export type { Clock, TimerHandle } from './lib/platform/clock';
 export { authGuard, authMatchGuard } from './lib/router/auth.guard';
+export { authGuardFor, authMatchGuardFor } from './lib/router/auth.guard';
+export { withName, injectAuth } from './lib/multi/named-instances';
 export { authInterceptor, AuthInterceptor, AUTH_TOKEN, withoutAuthToken } from './lib/http/auth-interceptor';
 export type { AuthTokenPolicy } from './lib/http/auth-interceptor';

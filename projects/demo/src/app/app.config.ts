@@ -1,9 +1,9 @@
 import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
 import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
-import { authInterceptor, provideAuth, withPopupSignIn, withSilentSignIn } from 'ngx-oidc-session';
+import { authInterceptor, provideAuth, withName, withPopupSignIn, withSilentSignIn } from 'ngx-oidc-session';
 import { routes } from './app.routes';
-import { demoAuthConfig, demoSilentSignIn, demoStrategy } from './demo-settings';
+import { demoAuthConfig, demoSilentSignIn, demoStrategy, partnerAuthConfig } from './demo-settings';
 import { EventLog } from './event-log';
 
 export const appConfig: ApplicationConfig = {
@@ -18,5 +18,7 @@ export const appConfig: ApplicationConfig = {
     // withPopupSignIn(): the "Sign in with popup" button. Its popup lands on silent-renew.html
     // (renew.silentRenewUrl), which the dev OP has registered as a redirect URI.
     provideAuth(demoAuthConfig(demoStrategy()), withPopupSignIn(), ...(demoSilentSignIn() ? [withSilentSignIn()] : [])),
+    // A second OP beside the first (the "Partner OP" section): its own session, its own API.
+    provideAuth(partnerAuthConfig(), withName('partner')),
   ],
 };

@@ -19,6 +19,9 @@ export const DEMO_API = `http://localhost:${DEMO_API_PORT}/api`;
  * followed by one more digit, 45001 beside 4500), to show the token never goes there.
  */
 export const LOOKALIKE_API = `http://localhost:${DEMO_API_PORT}1/api`;
+/** The second OP and its API, for the "Partner OP" section (several OPs in one app, withName()): five ports above the OP. */
+export const PARTNER_OP = `http://localhost:${demoAppPort() + 205}`;
+export const PARTNER_API = `http://localhost:${DEMO_API_PORT}/partner-api`;
 
 /**
  * The app's own API as a relative URL: the browser sends it under the page's `<base href>`
@@ -100,5 +103,22 @@ function ownAuthConfig(strategy: DemoStrategy): AuthConfig {
     loadUserInfo: true,
     renew: { strategy, silentRenewUrl: new URL('silent-renew.html', base).href, leadTimeSeconds: 60 },
     secureApis: [DEMO_API, new URL(OWN_API_RELATIVE, base).href],
+  };
+}
+
+/**
+ * The "partner" instance: another OP and client, beside the demo's own sign-in. It has a
+ * redirect URL of its own, registered at the partner OP only (a response of one OP at another
+ * instance's URL is refused: mix-up attacks, RFC 9700 4.4), and calls its own API.
+ */
+export function partnerAuthConfig(): AuthConfig {
+  const base = document.baseURI;
+  return {
+    authority: PARTNER_OP,
+    clientId: 'ngx-oidc-demo-partner',
+    redirectUrl: new URL('?op=partner', base).href,
+    postLogoutRedirectUrl: base,
+    scope: 'openid profile',
+    secureApis: [PARTNER_API],
   };
 }

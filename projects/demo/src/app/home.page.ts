@@ -4,6 +4,7 @@ import { JsonPipe } from '@angular/common';
 import { AuthError, AuthService, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
+import { PartnerOp } from './partner-op';
 import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoSilentSignIn, demoStrategy, switchDemoSilentSignIn, switchDemoStrategy, testOverride } from './demo-settings';
 
 interface ApiResult {
@@ -15,7 +16,7 @@ interface ApiResult {
 
 @Component({
   selector: 'app-home',
-  imports: [JsonPipe],
+  imports: [JsonPipe, PartnerOp],
   template: `
     <section class="hero">
       <h1>Sign in once. Stay signed in.</h1>
@@ -142,6 +143,8 @@ interface ApiResult {
           <p class="result" data-testid="own-api-result">{{ result }}</p>
         }
       </section>
+
+      <app-partner-op />
 
       <section class="card">
         <h2>User claims</h2>

@@ -15,7 +15,7 @@ import { SilentSignIn, SilentSignInOptions } from './silent/silent-sign-in';
 import { START_UP_SIGN_IN } from './state/start-up-sign-in';
 
 /** The kinds of optional features of provideAuth(). */
-export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup';
+export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup' | 'name';
 
 /**
  * A feature of provideAuth(), made by one of the `with...()` functions. Its members are
@@ -24,6 +24,11 @@ export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup';
 export interface AuthFeature<Kind extends AuthFeatureKind = AuthFeatureKind> {
   readonly ɵkind: Kind;
   readonly ɵproviders: Provider[];
+  /**
+   * Set by withName() only: registers the config as a named instance instead of the default
+   * one. A hook rather than an import, so that an app without named instances ships none of it.
+   */
+  readonly ɵinstance?: (config: AuthConfig, features: readonly AuthFeature[]) => EnvironmentProviders;
 }
 
 export function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provider[]): AuthFeature<Kind> {
@@ -55,14 +60,17 @@ export function withSilentSignIn(options: SilentSignInOptions = {}): AuthFeature
   return authFeature('silent-sign-in', [{ provide: START_UP_SIGN_IN, useFactory: () => new SilentSignIn(options) }]);
 }
 
-function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Provider[] {
-  if (ngDevMode) {
-    const kinds = features.map((feature) => feature.ɵkind);
-    const repeated = kinds.find((kind, index) => kinds.indexOf(kind) !== index);
-    if (repeated) {
-      throw new Error(`ngx-oidc-session: provideAuth() got the "${repeated}" feature twice; pass each with...() feature once.`);
-    }
+/** Each with...() feature at most once per provideAuth(); called in dev mode only. */
+export function checkFeatures(features: readonly AuthFeature[]): void {
+  const kinds = features.map((feature) => feature.ɵkind);
+  const repeated = kinds.find((kind, index) => kinds.indexOf(kind) !== index);
+  if (repeated) {
+    throw new Error(`ngx-oidc-session: provideAuth() got the "${repeated}" feature twice; pass each with...() feature once.`);
   }
+}
+
+function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Provider[] {
+  if (ngDevMode) checkFeatures(features);
   return [
     {
       provide: AUTH_CONFIG,
@@ -94,13 +102,17 @@ function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Pr
  * @see AuthService
  */
 export function provideAuth(config: AuthConfig, ...features: AuthFeature[]): EnvironmentProviders {
-  return makeEnvironmentProviders([
-    authProviders(config, features),
-    provideAppInitializer(() => inject(AuthService).initialize()),
-  ]);
+  return (features.find((feature) => feature.ɵinstance)?.ɵinstance ?? defaultInstance)(config, features);
 }
 
-/** provideAuth() for NgModule apps: `imports: [AuthModule.forRoot(config)]`. */
+function defaultInstance(config: AuthConfig, features: readonly AuthFeature[]): EnvironmentProviders {
+  return makeEnvironmentProviders([authProviders(config, features), provideAppInitializer(() => inject(AuthService).initialize())]);
+}
+
+/**
+ * provideAuth() for NgModule apps: `imports: [AuthModule.forRoot(config)]`, and for a named
+ * instance `AuthModule.forRoot(partnerConfig, withName('partner'))`.
+ */
 @NgModule()
 export class AuthModule {
   static forRoot(config: AuthConfig, ...features: AuthFeature[]): ModuleWithProviders<AuthModule> {

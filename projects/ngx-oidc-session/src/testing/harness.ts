@@ -10,7 +10,7 @@ import {
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { Observable, Subject } from 'rxjs';
 import { AuthInterceptor, authInterceptor } from '../lib/http/auth-interceptor';
-import { Provider, inject, provideAppInitializer } from '@angular/core';
+import { EnvironmentProviders, Provider, inject, provideAppInitializer } from '@angular/core';
 import { AuthEvents } from '../lib/state/auth-events';
 import { TestBed } from '@angular/core/testing';
 import { AuthConfig } from '../lib/core/config';
@@ -60,7 +60,7 @@ export class AuthHarness {
   /** How the app registers the interceptor on the next load(). */
   interceptor: InterceptorSetup = 'none';
   /** More providers of the app, for the next load() (e.g. APP_BASE_HREF for the guards). */
-  providers: Provider[] = [];
+  providers: (Provider | EnvironmentProviders)[] = [];
   /** More features of provideAuth(), for the next load() (e.g. withSilentSignIn()). */
   features: AuthFeature[] = [];
   auth!: AuthService;

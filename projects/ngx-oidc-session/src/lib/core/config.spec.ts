@@ -43,6 +43,11 @@ describe('resolveAuthConfig', () => {
     expect(rejection({ authority: 'https://op.example.com/?tenant=a' }).details.configKey).toBe('authority');
   });
 
+  it("rejects an authority with an empty fragment: its \"#\" would reach the storage namespace, where \"#\" starts a named instance's name", () => {
+    expect(rejection({ authority: 'https://op.example.com/#' }).details.configKey).toBe('authority');
+    expect(rejection({ authority: 'https://op.example.com#' }).details.configKey).toBe('authority');
+  });
+
   it('requires openid in the scope', () => {
     const error = rejection({ scope: 'profile email' });
     expect(error.details.configKey).toBe('scope');

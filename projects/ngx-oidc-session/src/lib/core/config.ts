@@ -116,6 +116,8 @@ export interface ResolvedAuthConfig {
   readonly pushedAuthorization: PushedAuthorizationMode;
   /** Prefix of every storage key: one namespace per authority and client. */
   readonly storageNamespace: string;
+  /** The withName() name of a named instance; absent for the default instance. */
+  readonly instanceName?: string;
 }
 
 export const AUTH_CONFIG = new InjectionToken<ResolvedAuthConfig>('ngx-oidc-session config');
@@ -234,7 +236,9 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
   if (!isSecure(authorityUrl)) {
     throw configError('authority', ngDevMode ? `must use https (got "${authority}"); plain http is allowed only for localhost.` : '');
   }
-  if (authorityUrl.search || authorityUrl.hash) {
+  // Any fragment, an empty one too ("https://op.example.com#": no hash, but a "#" in href, which
+  // is part of the storage namespace, where "#" separates a named instance's name).
+  if (authorityUrl.search || authorityUrl.href.includes('#')) {
     throw configError('authority', ngDevMode ? `must be the issuer URL without query or fragment (got "${authority}").` : '');
   }
   const clientId = stringOrEmpty(config.clientId);

@@ -12,6 +12,11 @@ export type AuthErrorCode =
   | 'issuer_mismatch'
   /** The authorization response's `state` matches no sign-in attempt started in this browser. */
   | 'state_mismatch'
+  /**
+   * The authorization response arrived at another URL than the redirect_uri its request named
+   * (RFC 9700 4.4.2: a mix-up attack, or another instance's redirect URL); its code is not redeemed.
+   */
+  | 'callback_url_mismatch'
   /** The authorization response's `iss` (RFC 9207) is missing or names another issuer. */
   | 'iss_mismatch'
   /** The OP answered the authorization request with an error (access_denied, login_required, ...). */
@@ -67,6 +72,8 @@ export interface AuthErrorDetails {
   readonly status?: number;
   /** The config key at fault, for `config_invalid`. */
   readonly configKey?: string;
+  /** The withName() name of the instance whose config is at fault, for `config_invalid` of a named instance. */
+  readonly instance?: string;
 }
 
 export class AuthError extends Error {

@@ -9,7 +9,7 @@ import {
   HttpInterceptorFn,
   HttpRequest,
 } from '@angular/common/http';
-import { EnvironmentInjector, Injectable, inject, runInInjectionContext } from '@angular/core';
+import { EnvironmentInjector, Injectable, InjectionToken, inject, runInInjectionContext } from '@angular/core';
 import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
 import type { AuthorizationServer } from 'oauth4webapi';
 import { AuthService } from '../auth.service';
@@ -42,6 +42,16 @@ function isInvalidTokenChallenge(error: HttpErrorResponse): boolean {
   return /^\s*Bearer\b/i.test(challenge) && /error\s*=\s*"?invalid_token"?/i.test(challenge);
 }
 
+/** The OP's URLs that never get a token: its issuer, and its endpoints once discovered. */
+export function opUrlsOf(config: ResolvedAuthConfig, metadata: AuthorizationServer | null): string[] {
+  return [
+    config.authority,
+    ...(metadata
+      ? [metadata.token_endpoint, metadata.revocation_endpoint, metadata.introspection_endpoint, metadata.userinfo_endpoint, metadata.authorization_endpoint, metadata.end_session_endpoint, metadata.jwks_uri]
+      : []),
+  ].filter((url): url is string => typeof url === 'string');
+}
+
 /** The last matcher built per app (config object), with the page base and OP URLs it was built for. */
 const matchers = new WeakMap<ResolvedAuthConfig, { key: string; matcher: SecureUrlMatcher }>();
 
@@ -51,12 +61,7 @@ const matchers = new WeakMap<ResolvedAuthConfig, { key: string; matcher: SecureU
  * interceptor (bench/: interceptor overhead).
  */
 function matcherFor(config: ResolvedAuthConfig, appOrigin: string, baseUrl: string, metadata: AuthorizationServer | null): SecureUrlMatcher {
-  const opUrls = [
-    config.authority,
-    ...(metadata
-      ? [metadata.token_endpoint, metadata.revocation_endpoint, metadata.introspection_endpoint, metadata.userinfo_endpoint, metadata.authorization_endpoint, metadata.end_session_endpoint, metadata.jwks_uri]
-      : []),
-  ].filter((url): url is string => typeof url === 'string');
+  const opUrls = opUrlsOf(config, metadata);
   // The base changes only with a navigation, and only in a page without <base href>.
   const key = JSON.stringify([appOrigin, baseUrl, config.secureApis, opUrls]);
   const cached = matchers.get(config);
@@ -74,7 +79,16 @@ function matcherFor(config: ResolvedAuthConfig, appOrigin: string, baseUrl: stri
  *
  * `provideHttpClient(withInterceptors([authInterceptor]))`
  */
-export const authInterceptor: HttpInterceptorFn = (request, next) => {
+export const authInterceptor: HttpInterceptorFn = (request, next) => (inject(AUTH_INSTANCE_ROUTER, { optional: true }) ?? attachAuthToken)(request, next);
+
+/**
+ * Routes requests among several auth instances (see withName()); provided only by an app that
+ * has named instances, so that an app with one instance ships none of that code.
+ */
+export const AUTH_INSTANCE_ROUTER = new InjectionToken<HttpInterceptorFn>('ngx-oidc-session instances');
+
+/** The interceptor of one auth instance: the one of the injection context it runs in. */
+export const attachAuthToken: HttpInterceptorFn = (request, next) => {
   const browser = inject(AuthBrowser);
   if (!browser.isBrowser) return next(request); // no session on the server
   const config = inject(AUTH_CONFIG);

@@ -1,16 +1,16 @@
 /** One allow-list entry: an exact origin and a path prefix that ends on a segment boundary. */
-interface SecureUrlRule {
+export interface SecureUrlRule {
   readonly origin: string;
   /** Path prefix without a trailing slash; '' matches every path of the origin. */
   readonly path: string;
 }
 
-function toRule(entry: string, base: string): SecureUrlRule {
+export function toRule(entry: string, base: string): SecureUrlRule {
   const url = new URL(entry, base);
   return { origin: url.origin, path: url.pathname.replace(/\/+$/, '') };
 }
 
-function pathMatches(rule: SecureUrlRule, pathname: string): boolean {
+export function pathMatches(rule: SecureUrlRule, pathname: string): boolean {
   // "/api" matches "/api", "/api/" and "/api/x", never "/apis" or "/api-internal".
   return rule.path === '' || pathname === rule.path || pathname.startsWith(`${rule.path}/`);
 }

@@ -73,7 +73,7 @@ class PopupSignIn implements PopupSignInStarter {
   private readonly store = inject(SessionStore);
   private readonly events = inject(AuthEvents);
   private readonly zone = inject(NgZone);
-  private readonly redirectUrl: string;
+  readonly redirectUrl: string;
   private readonly timeoutMs: number;
   /** The attempt alive in this tab, its parameters and its outcome: a second login() with the same parameters joins it. */
   private current: { readonly attempt: PopupAttempt; readonly params: string; readonly done: Promise<void> } | null = null;

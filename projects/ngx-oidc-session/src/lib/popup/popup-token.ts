@@ -2,6 +2,8 @@ import { InjectionToken } from '@angular/core';
 
 /** What AuthService needs of the popup feature; provided by withPopupSignIn() only. */
 export interface PopupSignInStarter {
+  /** The page the popup lands on (absolute): one of the instance's callback URLs. */
+  readonly redirectUrl: string;
   /**
    * Opens the popup at once (synchronously, so that the click's user activation lets it
    * through), then signs in in it. Resolves once signed in; rejects with an AuthError.

@@ -1,6 +1,7 @@
 import { AuthHarness } from '../../testing/harness';
 import { nextIframe, post, removeSilentIframes } from '../../testing/silent-iframe';
-import { SILENT_RENEW_MESSAGE } from './iframe-renew';
+import { FakeClock } from '../../testing/fake-clock';
+import { SILENT_RENEW_MESSAGE, runSilentIframe } from './iframe-renew';
 
 const ORIGIN = location.origin; // the Karma page plays the app: the iframe logic needs a real window
 
@@ -44,6 +45,26 @@ describe('IframeRenewer', () => {
     expect(harness.op.requestsTo('/token').length).toBe(2);
     expect(iframe.isConnected).toBeFalse();
     expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  it("refuses its own attempt's response when it lands on another page than the redirect_uri (mix-up, RFC 9700 4.4.2)", async () => {
+    const appended = nextIframe();
+    const redirectUri = `${ORIGIN}/silent-renew.html?op=partner`;
+    const silent = runSilentIframe(window, new URL(`${ORIGIN}/authorize-stand-in`), { state: 'state-b', redirectUri }, 10_000, new FakeClock());
+    const iframe = await appended;
+    // The shared page of another instance, without this instance's query: refused at once, the iframe removed.
+    post({ type: SILENT_RENEW_MESSAGE, url: `${ORIGIN}/silent-renew.html?code=c&state=state-b` }, { source: iframe.contentWindow });
+    await expectAsync(silent.response).toBeRejectedWith(jasmine.objectContaining({ code: 'callback_url_mismatch' }));
+    expect(iframe.isConnected).toBeFalse();
+  });
+
+  it("accepts its own attempt's response on a silent-renew page with a query of its own", async () => {
+    const appended = nextIframe();
+    const redirectUri = `${ORIGIN}/silent-renew.html?op=partner`;
+    const silent = runSilentIframe(window, new URL(`${ORIGIN}/authorize-stand-in`), { state: 'state-b', redirectUri }, 10_000, new FakeClock());
+    const iframe = await appended;
+    post({ type: SILENT_RENEW_MESSAGE, url: `${redirectUri}&code=c&state=state-b&iss=x` }, { source: iframe.contentWindow });
+    expect((await silent.response).searchParams.get('op')).toBe('partner');
   });
 
   it('uses a fresh state, nonce and PKCE pair per attempt', async () => {

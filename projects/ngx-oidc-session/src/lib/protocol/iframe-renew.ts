@@ -1,5 +1,12 @@
 import { AuthError } from '../core/errors';
 import { Clock } from '../platform/clock';
+import { isResponseAt } from '../state/callback-url';
+import { AuthorizationAttempt } from '../state/sign-in-attempts';
+
+/** A response that arrived at another page than its request's redirect_uri: its code is not redeemed. */
+export function callbackUrlMismatch(): AuthError {
+  return new AuthError('callback_url_mismatch', ngDevMode ? 'The authorization response arrived at another URL than the redirect_uri of its request (RFC 9700 4.4.2).' : '');
+}
 
 /** The message silent-renew.html posts to its parent. */
 export const SILENT_RENEW_MESSAGE = 'ngx-oidc-session:silent-renew';
@@ -8,12 +15,13 @@ export const SILENT_RENEW_MESSAGE = 'ngx-oidc-session:silent-renew';
  * Runs one silent authorization request (prompt=none) in a hidden iframe that lands on the
  * app's static silent-renew.html, and resolves with the response URL. The response is taken
  * only from our own origin, only from our iframe, and only for this attempt's state; a stale
- * response of an earlier attempt is ignored. `cancel` removes the iframe (logout).
+ * response of an earlier attempt is ignored. One that lands on another page than the attempt's
+ * redirect URI is refused (RFC 9700 4.4.2, mix-up). `cancel` removes the iframe (logout).
  */
 export function runSilentIframe(
   window: Window,
   url: URL,
-  state: string,
+  attempt: Pick<AuthorizationAttempt, 'state' | 'redirectUri'>,
   timeoutMs: number,
   clock: Clock,
 ): { readonly response: Promise<URL>; readonly cancel: () => void } {
@@ -42,9 +50,10 @@ export function runSilentIframe(
       } catch {
         return;
       }
-      if (url.origin !== appOrigin || url.searchParams.get('state') !== state) return;
+      if (url.origin !== appOrigin || url.searchParams.get('state') !== attempt.state) return;
       cleanUp();
-      resolve(url);
+      if (isResponseAt(url, attempt.redirectUri)) resolve(url);
+      else reject(callbackUrlMismatch());
     };
     cancel = () => {
       cleanUp();

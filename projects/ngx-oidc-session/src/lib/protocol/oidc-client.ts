@@ -7,8 +7,9 @@ import { IdTokenClaims, Session, newChainId } from '../core/session';
 import { Clock } from '../platform/clock';
 import { OpFetch } from '../platform/op-fetch';
 import { DiscoveryCache } from '../state/discovery-cache';
+import { isResponseAt } from '../state/callback-url';
 import { AuthorizationAttempt } from '../state/sign-in-attempts';
-import { runSilentIframe } from './iframe-renew';
+import { callbackUrlMismatch, runSilentIframe } from './iframe-renew';
 import { opFetch } from './oidc-http';
 import { toAuthError } from './protocol-errors';
 
@@ -205,6 +206,9 @@ export class OidcClient {
    * (RFC 9207 2.4) and `state` (RFC 6749 10.12) before the code goes anywhere.
    */
   async completeAuthorization(responseUrl: URL, attempt: AuthorizationAttempt): Promise<Session> {
+    // RFC 9700 4.4.2: `iss` alone does not stop a mix-up when an OP sends none; the response
+    // must also have arrived at this attempt's own redirect URI (each instance has its own).
+    if (!isResponseAt(responseUrl, attempt.redirectUri)) throw callbackUrlMismatch();
     const as = await this.discover();
     let callbackParams: URLSearchParams;
     try {
@@ -356,7 +360,7 @@ export class OidcClient {
     if (!window || !silentRenewUrl) throw new AuthError('not_in_browser', ngDevMode ? 'A silent authorization request needs a browser and renew.silentRenewUrl.' : '');
     const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params: { ...params, prompt: 'none' } });
     this.cancelIframe?.();
-    const iframe = runSilentIframe(window, url, attempt.state, timeoutMs, this.context.clock);
+    const iframe = runSilentIframe(window, url, attempt, timeoutMs, this.context.clock);
     this.cancelIframe = iframe.cancel;
     const responseUrl = await iframe.response.finally(() => {
       if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;

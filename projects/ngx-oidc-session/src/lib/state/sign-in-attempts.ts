@@ -28,7 +28,7 @@ export class SignInAttempts {
   readonly storage = inject(ATTEMPT_STORAGE);
   private readonly namespace = inject(AUTH_CONFIG).storageNamespace;
   readonly attemptKey = `${this.namespace}:sign-in`;
-  private readonly logoutKey = `${this.namespace}:sign-out`;
+  readonly logoutKey = `${this.namespace}:sign-out`;
 
   /**
    * Whether `state` is that of the sign-in attempt this tab has in progress; the attempt stays.
@@ -57,7 +57,7 @@ export class SignInAttempts {
 }
 
 /** Parameters of an authorization or logout response: they leave the address bar once read. */
-const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
+export const RESPONSE_PARAMS = ['code', 'state', 'iss', 'session_state', 'error', 'error_description', 'error_uri'];
 
 /** The app-relative URL without the parameters of an authorization or logout response. */
 export function withoutResponseParams(url: URL): string {

@@ -7,7 +7,9 @@ import { parseTabMessage } from './tab-coordinator';
 import { ARRIVING_WAIT_MS, HANDOVER_WAIT_MS } from './tab-handover';
 
 const OWNER = 'spa@https://op.example.com';
-const CHANNEL = `ngx-oidc-session:${OWNER}`;
+// The default instance's channel name, as every earlier version named it: tabs of an old and
+// a new version of the app must still hear each other during a deploy. Literal on purpose.
+const CHANNEL = 'ngx-oidc-session:spa@https://op.example.com';
 const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
 const RENEW_LOCK = `${NAMESPACE}:renew`;
 const HOLDER_PREFIX = `${NAMESPACE}:holder:`;

@@ -86,7 +86,10 @@ export class TabCoordinator {
       window.addEventListener('storage', onStorage);
       window.document.addEventListener('visibilitychange', onVisible);
       if (typeof window.BroadcastChannel === 'function') {
-        this.channel = new window.BroadcastChannel(`ngx-oidc-session:${this.owner}`);
+        // The default instance keeps the channel name of earlier versions, so that old and new
+        // tabs still exchange sessions during a deploy; a named instance's channel is named after
+        // its storage namespace, so that two instances of one OP and client never share one.
+        this.channel = new window.BroadcastChannel(this.config.instanceName ? this.config.storageNamespace : `ngx-oidc-session:${this.owner}`);
         this.zone.runOutsideAngular(() => {
           this.channel!.onmessage = (event: MessageEvent) => this.receive(event.data);
         });
