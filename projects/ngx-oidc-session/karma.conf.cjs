@@ -35,7 +35,10 @@ module.exports = function (config) {
       { 'reporter:summary': ['type', SummaryReporter] },
     ],
     client: {
-      jasmine: { random: true },
+      // A spec's time limit guards against a hang, it is no speed check (speed is measured in
+      // bench/): npm test runs the e2e suite beside this one on 2 cores, where a spec that loads
+      // an app several times took over Jasmine's default 5 s.
+      jasmine: { random: true, timeoutInterval: 15_000 },
       clearContext: false,
     },
     reporters: ['dots', 'summary'],

@@ -271,18 +271,18 @@ describe('Named auth instances', () => {
   });
 
   describe('callback URLs (RFC 9700 4.4.2, one per instance)', () => {
-    it('refuses two instances that share a redirect or silent-renew URL, naming the instance', async () => {
-      const cases: [Partial<AuthConfig>, Partial<AuthConfig>, string][] = [
-        [{}, { redirectUrl: '/' }, 'redirectUrl'],
-        [{ renew: { silentRenewUrl: '/silent-renew.html' } }, { renew: { silentRenewUrl: '/silent-renew.html' } }, 'renew.silentRenewUrl'],
-        [{ renew: { silentRenewUrl: '/silent-renew.html' } }, { redirectUrl: '/silent-renew.html' }, 'redirectUrl'],
-      ];
-      for (const [defaults, partner, configKey] of cases) {
+    // One spec per case: each loads an app, and several in one spec outlast Jasmine's 5 s on a loaded machine.
+    for (const [defaults, partner, configKey] of [
+      [{}, { redirectUrl: '/' }, 'redirectUrl'],
+      [{ renew: { silentRenewUrl: '/silent-renew.html' } }, { renew: { silentRenewUrl: '/silent-renew.html' } }, 'renew.silentRenewUrl'],
+      [{ renew: { silentRenewUrl: '/silent-renew.html' } }, { redirectUrl: '/silent-renew.html' }, 'redirectUrl'],
+    ] as [Partial<AuthConfig>, Partial<AuthConfig>, string][]) {
+      it(`refuses two instances that share a redirect or silent-renew URL, naming the instance: ${JSON.stringify(partner)}`, async () => {
         const error = await loadError(await withInstances(defaults, { partner }));
-        expect(error?.code).withContext(JSON.stringify(partner)).toBe('config_invalid');
-        expect(error?.details).withContext(JSON.stringify(partner)).toEqual({ configKey, instance: 'partner' });
-      }
-    });
+        expect(error?.code).toBe('config_invalid');
+        expect(error?.details).toEqual({ configKey, instance: 'partner' });
+      });
+    }
 
     it('accepts the same pages with a query of their own', async () => {
       const harness = await withInstances(
@@ -325,21 +325,21 @@ describe('Named auth instances', () => {
   });
 
   describe('config errors', () => {
-    it('refuses secureApis that a server may read as overlapping: case, escapes, ;params, //, a trailing dot, loopback names', async () => {
-      const pairs = [
-        ['https://api.example.com/api', 'https://api.example.com/API/v1'],
-        ['https://api.example.com/api', 'https://api.example.com/%61pi'],
-        ['https://api.example.com/api', 'https://api.example.com/api;v=2'],
-        ['https://api.example.com/api', 'https://api.example.com//api'],
-        ['https://api.example.com/api', 'https://api.example.com./api'],
-        ['http://localhost:4500/api', 'http://127.0.0.1:4500/api/v1'],
-      ];
-      for (const [first, second] of pairs) {
+    // One spec per pair: each loads an app, and six in one spec outlast Jasmine's 5 s on a loaded machine.
+    for (const [first, second, how] of [
+      ['https://api.example.com/api', 'https://api.example.com/API/v1', 'case'],
+      ['https://api.example.com/api', 'https://api.example.com/%61pi', 'percent-escapes'],
+      ['https://api.example.com/api', 'https://api.example.com/api;v=2', ';params'],
+      ['https://api.example.com/api', 'https://api.example.com//api', '//'],
+      ['https://api.example.com/api', 'https://api.example.com./api', 'a trailing dot in the host'],
+      ['http://localhost:4500/api', 'http://127.0.0.1:4500/api/v1', 'loopback names'],
+    ]) {
+      it(`refuses secureApis that a server may read as overlapping: ${how}`, async () => {
         const error = await loadError(await withInstances({ secureApis: [first] }, { partner: { secureApis: ['https://other.example.com', second] } }));
-        expect(error?.code).withContext(second).toBe('config_invalid');
-        expect(error?.details).withContext(second).toEqual({ configKey: 'secureApis[1]', instance: 'partner' });
-      }
-    });
+        expect(error?.code).toBe('config_invalid');
+        expect(error?.details).toEqual({ configKey: 'secureApis[1]', instance: 'partner' });
+      });
+    }
 
     it('refuses overlapping secureApis of two instances, naming both', async () => {
       const harness = await withInstances({ secureApis: ['https://api.example.com/v1'] }, { partner: { secureApis: ['https://api.example.com'] } });

@@ -63,13 +63,15 @@ describe('Requests to the OP never follow redirects', () => {
     expect(toSink(harness)).toEqual([]);
   });
 
-  it('a 302 from discovery or the JWKS is an error, and the OP document is not taken from the redirect target', async () => {
+  it('a 302 from discovery is an error, and the OP document is not taken from the redirect target', async () => {
     const discovery = await AuthHarness.create();
     discovery.op.handlers['/.well-known/openid-configuration'] = () => redirectTo(302);
     await discovery.load();
     await expectAsync(discovery.auth.login()).toBeRejectedWith(jasmine.objectContaining({ code: 'invalid_response', retryable: true }));
     expect(toSink(discovery)).toEqual([]);
+  });
 
+  it('a 302 from the JWKS is an error, and the key set is not taken from the redirect target', async () => {
     const jwks = await AuthHarness.create();
     jwks.op.handlers['/jwks'] = () => redirectTo(302);
     await jwks.load();
