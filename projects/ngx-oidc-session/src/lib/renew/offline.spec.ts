@@ -48,6 +48,18 @@ describe('Offline across the expiry, then online (refresh token)', () => {
     expect(harness.refreshGrants().length).toBe(grants + 1); // the one renewal of coming back online
   });
 
+  it('a wake-up that finds the browser online again renews, also when the `online` event was missed (a frozen tab)', async () => {
+    (await offlinePastExpiry())();
+    const grants = harness.refreshGrants().length;
+    // The network came back while the tab was frozen: no `online` event, navigator.onLine true.
+    window.navigator.onLine = true;
+    const renewed = harness.nextEvent('token_renewed');
+    window.fire('focus');
+    await renewed;
+    expect(harness.refreshGrants().length).toBe(grants + 1);
+    expect(await harness.auth.getAccessToken()).not.toBe('at-1');
+  });
+
   it('renews once at once when the browser comes back online, and a request made then gets the fresh token', async () => {
     (await offlinePastExpiry())();
     const grants = harness.refreshGrants().length;

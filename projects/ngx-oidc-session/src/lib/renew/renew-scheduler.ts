@@ -259,7 +259,10 @@ export class RenewScheduler {
     this.wakeUpsInstalled = true;
     const listener = (event: Event) => {
       if (event.type === 'offline') this.offline = true;
-      else if (event.type === 'online') {
+      // A tab frozen or asleep when the network came back never gets `online`: a wake-up that
+      // finds the browser online counts as that event. (`navigator.onLine` true is trusted, as
+      // some network is up; false is not, see `offline`.)
+      else if (event.type === 'online' || (this.offline && window.navigator?.onLine === true)) {
         this.offline = false;
         this.onlineAgain();
       } else this.wakeUp();
