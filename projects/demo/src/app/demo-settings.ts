@@ -68,12 +68,6 @@ const TEST_OVERRIDE_KEY = 'ngx-oidc-session-demo:test-override';
 export interface TestOverride {
   readonly config?: Partial<AuthConfig>;
   readonly logout?: LogoutOptions;
-  /**
-   * Starts a popup sign-in as soon as the home page shows, without any click: what an app
-   * does that opens the popup from a timer or after a long await. e2e/popup.test.mjs uses it
-   * to show that the browser's popup blocker refuses it and the app gets `popup_blocked`.
-   */
-  readonly popupLoginWithoutClick?: boolean;
 }
 
 export function testOverride(): TestOverride {

@@ -221,7 +221,6 @@ export class HomePage {
   );
 
   constructor() {
-    if (testOverride().popupLoginWithoutClick) this.loginWithPopup();
     const ticker = setInterval(() => this.now.set(Date.now()), 1000);
     inject(DestroyRef).onDestroy(() => {
       clearInterval(ticker);
