@@ -1,6 +1,6 @@
 // Popup sign-in against the real dev OP in Chromium: the app stays on its page while the user
 // signs in in a popup, which lands on silent-renew.html and hands the response back. Also the
-// browser's popup blocker, a popup the user closes, and an OP whose Cross-Origin-Opener-Policy
+// browser refusing the popup, a popup the user closes, and an OP whose Cross-Origin-Opener-Policy
 // cuts the popup's link to the app (the BroadcastChannel fallback).
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
@@ -8,8 +8,8 @@ import { assertParSeen } from './par-support.mjs';
 import { APP, OP, signInFromHome } from './support.mjs';
 import { CHROMIUM_FLAGS, findChromium } from '../tools/lib/chromium.mjs';
 
-// Playwright starts Chromium with --disable-popup-blocking; this file wants the popup blocker
-// of a real browser, so that a popup opened without a click is refused as it would be.
+// Playwright starts Chromium with --disable-popup-blocking; this file keeps the popup blocker of
+// a real browser on, so that the popups below pass it as they would for a user: from a click.
 test.use({ launchOptions: { executablePath: findChromium(), args: CHROMIUM_FLAGS, ignoreDefaultArgs: ['--disable-popup-blocking'] } });
 test.beforeEach(({ rig }) => rig.hook('/reset', { method: 'POST' }));
 
