@@ -6,6 +6,7 @@ export type { SilentSignInOptions } from './lib/silent/silent-sign-in';
 export type { AuthFeature, AuthFeatureKind } from './lib/provide-auth';
 export { withPopupSignIn } from './lib/popup/popup-sign-in';
 export type { PopupSignInOptions } from './lib/popup/popup-sign-in';
+export { withDPoP } from './lib/dpop/with-dpop';
 export type { AuthConfig, RenewConfig, RenewStrategy, PushedAuthorizationMode } from './lib/core/config';
 export { AuthService } from './lib/auth.service';
 export type {

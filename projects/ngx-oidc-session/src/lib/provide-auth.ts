@@ -15,7 +15,7 @@ import { SilentSignIn, SilentSignInOptions } from './silent/silent-sign-in';
 import { START_UP_SIGN_IN } from './state/start-up-sign-in';
 
 /** The kinds of optional features of provideAuth(). */
-export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup' | 'name';
+export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup' | 'name' | 'dpop';
 
 /**
  * A feature of provideAuth(), made by one of the `with...()` functions. Its members are
