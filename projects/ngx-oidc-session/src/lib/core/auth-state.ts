@@ -15,6 +15,11 @@ export interface AuthState {
   readonly authentication: Authentication | null;
   /** When the current access token expires, ms since the epoch. */
   readonly accessTokenExpiresAt: number | null;
+  /**
+   * How the access token is presented: `Bearer`, or `DPoP` (withDPoP(), RFC 9449: bound to this
+   * browser's key, sent with a proof made for each request); null when not signed in.
+   */
+  readonly tokenType: 'Bearer' | 'DPoP' | null;
   /** The last failure, cleared by the next successful sign-in. */
   readonly error: AuthError | null;
 }

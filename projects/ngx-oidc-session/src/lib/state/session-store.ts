@@ -80,6 +80,7 @@ export class SessionStore {
       user: session ? userClaimsOf(session) : null,
       authentication: session ? authenticationOf(session) : null,
       accessTokenExpiresAt: session?.expiresAt ?? null,
+      tokenType: session ? (session.tokenType.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer') : null,
       error,
     };
   });
