@@ -60,7 +60,13 @@ export type AuthErrorCode =
    * login({ popup: true }) while a popup sign-in with other parameters is in progress in this
    * tab: nothing was started. The one in progress goes on.
    */
-  | 'sign_in_in_progress';
+  | 'sign_in_in_progress'
+  /**
+   * withDPoP(): this page cannot keep the key DPoP-bound tokens need (no IndexedDB, no WebCrypto
+   * ECDSA P-256, or not a secure context). The app starts unauthenticated and login() rejects;
+   * there is no fallback to bearer tokens.
+   */
+  | 'dpop_unavailable';
 
 /** What is safe to expose about a failure: protocol error codes, never token material. */
 export interface AuthErrorDetails {

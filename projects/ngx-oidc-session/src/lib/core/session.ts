@@ -63,6 +63,11 @@ export interface Session {
   readonly epoch: number;
   readonly chain: string;
   readonly version: number;
+  /**
+   * withDPoP(): the JWK SHA-256 thumbprint (RFC 7638) of the key the tokens are bound to, by
+   * which every tab finds the key in IndexedDB. Not a secret.
+   */
+  readonly dpopJkt?: string;
 }
 
 /** The identity of a token set, without the tokens. */
@@ -138,6 +143,7 @@ export function validSession(session: unknown): Session | null {
     (session['idToken'] !== undefined && !isString(session['idToken'])) ||
     (session['scope'] !== undefined && typeof session['scope'] !== 'string') ||
     (session['userInfo'] !== undefined && !isRecord(session['userInfo'])) ||
+    (session['dpopJkt'] !== undefined && !isString(session['dpopJkt'])) ||
     !isRecord(claims) ||
     !isString(claims['sub']) ||
     !isString(claims['iss']) ||

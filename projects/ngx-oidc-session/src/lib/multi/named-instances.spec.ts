@@ -15,6 +15,9 @@ import { OP_FETCH, OpFetch } from '../platform/op-fetch';
 import { AuthFeature, AuthModule, provideAuth, withClock, withSilentSignIn } from '../provide-auth';
 import { withPopupSignIn } from '../popup/popup-sign-in';
 import { POPUP_SIGN_IN } from '../popup/popup-token';
+import { DPOP_PROOFS } from '../dpop/dpop-proofs';
+import { DPOP_SUPPORT } from '../dpop/dpop-support';
+import { withDPoP } from '../dpop/with-dpop';
 import { START_UP_SIGN_IN } from '../state/start-up-sign-in';
 import { authGuardFor } from '../router/auth.guard';
 import { TabCoordinator } from '../tabs/tab-coordinator';
@@ -441,6 +444,18 @@ describe('Named auth instances', () => {
       expect(partner.get(POPUP_SIGN_IN, null)).toBeNull();
       expect(partner.get(START_UP_SIGN_IN, null)).toBeNull();
       await expectAsync(named('partner').login({ popup: true })).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+    });
+
+    it("a named instance without withDPoP() gets no DPoP proofs, one with it its own", async () => {
+      const harness = await withInstances({}, { partner: {}, billing: {} }, (_harness, name) => (name === 'billing' ? [withDPoP()] : []));
+      harness.features = [withDPoP()];
+      await load(harness, undefined, ['partner', 'billing']);
+      const injectorOf = (name: string) => TestBed.inject(AuthInstances)['named'].get(name)!.injector;
+      expect(TestBed.inject(DPOP_PROOFS, null)).not.toBeNull();
+      expect(injectorOf('partner').get(DPOP_PROOFS, null)).toBeNull();
+      expect(injectorOf('partner').get(DPOP_SUPPORT, null)).toBeNull();
+      expect(injectorOf('billing').get(DPOP_PROOFS, null)).not.toBeNull();
+      expect(injectorOf('billing').get(DPOP_PROOFS, null)).not.toBe(TestBed.inject(DPOP_PROOFS, null));
     });
 
     it("refuses a named instance's popup page that is another instance's callback URL (the same mix-up)", async () => {

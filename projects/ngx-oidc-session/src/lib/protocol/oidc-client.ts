@@ -3,6 +3,7 @@
 import * as oauth from 'oauth4webapi';
 import { RESERVED_AUTHORIZE_PARAMS, ResolvedAuthConfig, checkParams } from '../core/config';
 import { AuthError } from '../core/errors';
+import type { DPoPSupport } from '../dpop/dpop-support';
 import { IdTokenClaims, Session, newChainId } from '../core/session';
 import { Clock } from '../platform/clock';
 import { OpFetch } from '../platform/op-fetch';
@@ -17,6 +18,8 @@ export interface AuthorizationRequestOptions {
   readonly redirectUri: string;
   /** Extra parameters for this request (prompt, login_hint, id_token_hint, ...). */
   readonly params?: Readonly<Record<string, string>>;
+  /** withDPoP(): the key to bind the tokens to (an iframe renewal keeps the session's); default a new one. */
+  readonly dpopJkt?: string;
 }
 
 /** What the client needs from the app, handed over by ProtocolLoader. */
@@ -27,6 +30,15 @@ export interface OidcClientContext {
   /** Replaces the global fetch for requests to the OP (unit tests), or null. */
   readonly fetch: OpFetch | null;
   readonly window: Window | null;
+  /** withDPoP(), or null: every token and userinfo request then carries a proof (RFC 9449). */
+  readonly dpop?: DPoPSupport | null;
+}
+
+interface RequestOptions {
+  readonly [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, URLSearchParams | undefined>) => Promise<Response>;
+  readonly [oauth.allowInsecureRequests]: boolean;
+  /** withDPoP(): the handle of the key the request's proof is signed with. */
+  readonly DPoP?: oauth.DPoPHandle;
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -59,10 +71,7 @@ export class OidcClient {
   private jwksUri: string | null = null;
   /** How often this page fetched the JWKS, and when the last answer came (Clock time). */
   private readonly jwksFetches = { count: 0, answeredAt: 0 };
-  private readonly requestOptions: {
-    [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, URLSearchParams | undefined>) => Promise<Response>;
-    [oauth.allowInsecureRequests]: boolean;
-  };
+  private readonly requestOptions: RequestOptions;
 
   constructor(private readonly context: OidcClientContext) {
     this.config = context.config;
@@ -130,12 +139,16 @@ export class OidcClient {
     checkParams(options.params, 'params', RESERVED_AUTHORIZE_PARAMS);
     const as = await this.discover();
     const usePar = this.pushesAuthorization(as);
+    // withDPoP(): a new sign-in gets a new key (dpop_unavailable here, before the browser leaves,
+    // where the page cannot keep one); a renewal keeps the session's.
+    const dpopJkt = this.context.dpop ? (options.dpopJkt ?? (await (await this.context.dpop.keys()).create())) : undefined;
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const attempt: AuthorizationAttempt = {
       state: oauth.generateRandomState(),
       nonce: oauth.generateRandomNonce(),
       codeVerifier,
       redirectUri: options.redirectUri,
+      ...(dpopJkt ? { dpopJkt } : {}),
     };
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries({ ...this.config.authorizeParams, ...options.params })) params.set(name, value);
@@ -147,6 +160,9 @@ export class OidcClient {
     params.set('nonce', attempt.nonce);
     params.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
     params.set('code_challenge_method', 'S256');
+    // RFC 9449 10: binds the authorization code to the key; with PAR the pushed request's proof
+    // binds it as well (10.1).
+    if (dpopJkt) params.set('dpop_jkt', dpopJkt);
     const maxAge = params.get('max_age');
     // Kept with the attempt: the response's auth_time is checked against it.
     if (maxAge !== null && !/^\d{1,10}$/.test(maxAge)) {
@@ -155,7 +171,7 @@ export class OidcClient {
     const url = new URL(as.authorization_endpoint!);
     if (usePar) {
       url.searchParams.set('client_id', this.config.clientId);
-      url.searchParams.set('request_uri', await this.pushAuthorizationRequest(as, params));
+      url.searchParams.set('request_uri', await this.pushAuthorizationRequest(as, params, dpopJkt));
     } else {
       for (const [name, value] of params) url.searchParams.set(name, value);
     }
@@ -192,10 +208,12 @@ export class OidcClient {
    * for one authorization request (RFC 9126 2.2, 4). Failures are classified like those of the
    * token endpoint (5xx, 429, network: transient; an OAuth error such as invalid_request: final).
    */
-  private async pushAuthorizationRequest(as: oauth.AuthorizationServer, params: URLSearchParams): Promise<string> {
+  private async pushAuthorizationRequest(as: oauth.AuthorizationServer, params: URLSearchParams, dpopJkt: string | undefined): Promise<string> {
     try {
-      const response = await oauth.pushedAuthorizationRequest(as, this.client, this.clientAuth, params, this.requestOptions);
-      return (await oauth.processPushedAuthorizationResponse(as, this.client, response)).request_uri;
+      return await this.withDPoP(dpopJkt, async (options) => {
+        const response = await oauth.pushedAuthorizationRequest(as, this.client, this.clientAuth, params, options);
+        return (await oauth.processPushedAuthorizationResponse(as, this.client, response)).request_uri;
+      });
     } catch (error) {
       throw toAuthError(error, 'par');
     }
@@ -220,25 +238,29 @@ export class OidcClient {
     let result: oauth.TokenEndpointResponse;
     const requestedAt = this.context.clock.now();
     try {
-      response = await oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParams, attempt.redirectUri, attempt.codeVerifier, {
-        ...this.requestOptions,
-        additionalParameters: this.config.tokenParams,
-      });
-      // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here; and, when the
-      // request had max_age, auth_time: it must be present (3.1.2.1) and recent enough
-      // (3.1.3.7 step 11), or the user was not authenticated again as asked.
-      result = await oauth.processAuthorizationCodeResponse(as, this.client, response, {
-        expectedNonce: attempt.nonce,
-        requireIdToken: true,
-        maxAge: attempt.maxAge,
+      [response, result] = await this.withDPoP(attempt.dpopJkt, async (options) => {
+        const response = await oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParams, attempt.redirectUri, attempt.codeVerifier, {
+          ...options,
+          additionalParameters: this.config.tokenParams,
+        });
+        // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here; and, when the
+        // request had max_age, auth_time: it must be present (3.1.2.1) and recent enough
+        // (3.1.3.7 step 11), or the user was not authenticated again as asked.
+        const result = await oauth.processAuthorizationCodeResponse(as, this.client, response, {
+          expectedNonce: attempt.nonce,
+          requireIdToken: true,
+          maxAge: attempt.maxAge,
+        });
+        return [response, result] as const;
       });
     } catch (error) {
       throw toAuthError(error, 'token');
     }
+    this.checkTokenType(result);
     await this.verifyIdTokenSignature(as, response);
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
     if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
-    return this.toSession(result, claims, undefined, requestedAt);
+    return { ...this.toSession(result, claims, undefined, requestedAt), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}) };
   }
 
   /**
@@ -309,14 +331,17 @@ export class OidcClient {
     let result: oauth.TokenEndpointResponse;
     const requestedAt = this.context.clock.now();
     try {
-      response = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, previous.refreshToken, {
-        ...this.requestOptions,
-        additionalParameters: this.config.tokenParams,
+      [response, result] = await this.withDPoP(previous.dpopJkt, async (options) => {
+        const response = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, previous.refreshToken!, {
+          ...options,
+          additionalParameters: this.config.tokenParams,
+        });
+        return [response, await oauth.processRefreshTokenResponse(as, this.client, response)] as const;
       });
-      result = await oauth.processRefreshTokenResponse(as, this.client, response);
     } catch (error) {
       throw toAuthError(error, 'token');
     }
+    this.checkTokenType(result, previous);
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
     if (!claims) {
       // OIDC Core 12.2: the response may omit the ID token; the previous one stays.
@@ -337,7 +362,7 @@ export class OidcClient {
   async silentRenew(previous: Session): Promise<Session> {
     const params: Record<string, string> = {};
     if (previous.idToken) params['id_token_hint'] = previous.idToken;
-    const session = await this.silentAuthorization(params, this.config.renew.iframeTimeoutSeconds * 1000);
+    const session = await this.silentAuthorization(params, this.config.renew.iframeTimeoutSeconds * 1000, previous.dpopJkt);
     if (session.idTokenClaims.sub !== previous.idTokenClaims.sub) {
       throw new AuthError('id_token_invalid', ngDevMode ? 'The silent renewal signed in a different user than the current session.' : '');
     }
@@ -354,11 +379,11 @@ export class OidcClient {
   }
 
   /** One prompt=none authorization request in the hidden iframe, checked and redeemed like a sign-in. */
-  private async silentAuthorization(params: Record<string, string>, timeoutMs: number): Promise<Session> {
+  private async silentAuthorization(params: Record<string, string>, timeoutMs: number, dpopJkt?: string): Promise<Session> {
     const window = this.context.window;
     const silentRenewUrl = this.config.renew.silentRenewUrl;
     if (!window || !silentRenewUrl) throw new AuthError('not_in_browser', ngDevMode ? 'A silent authorization request needs a browser and renew.silentRenewUrl.' : '');
-    const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params: { ...params, prompt: 'none' } });
+    const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params: { ...params, prompt: 'none' }, dpopJkt });
     this.cancelIframe?.();
     const iframe = runSilentIframe(window, url, attempt, timeoutMs, this.context.clock);
     this.cancelIframe = iframe.cancel;
@@ -382,8 +407,10 @@ export class OidcClient {
     const as = await this.discover();
     if (!as.userinfo_endpoint) throw new AuthError('invalid_response', ngDevMode ? 'The OP has no userinfo endpoint; set loadUserInfo to false.' : '');
     try {
-      const response = await oauth.userInfoRequest(as, this.client, session.accessToken, this.requestOptions);
-      return { ...(await oauth.processUserInfoResponse(as, this.client, session.idTokenClaims.sub, response)) };
+      return await this.withDPoP(session.dpopJkt, async (options) => {
+        const response = await oauth.userInfoRequest(as, this.client, session.accessToken, options);
+        return { ...(await oauth.processUserInfoResponse(as, this.client, session.idTokenClaims.sub, response)) };
+      });
     } catch (error) {
       throw toAuthError(error, 'userinfo');
     }
@@ -424,9 +451,6 @@ export class OidcClient {
    * much longer than the API accepts it.
    */
   private toSession(result: oauth.TokenEndpointResponse, claims: IdTokenClaims, previous: Session | undefined, requestedAt: number): Session {
-    if (result.token_type !== 'bearer') {
-      throw new AuthError('invalid_response', ngDevMode ? `The OP issued a "${result.token_type}" token; only bearer tokens are supported.` : '');
-    }
     const now = this.context.clock.now();
     const lifetime = typeof result.expires_in === 'number' && result.expires_in > 0 ? result.expires_in : DEFAULT_ACCESS_TOKEN_SECONDS;
     return {
@@ -445,7 +469,40 @@ export class OidcClient {
       epoch: previous?.epoch ?? 0,
       chain: previous?.chain ?? newChainId(),
       version: previous ? previous.version + 1 : 0,
+      ...(previous?.dpopJkt ? { dpopJkt: previous.dpopJkt } : {}),
     };
+  }
+
+  /**
+   * Runs one request to the OP (and the check of its response) with withDPoP()'s proof for the
+   * key `dpopJkt`, or as it is without withDPoP(). An OP that asks for a nonce (RFC 9449 8,
+   * `use_dpop_nonce`) gets exactly one retry: the handle took the nonce from its answer.
+   */
+  private async withDPoP<T>(dpopJkt: string | undefined, run: (options: RequestOptions) => Promise<T>): Promise<T> {
+    const dpop = this.context.dpop;
+    if (!dpop) return run(this.requestOptions);
+    // Never a request without the proof: a session not bound to a key is not used.
+    if (!dpopJkt) throw new AuthError('no_session', ngDevMode ? 'The session is not bound to a DPoP key.' : '');
+    const options: RequestOptions = { ...this.requestOptions, DPoP: await (await dpop.keys()).handle(dpopJkt) };
+    try {
+      return await run(options);
+    } catch (error) {
+      if (!oauth.isDPoPNonceError(error)) throw error;
+      return run(options);
+    }
+  }
+
+  /**
+   * The token type must be the one the app asked for: `DPoP` under withDPoP() (RFC 9449 5), else
+   * `Bearer` (a DPoP-bound token is useless without the key). A refused response's new refresh
+   * token is revoked rather than left valid and unused.
+   */
+  private checkTokenType(result: oauth.TokenEndpointResponse, previous?: Session): void {
+    // oauth4webapi gives token_type in lower case.
+    const expected = this.context.dpop ? 'dpop' : 'bearer';
+    if (result.token_type === expected) return;
+    if (result.refresh_token && result.refresh_token !== previous?.refreshToken) void this.revoke(result.refresh_token, 'refresh_token').catch(() => undefined);
+    throw new AuthError('invalid_response', ngDevMode ? `The OP issued a "${result.token_type}" token where a "${expected}" one was expected${this.context.dpop ? ' (withDPoP())' : ''}.` : '');
   }
 }
 

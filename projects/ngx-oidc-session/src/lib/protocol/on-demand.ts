@@ -12,6 +12,7 @@ import { RenewalLedger } from '../tabs/renewal-ledger';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TabHandover } from '../tabs/tab-handover';
 import { generateRandomState } from 'oauth4webapi';
+import type { DPoPKeyStore } from '../dpop/dpop-key-store';
 import { OidcClient, OidcClientContext } from './oidc-client';
 
 /** A sign-in attempt older than this is stale: its callback is refused. */
@@ -218,13 +219,19 @@ export class OnDemand {
     const signedIn = session;
     const committed = await tabs.exclusive(async () => {
       if (stillWanted && !(await stillWanted())) return null;
+      // A callback page has not loaded the stored session: the one it replaces is in storage.
+      const replaced = (store.session() ?? store.peekStored())?.dpopJkt;
       const withEpoch = { ...signedIn, epoch: await this.handover.nextEpoch() };
       store.set(withEpoch, 'signed-in');
       await this.handover.commit(withEpoch);
+      // withDPoP(): the replaced session's key and those of attempts too old to be answered go;
+      // a younger key may be another tab's sign-in in progress.
+      if (withEpoch.dpopJkt) await this.dpopKeys((keys) => keys.prune(withEpoch.dpopJkt!, replaced, ATTEMPT_MAX_AGE_MS));
       return withEpoch;
     });
     if (!committed) {
       if (signedIn.refreshToken) void this.client.revoke(signedIn.refreshToken, 'refresh_token').catch(() => undefined);
+      if (signedIn.dpopJkt) await this.dpopKeys((keys) => keys.delete(signedIn.dpopJkt!));
       return false;
     }
     events.emit({ type: 'signed_in', at: clock.now(), user: userClaimsOf(committed) });
@@ -245,6 +252,8 @@ export class OnDemand {
       this.logoutPending = false;
       this.discarded = null;
     }
+    // withDPoP(): no key outlives the logout; done before logout() resolves or leaves the page.
+    await this.context.dpop?.forgetAll();
     events.emit({ type: 'signed_out', at: clock.now(), reason: 'logout' });
     let error: AuthError | null = null;
     let refreshTokenRevoked = false;
@@ -270,6 +279,14 @@ export class OnDemand {
     return { outcome: 'redirected', refreshTokenRevoked, error };
   }
 
+  /** Tidies withDPoP()'s keys; a failure (IndexedDB refused) leaves them for the next sign-in or logout. */
+  private async dpopKeys(tidy: (keys: DPoPKeyStore) => Promise<void>): Promise<void> {
+    await this.context.dpop
+      ?.keys()
+      .then(tidy)
+      .catch(() => undefined);
+  }
+
   /** The attempt in progress, removed whatever happens next; null when none, stale or malformed. */
   private takeAttempt(): StoredAttempt | null {
     const { attempts, clock } = this.context;
@@ -281,7 +298,8 @@ export class OnDemand {
       const complete = (['state', 'nonce', 'codeVerifier', 'redirectUri', 'returnUrl'] as const).every((field) => typeof attempt?.[field] === 'string');
       // A max_age that is not a number would skip the auth_time check: such an attempt is refused.
       const maxAgeOk = attempt?.maxAge === undefined || typeof attempt.maxAge === 'number';
-      return fresh && complete && maxAgeOk ? (attempt as StoredAttempt) : null;
+      const dpopOk = attempt?.dpopJkt === undefined || typeof attempt.dpopJkt === 'string';
+      return fresh && complete && maxAgeOk && dpopOk ? (attempt as StoredAttempt) : null;
     } catch {
       return null;
     }

@@ -162,6 +162,12 @@ export class SessionStore {
     this.write({ ...this.state(), session });
   }
 
+  /** Drops the session loaded at start-up, which may not be used (withDPoP(): no key for it), before start-up decides. */
+  discard(): void {
+    this.storage.removeItem(this.key);
+    this.write({ ...this.state(), session: null });
+  }
+
   /** Start-up decided: the session loaded or handed over stays (or there is none). */
   restore(): void {
     const session = this.state().session;

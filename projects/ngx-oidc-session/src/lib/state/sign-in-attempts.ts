@@ -10,6 +10,8 @@ export interface AuthorizationAttempt {
   readonly redirectUri: string;
   /** The request's `max_age` (seconds), which the ID token's `auth_time` must satisfy. */
   readonly maxAge?: number;
+  /** withDPoP(): the thumbprint of the key this attempt's tokens are to be bound to. */
+  readonly dpopJkt?: string;
 }
 
 export interface StoredAttempt extends AuthorizationAttempt {
