@@ -5,7 +5,6 @@ import { AUTH_CONFIG } from './core/config';
 import { AuthError, isAuthError } from './core/errors';
 import { isExpiring } from './core/renew-timing';
 import { UserClaims } from './core/session';
-import { DPOP_SUPPORT } from './dpop/dpop-support';
 import { AuthBrowser } from './platform/browser';
 import { POPUP_SIGN_IN } from './popup/popup-token';
 import { AUTH_CLOCK } from './platform/clock';
@@ -43,7 +42,6 @@ export class AuthService {
   /** withSilentSignIn(), when the app asked for it. */
   private readonly startUpSignIn = inject(START_UP_SIGN_IN, { optional: true });
   private readonly popup = inject(POPUP_SIGN_IN, { optional: true });
-  private readonly dpop = inject(DPOP_SUPPORT, { optional: true });
   private initialized: Promise<void> | null = null;
 
   /** The auth state; replays the current state to new subscribers. */
@@ -79,15 +77,6 @@ export class AuthService {
     if (this.attempts.takeLogoutState(url.searchParams.has('code') ? null : url.searchParams.get('state'))) {
       this.browser.replaceUrl(withoutResponseParams(url));
     }
-    const dpopRefusal = this.dpop?.unavailable();
-    if (dpopRefusal) {
-      // withDPoP() where no key can be kept: no stored session is used and no callback redeemed;
-      // never a fallback to bearer tokens.
-      if (this.isAuthorizationCallback(url)) this.browser.replaceUrl(withoutResponseParams(url));
-      this.store.clear('sign-in-failed', dpopRefusal);
-      this.bus.emit({ type: 'error', at: this.clock.now(), error: dpopRefusal });
-      return;
-    }
     let refused: AuthError | null = null;
     if (this.isAuthorizationCallback(url)) {
       if (this.attempts.expects(url.searchParams.get('state'))) {
@@ -111,12 +100,6 @@ export class AuthService {
         session = this.store.session() ?? handedOver;
         if (session && session === handedOver) this.store.takeHandedOver(session);
       }
-    }
-    // withDPoP(): only a session bound to a key this browser still holds; without it, no DPoP
-    // session (its tokens are useless without the key). The user signs in again.
-    if (session && !(this.dpop ? await this.dpop.holdsKeyOf(session) : session.tokenType.toLowerCase() !== 'dpop')) {
-      if (this.store.session() === session) this.store.discard();
-      session = null;
     }
     if (this.store.isAuthenticated()) return; // another tab's sign-in or renewal was taken in meanwhile
     if (!session && refused) {
@@ -218,7 +201,6 @@ export class AuthService {
     }
     // Here only: the other tabs follow, and take none of these token sets in again.
     this.store.clear('logout');
-    await this.dpop?.forgetAll();
     const epoch = Math.max(session?.epoch ?? -1, this.tabs.announced()?.epoch ?? -1);
     if (epoch >= 0) this.tabs.postSignedOut({ epoch, chain: '', version: 0 }, true);
     this.bus.emit({ type: 'signed_out', at: this.clock.now(), reason: 'logout' });

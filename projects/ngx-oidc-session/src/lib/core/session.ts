@@ -143,7 +143,6 @@ export function validSession(session: unknown): Session | null {
     (session['idToken'] !== undefined && !isString(session['idToken'])) ||
     (session['scope'] !== undefined && typeof session['scope'] !== 'string') ||
     (session['userInfo'] !== undefined && !isRecord(session['userInfo'])) ||
-    (session['dpopJkt'] !== undefined && !isString(session['dpopJkt'])) ||
     !isRecord(claims) ||
     !isString(claims['sub']) ||
     !isString(claims['iss']) ||

@@ -1,5 +1,5 @@
-// The DPoP chunk (RFC 9449), loaded with import() by withDPoP(): the key pairs in IndexedDB and
-// oauth4webapi's DPoP handle for each. An app without withDPoP() ships none of it.
+// withDPoP() (RFC 9449): the key pairs in IndexedDB and oauth4webapi's DPoP handle for each. Part
+// of the protocol chunk (on-demand.ts), never of the start bundle.
 import * as oauth from 'oauth4webapi';
 import { AuthError } from '../core/errors';
 

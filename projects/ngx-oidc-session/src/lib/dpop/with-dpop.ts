@@ -1,14 +1,14 @@
-import { inject } from '@angular/core';
-import { AUTH_CONFIG } from '../core/config';
+import { Injectable, Injector, inject } from '@angular/core';
+import { AuthService } from '../auth.service';
+import { LogoutOptions, LogoutResult } from '../core/auth-state';
 import { AuthError } from '../core/errors';
-import { Session } from '../core/session';
 import { AuthBrowser } from '../platform/browser';
-import { AUTH_CLOCK } from '../platform/clock';
 import { AuthFeature, authFeature } from '../provide-auth';
+import { ProtocolLoader } from '../protocol/protocol-loader';
 import { SessionStore } from '../state/session-store';
 import type { DPoPKeyStore } from './dpop-key-store';
 import { DPOP_PROOFS, DPoPProofs } from './dpop-proofs';
-import { DPOP_SUPPORT, DPoPSupport } from './dpop-support';
+import { DPoPSupport } from './dpop-support';
 
 /**
  * Sender-constrained tokens (DPoP, RFC 9449): the access and refresh tokens are bound to a key
@@ -29,27 +29,33 @@ import { DPOP_SUPPORT, DPoPSupport } from './dpop-support';
  */
 export function withDPoP(): AuthFeature<'dpop'> {
   return authFeature('dpop', [
-    { provide: DPOP_SUPPORT, useFactory: () => new DPoP() },
-    { provide: DPOP_PROOFS, useExisting: DPOP_SUPPORT },
+    { provide: DPOP_PROOFS, useFactory: () => new DPoP() },
+    // The feature's start-up and logout steps wrap AuthService's, so that an app without it
+    // carries no hook for them.
+    { provide: AuthService, useClass: DPoPAuthService },
   ]);
 }
 
 /**
  * One per auth instance (provided by the feature, never in root). Small on purpose: the key
- * store and oauth4webapi come in a lazy chunk, loaded when a key or a proof is first needed.
+ * store comes with oauth4webapi in the protocol chunk, loaded when a key or a proof is first
+ * needed. (Not a chunk of its own: esbuild emits a chunk for every import() of the library,
+ * used or not, so every app would have carried it, and split oauth4webapi out of the
+ * protocol chunk with it.)
  */
 class DPoP implements DPoPSupport, DPoPProofs {
-  private readonly config = inject(AUTH_CONFIG);
   private readonly browser = inject(AuthBrowser);
-  private readonly clock = inject(AUTH_CLOCK);
   private readonly store = inject(SessionStore);
+  // Read when needed: the protocol chunk is loaded only then.
+  private readonly injector = inject(Injector);
   /** Resource servers' nonces by origin (RFC 9449 9); the handles keep the OP's themselves. */
   private readonly nonces = new Map<string, string>();
-  private keyStore: Promise<DPoPKeyStore> | null = null;
   /** The key of the session this tab last held. */
   private sessionJkt: string | undefined;
+  jkt = '';
 
   constructor() {
+    this.store.dpop = this;
     this.store.changes$.subscribe(({ session, cause }) => {
       const ended = this.sessionJkt;
       this.sessionJkt = session?.dpopJkt;
@@ -69,30 +75,23 @@ class DPoP implements DPoPSupport, DPoPProofs {
   keys(): Promise<DPoPKeyStore> {
     const refusal = this.unavailable();
     if (refusal || !this.browser.isBrowser) return Promise.reject(refusal ?? new AuthError('not_in_browser', ''));
-    this.keyStore ??= import('./dpop-key-store').then(
-      ({ DPoPKeyStore }) =>
-        new DPoPKeyStore({
-          indexedDB: globalThis.indexedDB,
-          namespace: this.config.storageNamespace,
-          clientId: this.config.clientId,
-          nonceFor: (origin) => this.nonces.get(origin),
-          now: () => this.clock.now(),
-        }),
-      () => {
-        this.keyStore = null; // a chunk that failed to load is tried again next time
-        throw new AuthError('network_error', ngDevMode ? 'The DPoP code (a lazy chunk of ngx-oidc-session) could not be loaded.' : '', true);
-      },
-    );
-    return this.keyStore;
+    return this.injector
+      .get(ProtocolLoader)
+      .load()
+      .then((protocol) => protocol.dpopKeys((origin) => this.nonces.get(origin)));
   }
 
-  async holdsKeyOf(session: Session): Promise<boolean> {
-    if (!session.dpopJkt || session.tokenType.toLowerCase() !== 'dpop') return false;
-    const jkt = session.dpopJkt;
-    return this.keys().then(
-      (keys) => keys.has(jkt),
-      () => false,
-    );
+  /**
+   * Before start-up reads the stored session: finds which key a usable one is bound to (`jkt`:
+   * the stored session's, if this browser still holds it; else none, and no stored session is
+   * used). Resolves with `dpop_unavailable` where no key can be kept.
+   */
+  async admitStoredSession(): Promise<AuthError | null> {
+    const refusal = this.unavailable();
+    const stored = refusal ? null : this.store.peekStored();
+    const jkt = stored?.tokenType.toLowerCase() === 'dpop' ? stored.dpopJkt : undefined;
+    this.jkt = jkt && (await this.keys().then((keys) => keys.has(jkt)).catch(() => false)) ? jkt : '';
+    return refusal;
   }
 
   forgetAll(): Promise<void> {
@@ -113,5 +112,32 @@ class DPoP implements DPoPSupport, DPoPProofs {
     } catch {
       // not an absolute URL: no origin to remember it for
     }
+  }
+}
+
+/** AuthService with withDPoP()'s start-up and logout steps around its own. */
+@Injectable()
+class DPoPAuthService extends AuthService {
+  private readonly dpop = inject(DPOP_PROOFS) as DPoP;
+  private readonly sessions = inject(SessionStore);
+  private dpopStart: Promise<void> | null = null;
+
+  /**
+   * A stored session only with its key in this browser (no bearer fallback). Where no key can
+   * be kept, start-up ends unauthenticated with `dpop_unavailable` in the state.
+   */
+  override initialize(): Promise<void> {
+    this.dpopStart ??= this.dpop.admitStoredSession().then(async (refusal) => {
+      await super.initialize();
+      if (refusal && !this.sessions.session()) this.sessions.fail(refusal);
+    });
+    return this.dpopStart;
+  }
+
+  /** Logout resolves (or leaves the page, see OnDemand.logout) only once the keys are deleted. */
+  override async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
+    const result = await super.logout(options);
+    await this.dpop.forgetAll();
+    return result;
   }
 }

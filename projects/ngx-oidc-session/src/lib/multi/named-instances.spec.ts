@@ -16,7 +16,6 @@ import { AuthFeature, AuthModule, provideAuth, withClock, withSilentSignIn } fro
 import { withPopupSignIn } from '../popup/popup-sign-in';
 import { POPUP_SIGN_IN } from '../popup/popup-token';
 import { DPOP_PROOFS } from '../dpop/dpop-proofs';
-import { DPOP_SUPPORT } from '../dpop/dpop-support';
 import { withDPoP } from '../dpop/with-dpop';
 import { START_UP_SIGN_IN } from '../state/start-up-sign-in';
 import { authGuardFor } from '../router/auth.guard';
@@ -453,7 +452,6 @@ describe('Named auth instances', () => {
       const injectorOf = (name: string) => TestBed.inject(AuthInstances)['named'].get(name)!.injector;
       expect(TestBed.inject(DPOP_PROOFS, null)).not.toBeNull();
       expect(injectorOf('partner').get(DPOP_PROOFS, null)).toBeNull();
-      expect(injectorOf('partner').get(DPOP_SUPPORT, null)).toBeNull();
       expect(injectorOf('billing').get(DPOP_PROOFS, null)).not.toBeNull();
       expect(injectorOf('billing').get(DPOP_PROOFS, null)).not.toBe(TestBed.inject(DPOP_PROOFS, null));
     });

@@ -23,7 +23,6 @@ import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK, systemClock } from '../platform/clock';
 import { POPUP_SIGN_IN } from '../popup/popup-token';
 import { DPOP_PROOFS } from '../dpop/dpop-proofs';
-import { DPOP_SUPPORT } from '../dpop/dpop-support';
 import { TOKEN_STORAGE, createTokenStorage } from '../platform/web-storage';
 import { AuthFeature, checkFeatures } from '../provide-auth';
 import { ProtocolLoader } from '../protocol/protocol-loader';
@@ -238,7 +237,6 @@ export class AuthInstances {
         // withSilentSignIn() of its own must not reach the default's (another config, another OP).
         { provide: POPUP_SIGN_IN, useValue: null },
         { provide: START_UP_SIGN_IN, useValue: null },
-        { provide: DPOP_SUPPORT, useValue: null },
         { provide: DPOP_PROOFS, useValue: null },
         // The page as this instance sees it: another instance's response is not in its address bar.
         { provide: AuthBrowser, useFactory: () => this.browserFor(name, inject(AuthBrowser, { skipSelf: true })) },

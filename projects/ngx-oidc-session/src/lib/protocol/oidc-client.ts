@@ -30,8 +30,8 @@ export interface OidcClientContext {
   /** Replaces the global fetch for requests to the OP (unit tests), or null. */
   readonly fetch: OpFetch | null;
   readonly window: Window | null;
-  /** withDPoP(), or null: every token and userinfo request then carries a proof (RFC 9449). */
-  readonly dpop?: DPoPSupport | null;
+  /** withDPoP() of this instance, if any: every token and userinfo request then carries a proof (RFC 9449). */
+  readonly dpop?: DPoPSupport;
 }
 
 interface RequestOptions {
@@ -63,6 +63,8 @@ export class OidcClient {
   private readonly config: ResolvedAuthConfig;
   private readonly client: oauth.Client;
   private readonly clientAuth = oauth.None();
+  /** withDPoP() of this instance, or null: every token and userinfo request then carries a proof (RFC 9449). */
+  readonly dpop: DPoPSupport | null;
   private metadata: Promise<oauth.AuthorizationServer> | null = null;
   private cancelIframe: (() => void) | null = null;
   /** Ends the wait of a renewal in progress for the OP's key set (logout). */
@@ -75,6 +77,7 @@ export class OidcClient {
 
   constructor(private readonly context: OidcClientContext) {
     this.config = context.config;
+    this.dpop = context.dpop ?? null;
     this.client = { client_id: this.config.clientId, [oauth.clockTolerance]: this.config.clockToleranceSeconds };
     const fetch = opFetch(context.fetch, REQUEST_TIMEOUT_MS);
     this.requestOptions = {
@@ -141,7 +144,7 @@ export class OidcClient {
     const usePar = this.pushesAuthorization(as);
     // withDPoP(): a new sign-in gets a new key (dpop_unavailable here, before the browser leaves,
     // where the page cannot keep one); a renewal keeps the session's.
-    const dpopJkt = this.context.dpop ? (options.dpopJkt ?? (await (await this.context.dpop.keys()).create())) : undefined;
+    const dpopJkt = this.dpop ? (options.dpopJkt ?? (await (await this.dpop.keys()).create())) : undefined;
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const attempt: AuthorizationAttempt = {
       state: oauth.generateRandomState(),
@@ -479,7 +482,7 @@ export class OidcClient {
    * `use_dpop_nonce`) gets exactly one retry: the handle took the nonce from its answer.
    */
   private async withDPoP<T>(dpopJkt: string | undefined, run: (options: RequestOptions) => Promise<T>): Promise<T> {
-    const dpop = this.context.dpop;
+    const dpop = this.dpop;
     if (!dpop) return run(this.requestOptions);
     // Never a request without the proof: a session not bound to a key is not used.
     if (!dpopJkt) throw new AuthError('no_session', ngDevMode ? 'The session is not bound to a DPoP key.' : '');
@@ -499,10 +502,10 @@ export class OidcClient {
    */
   private checkTokenType(result: oauth.TokenEndpointResponse, previous?: Session): void {
     // oauth4webapi gives token_type in lower case.
-    const expected = this.context.dpop ? 'dpop' : 'bearer';
+    const expected = this.dpop ? 'dpop' : 'bearer';
     if (result.token_type === expected) return;
     if (result.refresh_token && result.refresh_token !== previous?.refreshToken) void this.revoke(result.refresh_token, 'refresh_token').catch(() => undefined);
-    throw new AuthError('invalid_response', ngDevMode ? `The OP issued a "${result.token_type}" token where a "${expected}" one was expected${this.context.dpop ? ' (withDPoP())' : ''}.` : '');
+    throw new AuthError('invalid_response', ngDevMode ? `The OP issued a "${result.token_type}" token where a "${expected}" one was expected${this.dpop ? ' (withDPoP())' : ''}.` : '');
   }
 }
 

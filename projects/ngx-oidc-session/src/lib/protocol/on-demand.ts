@@ -12,7 +12,7 @@ import { RenewalLedger } from '../tabs/renewal-ledger';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TabHandover } from '../tabs/tab-handover';
 import { generateRandomState } from 'oauth4webapi';
-import type { DPoPKeyStore } from '../dpop/dpop-key-store';
+import { DPoPKeyStore } from '../dpop/dpop-key-store';
 import { OidcClient, OidcClientContext } from './oidc-client';
 
 /** A sign-in attempt older than this is stale: its callback is refused. */
@@ -50,9 +50,10 @@ export class OnDemand {
   private logoutPending = false;
   /** The token set a renewal received but did not store because this tab was signing out. */
   private discarded: Session | null = null;
+  private keyStore: DPoPKeyStore | null = null;
 
   constructor(private readonly context: OnDemandContext) {
-    this.client = new OidcClient(context);
+    this.client = new OidcClient({ ...context, dpop: context.store.dpop });
     // Real time on purpose: a watchdog on IndexedDB, not a timing rule of the session.
     const ledger = new RenewalLedger(context.tabs.enabled ? (context.window?.indexedDB ?? null) : null, context.config.storageNamespace, context.setTimer);
     this.handover = new TabHandover(context.tabs, context.store, ledger, () => context.clock.now());
@@ -226,12 +227,12 @@ export class OnDemand {
       await this.handover.commit(withEpoch);
       // withDPoP(): the replaced session's key and those of attempts too old to be answered go;
       // a younger key may be another tab's sign-in in progress.
-      if (withEpoch.dpopJkt) await this.dpopKeys((keys) => keys.prune(withEpoch.dpopJkt!, replaced, ATTEMPT_MAX_AGE_MS));
+      if (withEpoch.dpopJkt) await this.tidyDPoPKeys((keys) => keys.prune(withEpoch.dpopJkt!, replaced, ATTEMPT_MAX_AGE_MS));
       return withEpoch;
     });
     if (!committed) {
       if (signedIn.refreshToken) void this.client.revoke(signedIn.refreshToken, 'refresh_token').catch(() => undefined);
-      if (signedIn.dpopJkt) await this.dpopKeys((keys) => keys.delete(signedIn.dpopJkt!));
+      if (signedIn.dpopJkt) await this.tidyDPoPKeys((keys) => keys.delete(signedIn.dpopJkt!));
       return false;
     }
     events.emit({ type: 'signed_in', at: clock.now(), user: userClaimsOf(committed) });
@@ -253,7 +254,7 @@ export class OnDemand {
       this.discarded = null;
     }
     // withDPoP(): no key outlives the logout; done before logout() resolves or leaves the page.
-    await this.context.dpop?.forgetAll();
+    await this.client.dpop?.forgetAll();
     events.emit({ type: 'signed_out', at: clock.now(), reason: 'logout' });
     let error: AuthError | null = null;
     let refreshTokenRevoked = false;
@@ -279,9 +280,19 @@ export class OnDemand {
     return { outcome: 'redirected', refreshTokenRevoked, error };
   }
 
+  /**
+   * withDPoP()'s key store, one per instance, in this chunk with the oauth4webapi it needs. Asked
+   * for by withDPoP() only, once it checked that the page has IndexedDB and WebCrypto.
+   */
+  dpopKeys(nonceFor: (origin: string) => string | undefined): DPoPKeyStore {
+    const { config, clock } = this.context;
+    this.keyStore ??= new DPoPKeyStore({ indexedDB: globalThis.indexedDB, namespace: config.storageNamespace, clientId: config.clientId, nonceFor, now: () => clock.now() });
+    return this.keyStore;
+  }
+
   /** Tidies withDPoP()'s keys; a failure (IndexedDB refused) leaves them for the next sign-in or logout. */
-  private async dpopKeys(tidy: (keys: DPoPKeyStore) => Promise<void>): Promise<void> {
-    await this.context.dpop
+  private async tidyDPoPKeys(tidy: (keys: DPoPKeyStore) => Promise<void>): Promise<void> {
+    await this.client.dpop
       ?.keys()
       .then(tidy)
       .catch(() => undefined);

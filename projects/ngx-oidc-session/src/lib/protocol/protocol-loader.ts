@@ -5,7 +5,6 @@ import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK } from '../platform/clock';
 import { OP_FETCH } from '../platform/op-fetch';
 import { AuthEvents } from '../state/auth-events';
-import { DPOP_SUPPORT } from '../dpop/dpop-support';
 import { DiscoveryCache } from '../state/discovery-cache';
 import { SessionStore } from '../state/session-store';
 import { SignInAttempts } from '../state/sign-in-attempts';
@@ -35,7 +34,6 @@ export class ProtocolLoader {
   private readonly tabs = inject(TabCoordinator);
   private readonly events = inject(AuthEvents);
   private readonly attempts = inject(SignInAttempts);
-  private readonly dpop = inject(DPOP_SUPPORT, { optional: true });
   private loading: Promise<OnDemand> | null = null;
   private onDemand: OnDemand | null = null;
 
@@ -59,7 +57,6 @@ export class ProtocolLoader {
           events: this.events,
           attempts: this.attempts,
           browser: this.browser,
-          dpop: this.dpop,
         })),
       () => {
         // A failed fetch of the chunk (offline, a deploy that removed it) is tried again next time.

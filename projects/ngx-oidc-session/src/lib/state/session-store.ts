@@ -7,6 +7,7 @@ import { Session, SessionPosition, UserClaims, parseStoredSession, sameSession, 
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK } from '../platform/clock';
 import { TOKEN_STORAGE, WebTokenStorage, createTokenStorage } from '../platform/web-storage';
+import type { DPoPSupport } from '../dpop/dpop-support';
 import { AuthEvents } from './auth-events';
 
 /**
@@ -70,6 +71,12 @@ export class SessionStore {
   /** How many logouts this tab began (AuthService.logout() counts them): a silent sign-in started before one is discarded. */
   logouts = 0;
   private readonly written = new Subject<void>();
+  /**
+   * withDPoP() of this instance (RFC 9449), set by the feature when it is created; the protocol
+   * chunk takes it from here. A hook rather than an import, so that an app without the feature
+   * ships none of it.
+   */
+  dpop?: DPoPSupport;
 
   /** This tab's token set. */
   readonly session = computed(() => this.state().session);
@@ -110,7 +117,9 @@ export class SessionStore {
   load(): Session | null {
     const text = this.storage.getItem(this.key);
     let session = parseStoredSession(text, this.owner);
-    if (session && this.isSignedOut(session)) session = null;
+    // Only a session bound to the key withDPoP() found for it (none without the feature): never a
+    // DPoP session without its key, nor a bearer session under withDPoP().
+    if (session && (this.isSignedOut(session) || session.dpopJkt !== this.dpop?.jkt)) session = null;
     if (text !== null && session === null) this.storage.removeItem(this.key);
     this.write({ ...this.state(), session });
     return session;
@@ -160,12 +169,6 @@ export class SessionStore {
   takeHandedOver(session: Session): void {
     this.storage.setItem(this.key, serializeSession(session, this.owner));
     this.write({ ...this.state(), session });
-  }
-
-  /** Drops the session loaded at start-up, which may not be used (withDPoP(): no key for it), before start-up decides. */
-  discard(): void {
-    this.storage.removeItem(this.key);
-    this.write({ ...this.state(), session: null });
   }
 
   /** Start-up decided: the session loaded or handed over stays (or there is none). */
