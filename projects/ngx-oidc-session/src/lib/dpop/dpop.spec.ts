@@ -283,12 +283,17 @@ describe('withDPoP() (RFC 9449)', () => {
   });
 
   describe('key life', () => {
-    it('deletes every key of the instance at logout, before logout() resolves', async () => {
+    it('deletes every key of the instance at logout, before the browser leaves for the OP and before logout() resolves', async () => {
       const harness = await dpopHarness();
       await harness.signIn();
       await new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: () => undefined, now: () => harness.clock.now() }).create();
       expect((await storedKeys()).length).toBe(2);
-      await harness.auth.logout();
+      // A read begun as the browser leaves sees every write committed before it, and none begun after.
+      let atNavigation: Promise<StoredKey[]> | null = null;
+      spyOn(harness.browser, 'navigate').and.callFake(() => (atNavigation = storedKeys()));
+      const result = await harness.auth.logout();
+      expect(result.outcome).toBe('redirected');
+      expect(await atNavigation!).toEqual([]);
       expect(await storedKeys()).toEqual([]);
     });
 
