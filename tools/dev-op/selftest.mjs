@@ -2,7 +2,10 @@
 //   npx node --test tools/dev-op/selftest.mjs
 // Uses its own ports so it can run beside a dev OP on the default ones.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { resolveConfig } from './config.mjs';
 import { redirectUrisFor } from './provider.mjs';
@@ -604,6 +607,28 @@ describe('DPoP (RFC 9449) at the dev OP and the demo API', () => {
     return response;
   }
 
+  /** A proof signed here with jose, for the headers oauth4webapi would never make. */
+  async function craftedProof(header, key, accessToken) {
+    const payload = {
+      htm: 'GET',
+      htu: `${env.apiUrl}/api/hello`,
+      iat: Math.floor(Date.now() / 1000),
+      jti: crypto.randomUUID(),
+      ath: createHash('sha256').update(accessToken).digest('base64url'),
+      nonce: apiNonces.get(env.apiUrl),
+    };
+    return new SignJWT(payload).setProtectedHeader({ typ: 'dpop+jwt', ...header }).sign(key);
+  }
+
+  /** Two DPoP header lines (fetch would fold them into one value). */
+  const withTwoProofHeaders = (accessToken, proofs) => new Promise((resolve, reject) => {
+    const url = new URL(`${env.apiUrl}/api/hello`);
+    httpRequest(url, { headers: { Authorization: `DPoP ${accessToken}`, DPoP: proofs } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode));
+    }).on('error', reject).end();
+  });
+
   const apiLog = async () => (await fetch(`${env.apiUrl}/__test/api-log`)).json();
   const lastApiEntry = async () => (await apiLog()).at(-1);
   const dpopLog = () => hook('dpop-log');
@@ -735,6 +760,17 @@ describe('DPoP (RFC 9449) at the dev OP and the demo API', () => {
         tweak = {};
       }
     }
+    assert.equal(await withTwoProofHeaders(tokens.access_token, [proof, await proofOf(keyA, 'GET', url, tokens.access_token)]), 401);
+    assert.equal((await lastApiEntry()).dpop, 'proof-count');
+
+    const secret = new Uint8Array(32).fill(7);
+    const symmetric = await craftedProof({ alg: 'HS256', jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } }, secret, tokens.access_token);
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token, { proof: symmetric })).status, 401);
+    assert.equal((await lastApiEntry()).dpop, 'alg');
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const withPrivateJwk = await craftedProof({ alg: 'ES256', jwk: await exportJWK(privateKey) }, privateKey, tokens.access_token);
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token, { proof: withPrivateJwk })).status, 401);
+    assert.equal((await lastApiEntry()).dpop, 'jwk');
     // Still fine with a fresh proof.
     assert.equal((await callApiWithDPoP(keyA, tokens.access_token)).status, 200);
   });
