@@ -827,8 +827,16 @@ describe('DPoP (RFC 9449) at the dev OP and the demo API', () => {
   });
 
   test('dpop_jkt binds the code: an exchange with another key or without a proof is refused; a PAR proof binds it too', async () => {
+    await hook('dpop-log/reset', {});
     await rejectsWith(exchangeWithDPoP(await authorize(browser, { extra: { dpop_jkt: keyA.jkt } }), keyB), 'invalid_grant');
     await rejectsWith(exchangeWithDPoP(await authorize(browser, { extra: { dpop_jkt: keyA.jkt } }), undefined), 'invalid_grant');
+    // A silent (iframe) renewal: prompt=none with the session key's dpop_jkt binds its code too.
+    await rejectsWith(exchangeWithDPoP(await authorize(browser, { extra: { prompt: 'none', dpop_jkt: keyA.jkt } }), keyB), 'invalid_grant');
+    const silent = await exchangeWithDPoP(await authorize(browser, { extra: { prompt: 'none', dpop_jkt: keyA.jkt } }), keyA);
+    assert.equal(silent.token_type, 'dpop');
+    const authorizeLog = (await hook('authorization-requests')).authorize;
+    assert.ok(authorizeLog.at(-1).params.includes('dpop_jkt'), 'the authorization log names dpop_jkt');
+    assert.deepEqual((await dpopLog()).filter((entry) => entry.error === 'invalid_grant').length, 3);
     await rejectsWith(exchangeWithDPoP(await authorize(browser, { pushed: true, dpop: keyA.handle }), keyB), 'invalid_grant');
     const pushed = await exchangeWithDPoP(await authorize(browser, { pushed: true, dpop: keyA.handle }), keyA);
     assert.equal(pushed.token_type, 'dpop');
