@@ -823,7 +823,10 @@ describe('DPoP (RFC 9449) at the dev OP and the demo API', () => {
       ['refresh_token', false, 400, 'invalid_grant', null],
       ['refresh_token', true, 200, null, 'DPoP'],
     ]);
-    tokens = rotated;
+    // Reusing the rotated-away refresh token, even with the right key, revokes the grant.
+    await rejectsWith(refreshWithDPoP(tokens.refresh_token, keyA), 'invalid_grant');
+    assert.equal((await hook('counters')).refreshTokenReuse, 1);
+    await rejectsWith(refreshWithDPoP(rotated.refresh_token, keyA), 'invalid_grant');
   });
 
   test('dpop_jkt binds the code: an exchange with another key or without a proof is refused; a PAR proof binds it too', async () => {
