@@ -1,5 +1,6 @@
 // The protected demo API and, in test mode, a "look-alike" API on a confusable origin.
 import { API_CLIENT } from './config.mjs';
+import { DPoPCheckError, PROOF_ALGORITHMS, checkProof, createApiNonce, createReplayCache, expectedHtu } from './dpop.mjs';
 import { corsHeaders, preflightHeaders, readJson, sendJson } from './http-util.mjs';
 import { ROUTES } from './provider.mjs';
 
@@ -13,6 +14,16 @@ function bearerToken(header) {
   const match = /^Bearer +(\S*) *$/i.exec(header ?? '');
   return match ? match[1] : undefined;
 }
+
+/** The token of `Authorization: DPoP <token>` (RFC 9449 7.1), else undefined. */
+function dpopToken(header) {
+  const match = /^DPoP +(\S+) *$/i.exec(header ?? '');
+  return match ? match[1] : undefined;
+}
+
+/** A DPoP challenge (RFC 9449 7.1): the scheme, the algorithms the API takes, and the error. */
+const dpopChallenge = (error, description) =>
+  `DPoP algs="${PROOF_ALGORITHMS.join(' ')}", error="${error}", error_description="${description}"`;
 
 /**
  * Asks the OP about the token on every call, deliberately without caching: tests revoke tokens
@@ -36,6 +47,9 @@ async function introspect(issuer, token) {
   return response.json();
 }
 
+/** Access tokens introspect as Bearer or, bound to a key, DPoP; refresh tokens have no token_type. */
+const isAccessToken = (claims) => claims.token_type === 'Bearer' || claims.token_type === 'DPoP';
+
 function pathOf(req) {
   return new URL(req.url, 'http://localhost').pathname;
 }
@@ -47,8 +61,11 @@ function pathOf(req) {
  * @param {ReturnType<import('./test-hooks.mjs').createTestState>} [params.state] test mode only
  * @param {(line: string) => void} [params.log] request log, only when verbose
  */
-export function createApiHandler({ issuer, partnerIssuer, appOrigins, state, log }) {
+export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, state, log }) {
   const allowedOrigins = new Set(appOrigins);
+  // In test mode the hooks switch and rotate the nonce; otherwise it is the API's own.
+  const nonce = state?.dpop.apiNonce ?? createApiNonce();
+  const replay = state?.dpop.apiReplay ?? createReplayCache();
 
   const routes = {
     'GET /api/hello': (claims) => ({ message: `Hello, ${claims.sub}!`, ...basics(claims) }),
@@ -70,7 +87,7 @@ export function createApiHandler({ issuer, partnerIssuer, appOrigins, state, log
 
   async function handle(req, res) {
     const path = pathOf(req);
-    const cors = corsHeaders(req.headers.origin, allowedOrigins);
+    const cors = corsHeaders(req.headers.origin, allowedOrigins, { exposeDPoPNonce: true });
 
     if (state && (path === '/__test/api-log' || path.startsWith('/__test/api-log/'))) {
       if (req.method === 'GET' && path === '/__test/api-log') return sendJson(res, 200, state.apiLog);
@@ -96,7 +113,11 @@ export function createApiHandler({ issuer, partnerIssuer, appOrigins, state, log
     const route = routes[`${req.method} ${path}`];
     if (!route) return sendJson(res, 404, { error: 'not_found' }, cors);
 
+    const dpop = dpopToken(req.headers.authorization);
+    if (dpop !== undefined) return answerWithDPoP(req, res, path, route, dpop, cors);
+
     const token = bearerToken(req.headers.authorization);
+    if (token) res.scheme = 'Bearer';
     if (!token) {
       return sendJson(res, 401, { error: 'unauthorized', error_description: 'a Bearer access token is required' }, {
         ...cors,
@@ -112,7 +133,7 @@ export function createApiHandler({ issuer, partnerIssuer, appOrigins, state, log
     }
 
     // A refresh token is "active" too, but it must never work as a bearer credential.
-    if (!claims.active || claims.token_type !== 'Bearer') {
+    if (!claims.active || !isAccessToken(claims)) {
       const description = claims.active
         ? 'not an access token'
         : 'the access token is expired, revoked or unknown';
@@ -121,7 +142,64 @@ export function createApiHandler({ issuer, partnerIssuer, appOrigins, state, log
         'WWW-Authenticate': invalidToken(description),
       });
     }
+    // A DPoP-bound token is worthless without its key (RFC 9449 7.2): as a bearer token it is refused.
+    if (claims.cnf?.jkt) {
+      res.dpopCheck = 'bound-token-as-bearer';
+      const description = 'a DPoP-bound access token needs the DPoP scheme and a proof';
+      return sendJson(res, 401, { error: 'invalid_token', error_description: description }, {
+        ...cors,
+        'WWW-Authenticate': dpopChallenge('invalid_token', description),
+      });
+    }
+    return answer(req, res, route, claims, cors);
+  }
 
+  /**
+   * `Authorization: DPoP <token>`: the proof first (RFC 9449 4.3, with the API's nonce), then
+   * the token at the OP, then the binding: the token's `cnf.jkt` must be the proof key's
+   * thumbprint (RFC 9449 6.1, 7.1). Every answer carries the current nonce (RFC 9449 9).
+   */
+  async function answerWithDPoP(req, res, path, route, token, cors) {
+    res.scheme = 'DPoP';
+    const headers = { ...cors, 'DPoP-Nonce': nonce.value };
+    const refuse = (check, error, description) => {
+      res.dpopCheck = check;
+      return sendJson(res, 401, { error, error_description: description }, {
+        ...headers,
+        'WWW-Authenticate': dpopChallenge(error, description),
+      });
+    };
+    let thumbprint;
+    try {
+      thumbprint = await checkProof({
+        proofs: req.headersDistinct.dpop ?? [],
+        method: req.method,
+        htu: expectedHtu(apiUrl, req.url),
+        accessToken: token,
+        nonce,
+        replay,
+      });
+    } catch (error) {
+      if (!(error instanceof DPoPCheckError)) throw error;
+      return refuse(error.check, error.challenge, error.message);
+    }
+
+    let claims;
+    try {
+      claims = await introspect(issuerOf(path), token);
+    } catch {
+      return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the OpenID Provider is unreachable' }, headers);
+    }
+    if (!claims.active || !isAccessToken(claims)) {
+      return refuse('token', 'invalid_token', claims.active ? 'not an access token' : 'the access token is expired, revoked or unknown');
+    }
+    if (!claims.cnf?.jkt) return refuse('not-bound', 'invalid_token', 'the access token is not DPoP-bound');
+    if (claims.cnf.jkt !== thumbprint) return refuse('cnf-jkt', 'invalid_token', 'the DPoP proof key is not the key the access token is bound to');
+    res.dpopCheck = 'ok';
+    return answer(req, res, route, claims, headers);
+  }
+
+  async function answer(req, res, route, claims, cors) {
     let body;
     if (req.method === 'POST') {
       try {
@@ -138,10 +216,14 @@ export function createApiHandler({ issuer, partnerIssuer, appOrigins, state, log
   return (req, res) => {
     const path = pathOf(req);
     const hadAuthorization = req.headers.authorization !== undefined;
+    const hadDPoPProof = req.headers.dpop !== undefined;
     res.on('finish', () => {
       // Only the fact that a header arrived is kept, never the token itself.
       if (state && req.method !== 'OPTIONS' && !path.startsWith('/__test/')) {
-        const entry = { method: req.method, path, hadAuthorization, status: res.statusCode };
+        // scheme: the Authorization scheme the API took (Bearer, DPoP) or null; dpop: how the
+        // DPoP checks ended (see README), only when they ran. Never a token or a proof.
+        const entry = { method: req.method, path, hadAuthorization, status: res.statusCode, scheme: res.scheme ?? null, hadDPoPProof };
+        if (res.dpopCheck !== undefined) entry.dpop = res.dpopCheck;
         state.record(state.apiLog, res.clientId === undefined ? entry : { ...entry, clientId: res.clientId });
       }
       log?.(`[api] ${req.method} ${path} ${res.statusCode}`);
@@ -163,12 +245,14 @@ export function createLookalikeHandler({ appOrigins, state, log }) {
   const summary = () => ({
     requests: state.lookalikeLog.length,
     withAuthorization: state.lookalikeLog.filter((entry) => entry.hadAuthorization).length,
+    withDPoPProof: state.lookalikeLog.filter((entry) => entry.hadDPoPProof).length,
     log: state.lookalikeLog,
   });
 
   return (req, res) => {
     const path = pathOf(req);
     const hadAuthorization = req.headers.authorization !== undefined;
+    const hadDPoPProof = req.headers.dpop !== undefined;
     res.on('finish', () => log?.(`[look-alike] ${req.method} ${path} ${res.statusCode}`));
 
     if (req.method === 'GET' && path === '/__test/lookalike-log') return sendJson(res, 200, summary());
@@ -182,7 +266,7 @@ export function createLookalikeHandler({ appOrigins, state, log }) {
     }
     if (!path.startsWith('/api/')) return sendJson(res, 404, { error: 'not_found' });
 
-    state.record(state.lookalikeLog, { method: req.method, path, hadAuthorization });
+    state.record(state.lookalikeLog, { method: req.method, path, hadAuthorization, hadDPoPProof });
     // Drain any body so keep-alive connections stay usable.
     req.resume();
     return sendJson(

@@ -33,22 +33,26 @@ export function sendJson(res, status, body, headers = {}) {
   res.end(payload);
 }
 
-/** CORS response headers for an allowed browser origin; none for anyone else. */
-export function corsHeaders(origin, allowedOrigins) {
+/**
+ * CORS response headers for an allowed browser origin; none for anyone else. `exposeDPoPNonce`
+ * (the APIs) lets the app read the DPoP-Nonce header, which a browser hides otherwise.
+ */
+export function corsHeaders(origin, allowedOrigins, { exposeDPoPNonce = false } = {}) {
   if (!origin || !allowedOrigins.has(origin)) return { Vary: 'Origin' };
   return {
     Vary: 'Origin',
     'Access-Control-Allow-Origin': origin,
-    'Access-Control-Expose-Headers': 'WWW-Authenticate',
+    'Access-Control-Expose-Headers': exposeDPoPNonce ? 'WWW-Authenticate, DPoP-Nonce' : 'WWW-Authenticate',
   };
 }
 
+/** The APIs' preflight answer: the DPoP proof header is allowed beside Authorization (RFC 9449 7). */
 export function preflightHeaders(origin, allowedOrigins) {
   if (!origin || !allowedOrigins.has(origin)) return { Vary: 'Origin' };
   return {
-    ...corsHeaders(origin, allowedOrigins),
+    ...corsHeaders(origin, allowedOrigins, { exposeDPoPNonce: true }),
     'Access-Control-Allow-Methods': 'GET, POST',
-    'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type, DPoP',
     'Access-Control-Max-Age': '600',
   };
 }

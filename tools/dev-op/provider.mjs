@@ -110,7 +110,7 @@ const escapeHtml = (value) =>
  * @param {ReturnType<import('./store.mjs').createStore>} params.store
  * @param {string} [params.cookiePrefix] prefix of the OP's cookie names, for a second OP on the same host
  */
-export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '' }) {
+export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '', dpopNonceRequired = () => true }) {
   const allowedOrigins = new Set(appOrigins);
 
   const configuration = {
@@ -170,6 +170,19 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
       devInteractions: { enabled: true },
       resourceIndicators: { enabled: false },
       userinfo: { enabled: true },
+      // RFC 9449, optional for every client (no client has dpop_bound_access_tokens, so bearer
+      // tokens keep working): a token request with a DPoP proof gets a DPoP-bound access token
+      // (token_type DPoP, cnf.jkt at introspection) and, for these public clients, a refresh
+      // token bound to the same key (RFC 9449 5). Server nonces are on and required, as at a
+      // strict deployment (RFC 9449 8): a proof without a current nonce gets 400 use_dpop_nonce
+      // and a DPoP-Nonce header (401 at userinfo). The secret is per start; nonces change every
+      // minute and stay valid a few minutes (oidc-provider's window). The test hooks can turn
+      // the nonce requirement off (dpopNonceRequired).
+      dPoP: {
+        enabled: true,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => dpopNonceRequired(),
+      },
       // RFC 9126, on for every client (the default of oidc-provider 9, spelled out because the
       // library uses it whenever the discovery document offers it). Its CORS is client-based,
       // like the token endpoint's (clientBasedCORS above). The test hooks can hide or require it.

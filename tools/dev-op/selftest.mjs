@@ -2,7 +2,10 @@
 //   npx node --test tools/dev-op/selftest.mjs
 // Uses its own ports so it can run beside a dev OP on the default ones.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { resolveConfig } from './config.mjs';
 import { redirectUrisFor } from './provider.mjs';
@@ -62,7 +65,7 @@ let as;
  * Runs an authorization request through login and consent like a user would; resolves with the
  * redirect back to the app (the authorization response).
  */
-async function authorize(browser, { clientId = 'ngx-oidc-demo', login = 'alice', extra = {}, pushed = false } = {}) {
+async function authorize(browser, { clientId = 'ngx-oidc-demo', login = 'alice', extra = {}, pushed = false, dpop } = {}) {
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const nonce = oauth.generateRandomNonce();
@@ -80,8 +83,13 @@ async function authorize(browser, { clientId = 'ngx-oidc-demo', login = 'alice',
   });
   if (pushed) {
     // RFC 9126: the parameters go to the PAR endpoint, the browser carries client_id and request_uri.
-    const response = await oauth.pushedAuthorizationRequest(as, { client_id: clientId }, oauth.None(), params, { ...insecure, headers: { Origin: APP } });
-    const { request_uri } = await oauth.processPushedAuthorizationResponse(as, { client_id: clientId }, response);
+    // With a DPoP handle the proof binds the code to its key (RFC 9449 10.1); one retry with the OP's nonce.
+    const push = async () => oauth.processPushedAuthorizationResponse(as, { client_id: clientId },
+      await oauth.pushedAuthorizationRequest(as, { client_id: clientId }, oauth.None(), params, { ...insecure, headers: { Origin: APP }, DPoP: dpop }));
+    const { request_uri } = await push().catch((error) => {
+      if (dpop && oauth.isDPoPNonceError(error)) return push();
+      throw error;
+    });
     url.search = new URLSearchParams({ client_id: clientId, request_uri }).toString();
   } else {
     url.search = params.toString();
@@ -233,7 +241,7 @@ describe('dev OP in test mode', () => {
     const missing = await callApi();
     assert.equal(missing.status, 401);
     assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="demo-api"');
-    assert.equal(missing.headers.get('access-control-expose-headers'), 'WWW-Authenticate');
+    assert.equal(missing.headers.get('access-control-expose-headers'), 'WWW-Authenticate, DPoP-Nonce');
 
     const bogus = await callApi('not-a-token');
     assert.equal(bogus.status, 401);
@@ -460,6 +468,9 @@ describe('dev OP in test mode', () => {
       introspection: 1,
       par: 0,
       outageRejected: 0,
+      tokenAuthorizationCodeWithDPoP: 0,
+      tokenRefreshWithDPoP: 0,
+      tokenDPoPNonceChallenges: 0,
     });
   });
 
@@ -543,5 +554,316 @@ describe('dev OP config', () => {
     assert.deepEqual(redirectUrisFor(config.appUrls[1]), ['http://localhost:4802/app/', 'http://localhost:4802/app/silent-renew.html']);
     assert.deepEqual(redirectUrisFor(config.appUrls[1], '?op=partner'), ['http://localhost:4802/app/?op=partner', 'http://localhost:4802/app/silent-renew.html?op=partner']);
     assert.throws(() => resolveConfig({ appOrigins: ['http://localhost:4802/app/?x=1'] }, {}), /base path/);
+  });
+});
+
+describe('DPoP (RFC 9449) at the dev OP and the demo API', () => {
+  const browser = new Browser();
+  const client = { client_id: 'ngx-oidc-demo' };
+  /**
+   * The API's nonces by origin, put into proofs through the handle's public modifyAssertion
+   * option (the handle keeps the OP's nonces itself, from the token endpoint's answers).
+   */
+  const apiNonces = new Map();
+  /** Per-proof changes for the negative cases: `typ`, and payload members to overwrite. */
+  let tweak = {};
+  let keyA;
+  let keyB;
+  let tokens;
+
+  async function newKey() {
+    const keyPair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const handle = oauth.DPoP(client, keyPair, {
+      [oauth.modifyAssertion]: (header, payload) => {
+        header.typ = tweak.typ ?? 'dpop+jwt'; // the handle reuses its header object for every proof
+        const nonce = apiNonces.get(new URL(payload.htu).origin);
+        if (nonce) payload.nonce = nonce;
+        Object.assign(payload, tweak.payload);
+      },
+    });
+    return { handle, jkt: await handle.calculateThumbprint() };
+  }
+
+  /** A proof from oauth4webapi's public contract, captured instead of sent. */
+  async function proofOf(key, method, url, accessToken) {
+    let proof;
+    await oauth.protectedResourceRequest(accessToken, method, new URL(url), new Headers(), null, {
+      ...insecure,
+      DPoP: key.handle,
+      [oauth.customFetch]: async (_url, init) => {
+        proof = new Headers(init.headers).get('dpop');
+        return new Response(null, { status: 204 });
+      },
+    });
+    return proof;
+  }
+
+  async function callApiWithDPoP(key, accessToken, { path = '/api/hello', method = 'GET', proof, proofUrl, proofMethod } = {}) {
+    const url = `${env.apiUrl}${path}`;
+    const dpop = proof ?? (await proofOf(key, proofMethod ?? method, proofUrl ?? url, accessToken));
+    const response = await fetch(url, { method, headers: { Origin: APP, Authorization: `DPoP ${accessToken}`, DPoP: dpop } });
+    const nonce = response.headers.get('dpop-nonce');
+    if (nonce) apiNonces.set(new URL(url).origin, nonce);
+    return response;
+  }
+
+  /** A proof signed here with jose, for the headers oauth4webapi would never make. */
+  async function craftedProof(header, key, accessToken) {
+    const payload = {
+      htm: 'GET',
+      htu: `${env.apiUrl}/api/hello`,
+      iat: Math.floor(Date.now() / 1000),
+      jti: crypto.randomUUID(),
+      ath: createHash('sha256').update(accessToken).digest('base64url'),
+      nonce: apiNonces.get(env.apiUrl),
+    };
+    return new SignJWT(payload).setProtectedHeader({ typ: 'dpop+jwt', ...header }).sign(key);
+  }
+
+  /** Two DPoP header lines (fetch would fold them into one value). */
+  const withTwoProofHeaders = (accessToken, proofs) => new Promise((resolve, reject) => {
+    const url = new URL(`${env.apiUrl}/api/hello`);
+    httpRequest(url, { headers: { Authorization: `DPoP ${accessToken}`, DPoP: proofs } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode));
+    }).on('error', reject).end();
+  });
+
+  const apiLog = async () => (await fetch(`${env.apiUrl}/__test/api-log`)).json();
+  const lastApiEntry = async () => (await apiLog()).at(-1);
+  const dpopLog = () => hook('dpop-log');
+
+  /** One retry with the nonce the handle took from the OP's use_dpop_nonce answer (RFC 9449 8). */
+  const withNonceRetry = (grant) => grant().catch((error) => {
+    if (oauth.isDPoPNonceError(error)) return grant();
+    throw error;
+  });
+
+  function exchangeWithDPoP(flow, key) {
+    const params = oauth.validateAuthResponse(as, client, flow.callback, flow.state);
+    return withNonceRetry(async () => oauth.processAuthorizationCodeResponse(as, client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT_URI, flow.verifier, { ...insecure, DPoP: key?.handle, headers: { Origin: APP } }),
+      { expectedNonce: flow.nonce, requireIdToken: true }));
+  }
+
+  const refreshWithDPoP = (refreshToken, key) => withNonceRetry(async () => oauth.processRefreshTokenResponse(as, client,
+    await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, { ...insecure, DPoP: key?.handle })));
+
+  before(async () => {
+    env = await startDevEnvironment({ port: 4440, apiPort: 4540, lookalikePort: 45401, testMode: true, env: {} });
+    const issuer = new URL(env.issuer);
+    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+    keyA = await newKey();
+    keyB = await newKey();
+  });
+  after(() => env?.close());
+
+  test('discovery offers DPoP; the DPoP header passes CORS preflight at the token, PAR and userinfo endpoints and the API', async () => {
+    assert.ok(as.dpop_signing_alg_values_supported.includes('ES256'));
+    for (const url of [as.token_endpoint, as.pushed_authorization_request_endpoint, as.userinfo_endpoint, `${env.apiUrl}/api/hello`]) {
+      const preflight = await fetch(url, {
+        method: 'OPTIONS',
+        headers: { Origin: APP, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,dpop' },
+      });
+      assert.ok(preflight.status === 204, `${url}: ${preflight.status}`);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), APP, url);
+      assert.match(preflight.headers.get('access-control-allow-headers'), /\bdpop\b/i, url);
+    }
+  });
+
+  test('a code grant with a proof but without the OP nonce gets 400 use_dpop_nonce with a readable DPoP-Nonce; with it, a DPoP token', async () => {
+    await hook('reset', {});
+    const flow = await authorize(browser, { extra: { dpop_jkt: keyA.jkt } });
+    const params = oauth.validateAuthResponse(as, client, flow.callback, flow.state);
+    const first = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT_URI, flow.verifier, { ...insecure, DPoP: keyA.handle, headers: { Origin: APP } });
+    assert.equal(first.status, 400);
+    assert.equal((await first.clone().json()).error, 'use_dpop_nonce');
+    assert.ok(first.headers.get('dpop-nonce'), 'a DPoP-Nonce header');
+    assert.match(first.headers.get('access-control-expose-headers'), /\bDPoP-Nonce\b/, 'the browser may read it');
+    assert.equal(first.headers.get('access-control-allow-origin'), APP);
+
+    tokens = await exchangeWithDPoP(flow, keyA);
+    assert.equal(tokens.token_type, 'dpop');
+    assert.ok(tokens.refresh_token);
+    const counters = await hook('counters');
+    assert.equal(counters.tokenDPoPNonceChallenges, 1);
+    assert.equal(counters.tokenAuthorizationCodeWithDPoP, 2);
+    assert.deepEqual((await dpopLog()).map(({ endpoint, grantType, hadProof, status, error, nonceChallenged, tokenType }) =>
+      [endpoint, grantType, hadProof, status, error, nonceChallenged, tokenType]), [
+      ['token', 'authorization_code', true, 400, 'use_dpop_nonce', true, null],
+      ['token', 'authorization_code', true, 200, null, false, 'DPoP'],
+    ]);
+    const introspection = await fetch(as.introspection_endpoint, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from('demo-api:demo-api-secret').toString('base64')}` },
+      body: new URLSearchParams({ token: tokens.access_token }),
+    }).then((response) => response.json());
+    assert.equal(introspection.token_type, 'DPoP');
+    assert.equal(introspection.cnf.jkt, keyA.jkt);
+  });
+
+  test('the API challenges a proof without its nonce (401 use_dpop_nonce, DPoP-Nonce), then answers 200', async () => {
+    await fetch(`${env.apiUrl}/__test/api-log/reset`, { method: 'POST' });
+    const challenged = await callApiWithDPoP(keyA, tokens.access_token);
+    assert.equal(challenged.status, 401);
+    assert.match(challenged.headers.get('www-authenticate'), /^DPoP algs="[^"]*ES256[^"]*", error="use_dpop_nonce", error_description="[^"]+"$/);
+    assert.ok(challenged.headers.get('dpop-nonce'));
+    assert.equal(challenged.headers.get('access-control-expose-headers'), 'WWW-Authenticate, DPoP-Nonce');
+    const ok = await callApiWithDPoP(keyA, tokens.access_token);
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).sub, 'alice');
+    assert.ok(ok.headers.get('dpop-nonce'), 'every DPoP answer carries the current nonce');
+    const log = await apiLog();
+    assert.deepEqual(log.map(({ scheme, hadDPoPProof, dpop, status, clientId }) => [scheme, hadDPoPProof, dpop, status, clientId ?? null]), [
+      ['DPoP', true, 'use_dpop_nonce', 401, null],
+      ['DPoP', true, 'ok', 200, 'ngx-oidc-demo'],
+    ]);
+    assert.ok(!JSON.stringify(log).includes(tokens.access_token.slice(0, 12)), 'never a token in the log');
+  });
+
+  test('the DPoP-bound token replayed as a bearer token, or with a proof from another key, gets 401 invalid_token', async () => {
+    const asBearer = await callApi(tokens.access_token);
+    assert.equal(asBearer.status, 401);
+    assert.match(asBearer.headers.get('www-authenticate'), /^DPoP .*error="invalid_token"/);
+    assert.equal((await lastApiEntry()).dpop, 'bound-token-as-bearer');
+
+    const otherKey = await callApiWithDPoP(keyB, tokens.access_token);
+    assert.equal(otherKey.status, 401);
+    assert.match(otherKey.headers.get('www-authenticate'), /error="invalid_token"/);
+    assert.equal((await lastApiEntry()).dpop, 'cnf-jkt');
+  });
+
+  test('the API refuses a replayed jti, a wrong htm or htu, an iat out of the window, a wrong ath or typ, and several proofs', async () => {
+    const url = `${env.apiUrl}/api/hello`;
+    const proof = await proofOf(keyA, 'GET', url, tokens.access_token);
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token, { proof })).status, 200);
+    const cases = [
+      ['jti-replay', { proof }],
+      ['htm', { proofMethod: 'POST' }],
+      ['htu', { proofUrl: `${env.apiUrl}/api/profile` }],
+      ['htu', { proofUrl: `${env.lookalikeUrl}/api/hello` }],
+      ['iat', { tweak: { payload: { iat: Math.floor(Date.now() / 1000) - 120 } } }],
+      ['iat', { tweak: { payload: { iat: Math.floor(Date.now() / 1000) + 120 } } }],
+      ['ath', { tweak: { payload: { ath: 'x'.repeat(43) } } }],
+      ['typ', { tweak: { typ: 'JWT' } }],
+      ['proof-count', { proof: `${proof}, ${proof}` }],
+      ['signature', { proof: `${proof.slice(0, -4)}AAAA` }],
+    ];
+    for (const [check, options] of cases) {
+      tweak = options.tweak ?? {};
+      try {
+        const response = await callApiWithDPoP(keyA, tokens.access_token, options);
+        assert.equal(response.status, 401, check);
+        assert.match(response.headers.get('www-authenticate'), /^DPoP .*error="invalid_dpop_proof"/, check);
+        assert.equal((await lastApiEntry()).dpop, check);
+      } finally {
+        tweak = {};
+      }
+    }
+    assert.equal(await withTwoProofHeaders(tokens.access_token, [proof, await proofOf(keyA, 'GET', url, tokens.access_token)]), 401);
+    assert.equal((await lastApiEntry()).dpop, 'proof-count');
+
+    const secret = new Uint8Array(32).fill(7);
+    const symmetric = await craftedProof({ alg: 'HS256', jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } }, secret, tokens.access_token);
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token, { proof: symmetric })).status, 401);
+    assert.equal((await lastApiEntry()).dpop, 'alg');
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const withPrivateJwk = await craftedProof({ alg: 'ES256', jwk: await exportJWK(privateKey) }, privateKey, tokens.access_token);
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token, { proof: withPrivateJwk })).status, 401);
+    assert.equal((await lastApiEntry()).dpop, 'jwk');
+    // Still fine with a fresh proof.
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token)).status, 200);
+  });
+
+  test('the API nonce hooks: rotate makes the old nonce fail once; not required lets a proof without one through', async () => {
+    assert.equal((await hook('dpop', { rotateApiNonce: true })).apiNonceRotations, 1);
+    const stale = await callApiWithDPoP(keyA, tokens.access_token);
+    assert.equal(stale.status, 401);
+    assert.match(stale.headers.get('www-authenticate'), /error="use_dpop_nonce"/);
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token)).status, 200);
+
+    await hook('dpop', { apiNonceRequired: false });
+    apiNonces.clear();
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token)).status, 200);
+    await hook('dpop', { apiNonceRequired: true });
+    apiNonces.clear(); // the API sent its nonce on the answer above
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token)).status, 401, 'required again');
+    assert.deepEqual(await hook('dpop'), { opNonceRequired: true, apiNonceRequired: true, apiNonceRotations: 1 });
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token)).status, 200);
+  });
+
+  test('userinfo with a DPoP token needs a proof', async () => {
+    const withoutProof = await fetch(as.userinfo_endpoint, { headers: { Authorization: `DPoP ${tokens.access_token}` } });
+    assert.equal(withoutProof.status, 400);
+    assert.equal((await withoutProof.json()).error, 'invalid_request');
+    const asBearer = await fetch(as.userinfo_endpoint, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(asBearer.status, 401);
+    const info = await withNonceRetry(async () => oauth.processUserInfoResponse(as, client, 'alice',
+      await oauth.userInfoRequest(as, client, tokens.access_token, { ...insecure, DPoP: keyA.handle })));
+    assert.equal(info.sub, 'alice');
+  });
+
+  test('the refresh token is bound to the key: another key or no proof is refused, the right key works, no reuse', async () => {
+    await hook('counters/reset', {});
+    await hook('dpop-log/reset', {});
+    await rejectsWith(refreshWithDPoP(tokens.refresh_token, keyB), 'invalid_grant');
+    await rejectsWith(refreshWithDPoP(tokens.refresh_token, undefined), 'invalid_grant');
+    const rotated = await refreshWithDPoP(tokens.refresh_token, keyA);
+    assert.equal(rotated.token_type, 'dpop');
+    assert.ok(rotated.refresh_token !== tokens.refresh_token, 'rotated');
+    assert.equal((await callApiWithDPoP(keyA, rotated.access_token)).status, 200);
+    const counters = await hook('counters');
+    assert.equal(counters.refreshTokenReuse, 0);
+    // Key B first meets the OP's nonce challenge, then is refused; key A holds the nonce already.
+    assert.equal(counters.tokenRefreshWithDPoP, 3, 'the keyless refresh carried no proof');
+    assert.equal(counters.tokenRefresh, 4);
+    assert.deepEqual((await dpopLog()).map(({ grantType, hadProof, status, error, tokenType }) => [grantType, hadProof, status, error, tokenType]), [
+      ['refresh_token', true, 400, 'use_dpop_nonce', null],
+      ['refresh_token', true, 400, 'invalid_grant', null],
+      ['refresh_token', false, 400, 'invalid_grant', null],
+      ['refresh_token', true, 200, null, 'DPoP'],
+    ]);
+    // Reusing the rotated-away refresh token, even with the right key, revokes the grant.
+    await rejectsWith(refreshWithDPoP(tokens.refresh_token, keyA), 'invalid_grant');
+    assert.equal((await hook('counters')).refreshTokenReuse, 1);
+    await rejectsWith(refreshWithDPoP(rotated.refresh_token, keyA), 'invalid_grant');
+  });
+
+  test('dpop_jkt binds the code: an exchange with another key or without a proof is refused; a PAR proof binds it too', async () => {
+    await hook('dpop-log/reset', {});
+    await rejectsWith(exchangeWithDPoP(await authorize(browser, { extra: { dpop_jkt: keyA.jkt } }), keyB), 'invalid_grant');
+    await rejectsWith(exchangeWithDPoP(await authorize(browser, { extra: { dpop_jkt: keyA.jkt } }), undefined), 'invalid_grant');
+    // A silent (iframe) renewal: prompt=none with the session key's dpop_jkt binds its code too.
+    await rejectsWith(exchangeWithDPoP(await authorize(browser, { extra: { prompt: 'none', dpop_jkt: keyA.jkt } }), keyB), 'invalid_grant');
+    const silent = await exchangeWithDPoP(await authorize(browser, { extra: { prompt: 'none', dpop_jkt: keyA.jkt } }), keyA);
+    assert.equal(silent.token_type, 'dpop');
+    const authorizeLog = (await hook('authorization-requests')).authorize;
+    assert.ok(authorizeLog.at(-1).params.includes('dpop_jkt'), 'the authorization log names dpop_jkt');
+    assert.deepEqual((await dpopLog()).filter((entry) => entry.error === 'invalid_grant').length, 3);
+    await rejectsWith(exchangeWithDPoP(await authorize(browser, { pushed: true, dpop: keyA.handle }), keyB), 'invalid_grant');
+    const pushed = await exchangeWithDPoP(await authorize(browser, { pushed: true, dpop: keyA.handle }), keyA);
+    assert.equal(pushed.token_type, 'dpop');
+    const pars = (await dpopLog()).filter((entry) => entry.endpoint === 'par');
+    // The handle already holds the OP's nonce (nonces are per origin): no challenge at PAR.
+    assert.deepEqual(pars.map(({ hadProof, status, error }) => [hadProof, status, error]), [[true, 201, null], [true, 201, null]]);
+  });
+
+  test('bearer tokens keep working without DPoP; the OP nonce can be switched off', async () => {
+    const bearer = await exchange(await authorize(browser));
+    assert.equal(bearer.token_type, 'bearer');
+    assert.equal((await callApi(bearer.access_token)).status, 200);
+    assert.equal((await lastApiEntry()).scheme, 'Bearer');
+    const unbound = await callApiWithDPoP(keyA, bearer.access_token);
+    assert.equal(unbound.status, 401, 'a bearer token is not DPoP-bound');
+    assert.equal((await lastApiEntry()).dpop, 'not-bound');
+
+    await hook('dpop', { opNonceRequired: false });
+    await hook('counters/reset', {});
+    const fresh = await newKey();
+    const noNonce = await exchangeWithDPoP(await authorize(browser, { extra: { dpop_jkt: fresh.jkt } }), fresh);
+    assert.equal(noNonce.token_type, 'dpop');
+    assert.equal((await hook('counters')).tokenDPoPNonceChallenges, 0);
+    await hook('reset', {});
+    assert.equal((await hook('dpop')).opNonceRequired, true);
   });
 });

@@ -48,8 +48,9 @@ export async function startDevEnvironment(options = {}) {
 
   const ttl = { ...config.ttl };
   const store = createStore();
-  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store });
   const state = config.testMode ? testHooks.createTestState(ttl) : undefined;
+  const dpopNonceRequired = () => state?.dpop.opNonceRequired ?? true;
+  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store, dpopNonceRequired });
   const partnerProvider = createProvider({ issuer: partnerIssuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store: createStore(), cookiePrefix: 'partner' });
 
   if (log) {
@@ -81,7 +82,7 @@ export async function startDevEnvironment(options = {}) {
     running.push(await listen(provider.callback(), config.port, 'dev OP'));
     running.push(
       await listen(
-        api.createApiHandler({ issuer, partnerIssuer, appOrigins: config.appOrigins, state, log }),
+        api.createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins: config.appOrigins, state, log }),
         config.apiPort,
         'demo API',
       ),

@@ -21,5 +21,13 @@ export function testHooks({ issuer, apiUrl }) {
     resetCounters: () => hook('/counters/reset', { method: 'POST' }),
     apiLog: () => apiHook('/api-log'),
     resetApiLog: () => apiHook('/api-log/reset', 'POST'),
+    /**
+     * DPoP switches (all optional): `{ opNonceRequired, apiNonceRequired, rotateApiNonce }`;
+     * without settings, the current status.
+     */
+    dpop: (settings) => (settings ? hook('/dpop', { method: 'POST', body: settings }) : hook('/dpop')),
+    /** The token, PAR and userinfo requests the OP got: whether each carried a DPoP proof, and how it ended. */
+    dpopLog: () => hook('/dpop-log'),
+    resetDpopLog: () => hook('/dpop-log/reset', { method: 'POST' }),
   };
 }

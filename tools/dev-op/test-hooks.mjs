@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { TTL_KEYS, positiveInteger } from './config.mjs';
 import { ROUTES } from './provider.mjs';
 import { corsHeaders, readJson } from './http-util.mjs';
+import { createApiNonce, createReplayCache } from './dpop.mjs';
 
 const COUNTER_NAMES = [
   'authorize',
@@ -24,6 +25,11 @@ const COUNTER_NAMES = [
   'introspection',
   'par',
   'outageRejected',
+  // DPoP (RFC 9449) at the token endpoint: requests that carried a proof, per grant type, and
+  // the use_dpop_nonce challenges the OP answered there.
+  'tokenAuthorizationCodeWithDPoP',
+  'tokenRefreshWithDPoP',
+  'tokenDPoPNonceChallenges',
 ];
 
 export const OP_ENDPOINTS = [
@@ -97,6 +103,13 @@ export function createTestState(ttl) {
     hold: { endpoints: new Set(), waiting: [], watchers: [], heldTotal: 0 },
     apiLog: [],
     lookalikeLog: [],
+    /**
+     * DPoP switches: `opNonceRequired` (the OP's token, PAR and userinfo endpoints demand their
+     * nonce), the API's nonce (`apiNonce.required`, `rotate()`) and its jti replay cache.
+     */
+    dpop: { opNonceRequired: true, apiNonce: createApiNonce(), apiReplay: createReplayCache() },
+    /** Requests at the token, PAR and userinfo endpoints: whether a DPoP proof came, and the outcome (never a value). */
+    dpopLog: [],
     /** What reached the redirect sink: method and which secrets the body held, never their values. */
     redirectSinkLog: [],
     /**
@@ -202,6 +215,9 @@ export function createTestState(ttl) {
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
+      state.dpop.opNonceRequired = true;
+      state.dpop.apiNonce.reset();
+      state.dpopLog.length = 0;
       state.keys = { published: [], signing: null, all: new Map() };
       state.resetTtl();
     },
@@ -223,6 +239,11 @@ export function createTestState(ttl) {
 
     signingKeyStatus() {
       return { signingKid: state.keys.signing?.kid ?? null, publishedTestKids: state.keys.published.map((key) => key.kid) };
+    },
+
+    dpopStatus() {
+      const { dpop } = state;
+      return { opNonceRequired: dpop.opNonceRequired, apiNonceRequired: dpop.apiNonce.required, apiNonceRotations: dpop.apiNonce.rotations };
     },
 
   };
@@ -386,6 +407,23 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       state.tampers.clear();
       return { pending: [] };
     },
+    'GET /__test/dpop': () => state.dpopStatus(),
+    'POST /__test/dpop': (body) => {
+      for (const key of ['opNonceRequired', 'apiNonceRequired', 'rotateApiNonce']) {
+        if (body[key] !== undefined && typeof body[key] !== 'boolean') throw new HookError(400, `"${key}" must be a boolean`);
+      }
+      const unknown = Object.keys(body).filter((key) => !['opNonceRequired', 'apiNonceRequired', 'rotateApiNonce'].includes(key));
+      if (unknown.length) throw new HookError(400, `unknown setting ${unknown.join(', ')}; use opNonceRequired, apiNonceRequired, rotateApiNonce`);
+      if (body.opNonceRequired !== undefined) state.dpop.opNonceRequired = body.opNonceRequired;
+      if (body.apiNonceRequired !== undefined) state.dpop.apiNonce.required = body.apiNonceRequired;
+      if (body.rotateApiNonce) state.dpop.apiNonce.rotate();
+      return state.dpopStatus();
+    },
+    'GET /__test/dpop-log': () => state.dpopLog,
+    'POST /__test/dpop-log/reset': () => {
+      state.dpopLog.length = 0;
+      return state.dpopLog;
+    },
     'GET /__test/signing-key': () => state.signingKeyStatus(),
     'POST /__test/signing-key': (body) => {
       if (!SIGNING_KEY_MODES.includes(body.mode)) {
@@ -517,11 +555,41 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     const { counters: c } = state;
     // oidc-provider has parsed the form body by now; reading it here would consume the stream.
     const grantType = ctx.oidc?.params?.grant_type;
-    if (grantType === 'authorization_code') c.tokenAuthorizationCode += 1;
+    const withProof = Boolean(ctx.get('DPoP'));
+    if (grantType === 'authorization_code') {
+      c.tokenAuthorizationCode += 1;
+      if (withProof) c.tokenAuthorizationCodeWithDPoP += 1;
+    }
     if (grantType === 'refresh_token') {
       c.tokenRefresh += 1;
+      if (withProof) c.tokenRefreshWithDPoP += 1;
       if (ctx.status >= 400) c.tokenRefreshFailed += 1;
     }
+    if (ctx.status === 400 && ctx.body?.error === 'use_dpop_nonce') c.tokenDPoPNonceChallenges += 1;
+  }
+
+  /**
+   * One entry per request at the token, PAR and userinfo endpoints: whether it carried a DPoP
+   * proof, the status, the OAuth error code and, for tokens, the token type issued. Never a
+   * token, a proof or a nonce.
+   */
+  function recordDPoP(ctx, endpoint) {
+    const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
+    // userinfo refuses in WWW-Authenticate (RFC 6750 3, RFC 9449 7.1), not in a body.
+    const challenge = /error="([^"]+)"/.exec(ctx.response.get('WWW-Authenticate') ?? '')?.[1];
+    const entry = {
+      endpoint,
+      clientId: ctx.oidc?.client?.clientId ?? ctx.oidc?.params?.client_id ?? null,
+      hadProof: Boolean(ctx.get('DPoP')),
+      status: ctx.status,
+      error: typeof body.error === 'string' ? body.error : challenge ?? null,
+      nonceChallenged: ctx.status >= 400 && Boolean(ctx.response.get('DPoP-Nonce')) && (body.error ?? challenge) === 'use_dpop_nonce',
+    };
+    if (endpoint === 'token') {
+      entry.grantType = ctx.oidc?.params?.grant_type ?? null;
+      entry.tokenType = typeof body.token_type === 'string' ? body.token_type : null;
+    }
+    state.record(state.dpopLog, entry);
   }
 
   function tamperAuthorizationResponse(ctx) {
@@ -686,6 +754,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     await next();
 
     if (endpoint === 'token') countTokenRequest(ctx);
+    if (endpoint === 'token' || endpoint === 'par' || endpoint === 'userinfo') recordDPoP(ctx, endpoint);
     if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
