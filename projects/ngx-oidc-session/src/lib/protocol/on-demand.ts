@@ -218,21 +218,23 @@ export class OnDemand {
       }
     }
     const signedIn = session;
+    let replaced: string | undefined;
     const committed = await tabs.exclusive(async () => {
       if (stillWanted && !(await stillWanted())) return null;
       // A callback page has not loaded the stored session: the one it replaces is in storage.
-      const replaced = (store.session() ?? store.peekStored())?.dpopJkt;
+      replaced = (store.session() ?? store.peekStored())?.dpopJkt;
       const withEpoch = { ...signedIn, epoch: await this.handover.nextEpoch() };
       store.set(withEpoch, 'signed-in');
       await this.handover.commit(withEpoch);
-      // withDPoP(): the replaced session's key and those of attempts too old to be answered go;
-      // a younger key may be another tab's sign-in in progress.
-      if (withEpoch.dpopJkt) await this.tidyDPoPKeys((keys) => keys.prune(withEpoch.dpopJkt!, replaced, ATTEMPT_MAX_AGE_MS));
       return withEpoch;
     });
+    // withDPoP(), outside the lock (IndexedDB is not waited for under it): a sign-in that was not
+    // taken leaves no key; one that was removes the key it replaced and those of attempts too old
+    // to be answered (a younger key may be another tab's sign-in in progress).
+    const jkt = signedIn.dpopJkt;
+    if (jkt) await this.tidyDPoPKeys((keys) => (committed ? keys.prune(jkt, replaced, ATTEMPT_MAX_AGE_MS) : keys.delete(jkt)));
     if (!committed) {
       if (signedIn.refreshToken) void this.client.revoke(signedIn.refreshToken, 'refresh_token').catch(() => undefined);
-      if (signedIn.dpopJkt) await this.tidyDPoPKeys((keys) => keys.delete(signedIn.dpopJkt!));
       return false;
     }
     events.emit({ type: 'signed_in', at: clock.now(), user: userClaimsOf(committed) });
