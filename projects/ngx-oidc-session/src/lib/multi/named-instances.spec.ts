@@ -12,9 +12,10 @@ import { AuthError } from '../core/errors';
 import { AUTH_INSTANCE_ROUTER, AUTH_TOKEN } from '../http/auth-interceptor';
 import { AUTH_CLOCK, systemClock } from '../platform/clock';
 import { OP_FETCH, OpFetch } from '../platform/op-fetch';
-import { AuthFeature, AuthModule, provideAuth, withClock, withSilentSignIn } from '../provide-auth';
+import { AuthFeature, AuthModule, authFeature, provideAuth, withClock, withSilentSignIn } from '../provide-auth';
 import { withPopupSignIn } from '../popup/popup-sign-in';
 import { POPUP_SIGN_IN } from '../popup/popup-token';
+import { DPOP_PROOFS, DPoPProofs } from '../dpop/dpop-proofs';
 import { START_UP_SIGN_IN } from '../state/start-up-sign-in';
 import { authGuardFor } from '../router/auth.guard';
 import { TabCoordinator } from '../tabs/tab-coordinator';
@@ -441,6 +442,16 @@ describe('Named auth instances', () => {
       expect(partner.get(POPUP_SIGN_IN, null)).toBeNull();
       expect(partner.get(START_UP_SIGN_IN, null)).toBeNull();
       await expectAsync(named('partner').login({ popup: true })).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+    });
+
+    it("a named instance without withDPoP() does not reach the default instance's DPoP proofs", async () => {
+      const harness = await withInstances({}, { partner: {} });
+      const proofs: DPoPProofs = { proof: () => Promise.resolve('proof'), rememberNonce: () => undefined };
+      harness.features = [authFeature('dpop', [{ provide: DPOP_PROOFS, useValue: proofs }])];
+      await load(harness);
+      const partner = TestBed.inject(AuthInstances)['named'].get('partner')!.injector;
+      expect(TestBed.inject(DPOP_PROOFS, null)).toBe(proofs);
+      expect(partner.get(DPOP_PROOFS, undefined)).toBeNull();
     });
 
     it("refuses a named instance's popup page that is another instance's callback URL (the same mix-up)", async () => {

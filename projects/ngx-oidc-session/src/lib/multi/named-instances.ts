@@ -17,7 +17,9 @@ import { Observable, from, switchMap } from 'rxjs';
 import { AuthService } from '../auth.service';
 import { AUTH_CONFIG, AuthConfig, ResolvedAuthConfig, resolveAuthConfig } from '../core/config';
 import { AuthError, AuthErrorDetails } from '../core/errors';
-import { AUTH_INSTANCE_ROUTER, AUTH_TOKEN, attachAuthToken, opUrlsOf } from '../http/auth-interceptor';
+import { AUTH_INSTANCE_ROUTER, AUTH_TOKEN, attachAuthToken } from '../http/auth-interceptor';
+import { opUrlsOf } from '../http/token-headers';
+import { DPOP_PROOFS } from '../dpop/dpop-proofs';
 import { SecureUrlMatcher, SecureUrlRule, pathMatches } from '../http/secure-url-matcher';
 import { AuthBrowser } from '../platform/browser';
 import { AUTH_CLOCK, systemClock } from '../platform/clock';
@@ -236,6 +238,7 @@ export class AuthInstances {
         // withSilentSignIn() of its own must not reach the default's (another config, another OP).
         { provide: POPUP_SIGN_IN, useValue: null },
         { provide: START_UP_SIGN_IN, useValue: null },
+        { provide: DPOP_PROOFS, useValue: null },
         // The page as this instance sees it: another instance's response is not in its address bar.
         { provide: AuthBrowser, useFactory: () => this.browserFor(name, inject(AuthBrowser, { skipSelf: true })) },
         PER_INSTANCE_SERVICES,
