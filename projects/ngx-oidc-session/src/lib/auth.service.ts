@@ -267,7 +267,7 @@ export class AuthService {
       // As the interceptor: the OP's endpoints outside its issuer path are learnt before a token leaves.
       this.allowedUrl(url, await (await this.protocol.load()).client.discover());
     }
-    return authorizationHeadersFor(tokens, method.toUpperCase(), absolute, this.dpop);
+    return authorizationHeadersFor(tokens, method.toUpperCase(), () => absolute, this.dpop);
   }
 
   /**

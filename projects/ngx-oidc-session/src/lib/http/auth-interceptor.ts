@@ -23,7 +23,7 @@ import { AuthBrowser } from '../platform/browser';
 import { ProtocolLoader } from '../protocol/protocol-loader';
 import { DiscoveryCache } from '../state/discovery-cache';
 import { SessionStore } from '../state/session-store';
-import { authorizationHeadersFor, isDPoPBound, matcherFor } from './token-headers';
+import { AuthorizationHeaders, authorizationHeadersFor, isDPoPBound, matcherFor } from './token-headers';
 
 /**
  * Per-request choice, set with `new HttpContext().set(AUTH_TOKEN, 'skip')`:
@@ -123,16 +123,18 @@ export const attachAuthToken: HttpInterceptorFn = (request, next) => {
   if (!eligible(metadata)) return next(request);
 
   // The absolute URL the allow-list was checked against: the proof's `htu` is made from it.
-  const url = new URL(request.url, browser.baseUrl).href;
+  // Parsed only for DPoP: a bearer request does not pay for it.
+  const url = () => new URL(request.url, browser.baseUrl).href;
   /** A `DPoP-Nonce` (RFC 9449 9) of any answer, success or error, is used by the next proofs to the origin. */
   const rememberNonce = (response: HttpResponseBase) => {
-    const nonce = response.headers?.get('DPoP-Nonce');
-    if (proofs && nonce) proofs.rememberNonce(url, nonce);
+    const nonce = proofs && response.headers?.get('DPoP-Nonce');
+    if (nonce) proofs.rememberNonce(url(), nonce);
   };
-  const send = (tokens: TokenSet, retried: Retried): Observable<HttpEvent<unknown>> =>
+  const withHeaders = (headers: AuthorizationHeaders) => next(request.clone({ setHeaders: { ...headers } }));
+  const send = (tokens: TokenSet, retried: Retried): Observable<HttpEvent<unknown>> => {
     // A proof is made per request and per send, each on its own: no request waits for another's.
-    from(authorizationHeadersFor(tokens, request.method, url, proofs)).pipe(
-      switchMap((headers) => next(request.clone({ setHeaders: { ...headers } }))),
+    const headers = authorizationHeadersFor(tokens, request.method, url, proofs);
+    return (headers instanceof Promise ? from(headers).pipe(switchMap(withHeaders)) : withHeaders(headers)).pipe(
       tap((event) => {
         if (event instanceof HttpResponse) rememberNonce(event);
       }),
@@ -152,6 +154,7 @@ export const attachAuthToken: HttpInterceptorFn = (request, next) => {
         );
       }),
     );
+  };
   // The OP's endpoints outside its issuer path are known only from discovery. A page with a
   // session but no discovery cache (e.g. a new tab that got the session from another tab)
   // learns them before a token leaves it; a failed discovery fails the request, typed.

@@ -49,15 +49,24 @@ export function isDPoPBound(session: Pick<Session, 'tokenType'>): boolean {
 /**
  * The headers for one request with this token set: `Bearer <token>` (RFC 6750 2.1), or for a
  * DPoP-bound token `DPoP <token>` with a new proof for this method and absolute URL (RFC 9449
- * 7.1). A DPoP-bound token is never sent as a bearer token: without the proofs of withDPoP()
- * (which only a misconfigured injector can lack) this rejects with `config_invalid`.
+ * 7.1). Bearer headers come at once (no promise: the interceptor's common path stays
+ * synchronous), DPoP ones once the proof is signed. A DPoP-bound token is never sent as a
+ * bearer token: without the proofs of withDPoP() (which only a misconfigured injector can
+ * lack) this throws `config_invalid`.
+ *
+ * @param url the absolute URL, read only for a DPoP-bound token (parsing it costs per request)
  */
-export async function authorizationHeadersFor(session: Pick<Session, 'accessToken' | 'tokenType'>, method: string, url: string, proofs: DPoPProofs | null): Promise<AuthorizationHeaders> {
+export function authorizationHeadersFor(
+  session: Pick<Session, 'accessToken' | 'tokenType'>,
+  method: string,
+  url: () => string,
+  proofs: DPoPProofs | null,
+): AuthorizationHeaders | Promise<AuthorizationHeaders> {
   if (!isDPoPBound(session)) return { Authorization: `Bearer ${session.accessToken}` };
   if (!proofs) {
     throw new AuthError('config_invalid', ngDevMode ? 'The session holds a DPoP-bound token, but this auth instance has no withDPoP(): no proof can be made, and it is not sent as a bearer token.' : '', false, {
       configKey: 'withDPoP()',
     });
   }
-  return { Authorization: `DPoP ${session.accessToken}`, DPoP: await proofs.proof(method, url, session.accessToken) };
+  return proofs.proof(method, url(), session.accessToken).then((proof) => ({ Authorization: `DPoP ${session.accessToken}`, DPoP: proof }));
 }
