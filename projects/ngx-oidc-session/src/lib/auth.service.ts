@@ -256,7 +256,8 @@ export class AuthService {
    * }
    * ```
    *
-   * @param method the HTTP method of the request, e.g. `GET`
+   * @param method the HTTP method, as given to fetch(): DELETE, GET, HEAD, OPTIONS, POST and PUT in any case
+   *   (fetch() upper-cases them), any other exactly as sent (`PATCH`, not `patch`)
    * @param url the request URL, absolute or relative to the page
    */
   async authorizationHeaders(method: string, url: string): Promise<{ Authorization: string; DPoP?: string }> {
@@ -267,7 +268,9 @@ export class AuthService {
       // As the interceptor: the OP's endpoints outside its issuer path are learnt before a token leaves.
       this.allowedUrl(url, await (await this.protocol.load()).client.discover());
     }
-    return authorizationHeadersFor(tokens, method.toUpperCase(), () => absolute, this.dpop);
+    // The method as fetch() sends it (the Fetch standard's "normalize", done by the browser): the
+    // proof's `htm` must be that exact string.
+    return authorizationHeadersFor(tokens, new Request(absolute, { method }).method, () => absolute, this.dpop);
   }
 
   /**

@@ -269,6 +269,12 @@ describe('AuthService.authorizationHeaders() and rememberDPoPNonce()', () => {
     });
   });
 
+  it('names the method as fetch() sends it: the standard ones upper-cased, others as given', async () => {
+    const setup = await dpopSetUp();
+    expect((await setup.harness.auth.authorizationHeaders('delete', API_URL)).DPoP).toBe(`proof(DELETE ${API_URL} at-1)`);
+    expect((await setup.harness.auth.authorizationHeaders('patch', API_URL)).DPoP).toBe(`proof(patch ${API_URL} at-1)`);
+  });
+
   it('gives a bearer token alone to a bearer session', async () => {
     const setup = await dpopSetUp({ tokenType: 'Bearer' });
     expect(await setup.harness.auth.authorizationHeaders('GET', API_URL)).toEqual({ Authorization: 'Bearer at-1' });
