@@ -68,7 +68,7 @@ if (doing('size')) {
     const measured = measureInitialJs(outputDir);
     const lazy = measureLazyJs(outputDir);
     const versions = Object.fromEntries(variant.packages.map((name) => [name, versionOf(benchDir, name)]));
-    if (variant.id === 'ngx-oidc-session') {
+    if (variant.id.startsWith('ngx-oidc-session')) {
       versions['ngx-oidc-session'] = JSON.parse(readFileSync(`${root}/dist/ngx-oidc-session/package.json`, 'utf8')).version;
       versions.oauth4webapi = versionOf(root, 'oauth4webapi');
     }
@@ -100,7 +100,10 @@ if (doing('renew') || doing('interceptor')) {
   });
   results.versions.chromium = probe.chromium;
   if (doing('renew')) results.renew = probe.renew;
-  if (doing('interceptor')) results.interceptor = probe.interceptor;
+  if (doing('interceptor')) {
+    results.interceptor = probe.interceptor;
+    results.interceptorDPoP = probe.interceptorDPoP;
+  }
 }
 
 const report = formatReport(results);
@@ -165,9 +168,26 @@ function formatReport(r) {
     const own = r.size.find((row) => row.id === 'ngx-oidc-session');
     lines.push(
       '',
-      `Size budget (bench/size-budget.json): ${r.budget.initialGzipBytes} B gzip at start, ${r.budget.totalGzipBytes} B in all; measured ${own.delta.gzip} B and ${own.delta.gzip + own.lazyDelta.gzip} B.`,
+      `Size budget (bench/size-budget.json, the app without withDPoP()): ${r.budget.initialGzipBytes} B gzip at start, ${r.budget.totalGzipBytes} B in all; measured ${own.delta.gzip} B and ${own.delta.gzip + own.lazyDelta.gzip} B.`,
       '',
     );
+    const dpop = r.size.find((row) => row.id === 'ngx-oidc-session-dpop');
+    if (dpop) {
+      const bytes = (row) => ({ start: row.delta.gzip, lazy: row.lazyDelta.gzip, all: row.delta.gzip + row.lazyDelta.gzip });
+      const [bearer, bound] = [bytes(own), bytes(dpop)];
+      lines.push(
+        '### What withDPoP() costs',
+        '',
+        'The same app, once with `provideAuth(config)` and once with `provideAuth(config, withDPoP())` (bench/app/src/auth-features.dpop.ts), gzip, over the app without auth.',
+        '',
+        '| build | at start | on demand | in all |',
+        '|---|--:|--:|--:|',
+        `| ngx-oidc-session | ${bearer.start} B | ${bearer.lazy} B | ${bearer.all} B |`,
+        `| ngx-oidc-session + withDPoP() | ${bound.start} B | ${bound.lazy} B | ${bound.all} B |`,
+        `| withDPoP() adds | ${bound.start - bearer.start} B | ${bound.lazy - bearer.lazy} B | ${bound.all - bearer.all} B |`,
+        '',
+      );
+    }
     lines.push(
       '### Where the bytes of ngx-oidc-session go',
       '',
@@ -217,6 +237,26 @@ function formatReport(r) {
       `| for comparison: an empty interceptor \`(req, next) => next(req)\` | ${us(r.interceptor.emptyInterceptorUs)} |`,
       '',
       `Baseline: ${us(r.interceptor.baselineUs)} per request through HttpClient without the interceptor.`,
+      '',
+    );
+  }
+  if (r.interceptor && r.interceptorDPoP) {
+    const us = (v) => `${(Math.abs(v) < 0.05 ? 0 : v).toFixed(1)} µs`;
+    const bound = r.interceptorDPoP;
+    lines.push(
+      '### Bearer and DPoP side by side',
+      '',
+      'The same measurement in a page signed in with `withDPoP()`: each request to the secure API gets a new proof, signed',
+      'with the session\'s non-extractable P-256 key by WebCrypto in Chromium. Median added time per request.',
+      '',
+      '| request | Bearer session | DPoP session | a proof adds |',
+      '|---|--:|--:|--:|',
+      `| to a secure API (token attached) | ${us(r.interceptor.secureUs)} | ${us(bound.secureUs)} | ${us(bound.secureUs - r.interceptor.secureUs)} |`,
+      `| to another URL (passed through) | ${us(r.interceptor.otherUs)} | ${us(bound.otherUs)} | – |`,
+      '',
+      bound.tokenType === 'DPoP'
+        ? `The DPoP page held a \`${bound.tokenType}\` token set.`
+        : `**Not a DPoP measurement**: the page signed in with withDPoP() held a \`${bound.tokenType}\` token set (withDPoP() not implemented, or the OP issued no DPoP-bound token), so no proof was made.`,
       '',
     );
   }

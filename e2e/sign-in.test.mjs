@@ -28,6 +28,7 @@ test('signs in with code + PKCE and cleans the URL', async ({ newPage, rig }) =>
   assert.match(await page.getByTestId('user-name').textContent(), /alice/i);
   const url = new URL(page.url());
   assert.equal(url.search, '', 'code, state and iss are gone from the address bar');
+  assert.equal(await page.getByTestId('token-type').textContent(), 'Bearer', 'the demo shows the token type (AuthState.tokenType)');
   const counters = await rig.counters();
   assert.equal(counters.tokenAuthorizationCode, 1);
   // The API accepts the token.

@@ -5,13 +5,14 @@ import { APP, OP, signInAtOp, startRig } from '../../e2e/support.mjs';
 import { outputRoot } from './size.mjs';
 
 const STRATEGY_KEY = 'ngx-oidc-session-bench:strategy';
+const DPOP_KEY = 'ngx-oidc-session-bench:dpop';
 
-/** Opens the probe in a fresh context with the given renew strategy and signs in. */
-async function signedInProbe(browser, strategy) {
+/** Opens the probe in a fresh context with the given renew strategy (and withDPoP() or not) and signs in. */
+async function signedInProbe(browser, strategy, { dpop = false } = {}) {
   const context = await browser.newContext();
-  await context.addInitScript(([key, value, app]) => {
-    if (location.origin === app) sessionStorage.setItem(key, value);
-  }, [STRATEGY_KEY, strategy, APP]);
+  await context.addInitScript(([settings, app]) => {
+    if (location.origin === app) for (const [key, value] of settings) sessionStorage.setItem(key, value);
+  }, [[[STRATEGY_KEY, strategy], ...(dpop ? [[DPOP_KEY, 'on']] : [])], APP]);
   const page = await context.newPage();
   await page.goto(APP);
   await page.waitForFunction(() => 'benchProbe' in window);
@@ -62,7 +63,7 @@ async function measureRenewals(page, rounds) {
 
 /**
  * Runs both measurements. Returns
- * `{ renew: { refresh_token, iframe }, interceptor: { secureUs, otherUs, baselineUs } }`.
+ * `{ renew: { refresh_token, iframe }, interceptor: { secureUs, otherUs, baselineUs }, interceptorDPoP: { ..., tokenType } }`.
  */
 export async function runProbe({ rounds = 25, batches = 31, perBatch = 2000, log = console.log } = {}) {
   const rig = await startRig({ appDir: `${outputRoot}/probe/browser` });
@@ -85,7 +86,20 @@ export async function runProbe({ rounds = 25, batches = 31, perBatch = 2000, log
         await context.close();
       }
     }
-    return { renew, interceptor, chromium: rig.browser.version() };
+    let interceptorDPoP;
+    if (batches > 0) {
+      // The same measurement with withDPoP(): a real proof (WebCrypto, P-256) per request.
+      const { context, page } = await signedInProbe(rig.browser, 'refresh_token', { dpop: true });
+      try {
+        log(`  interceptor overhead with withDPoP(): ${batches} batches of ${perBatch} requests per setup`);
+        interceptorDPoP = await page.evaluate(([b, n]) => window.benchProbe.interceptorOverhead(b, n), [batches, perBatch]);
+        interceptorDPoP.tokenType = await page.evaluate(() => window.benchProbe.tokenType());
+        if (interceptorDPoP.tokenType !== 'DPoP') log(`  (the withDPoP() page holds a ${interceptorDPoP.tokenType} token set: no proofs were made)`);
+      } finally {
+        await context.close();
+      }
+    }
+    return { renew, interceptor, interceptorDPoP, chromium: rig.browser.version() };
   } finally {
     await rig.close();
   }

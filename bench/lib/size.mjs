@@ -14,6 +14,8 @@ export const outputRoot = fileURLToPath(new URL('../../dist/bench', import.meta.
 export const SIZE_VARIANTS = [
   { id: 'bare', label: 'no auth (baseline)', packages: [] },
   { id: 'ngx-oidc-session', label: 'ngx-oidc-session', packages: [] },
+  // The same app with provideAuth(config, withDPoP()): what DPoP costs (compared in its own table).
+  { id: 'ngx-oidc-session-dpop', label: 'ngx-oidc-session + withDPoP()', packages: [] },
   { id: 'angular-auth-oidc-client', label: 'angular-auth-oidc-client', packages: ['angular-auth-oidc-client'] },
   { id: 'angular-oauth2-oidc', label: 'angular-oauth2-oidc', packages: ['angular-oauth2-oidc'] },
   { id: 'oidc-client-ts', label: 'oidc-client-ts + minimal service', packages: ['oidc-client-ts'] },

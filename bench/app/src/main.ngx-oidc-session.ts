@@ -2,6 +2,7 @@
 import { Component, inject } from '@angular/core';
 import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { authInterceptor, AuthService, provideAuth } from 'ngx-oidc-session';
+import { AUTH_FEATURES } from './auth-features';
 import { API, AUTHORITY, bootBenchApp, CallsApi, CLIENT_ID, SCOPE } from './shell';
 
 @Component({
@@ -27,5 +28,5 @@ bootBenchApp(Home, [
     scope: SCOPE,
     renew: { strategy: 'refresh_token' },
     secureApis: [API],
-  }),
+  }, ...AUTH_FEATURES),
 ]);

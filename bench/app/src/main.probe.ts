@@ -10,11 +10,14 @@ import {
   withInterceptors,
 } from '@angular/common/http';
 import { firstValueFrom, of } from 'rxjs';
-import { authInterceptor, AuthService, provideAuth } from 'ngx-oidc-session';
+import { authInterceptor, AuthService, provideAuth, withDPoP } from 'ngx-oidc-session';
 import { API, AUTHORITY, bootBenchApp } from './shell';
 
 const STRATEGY_KEY = 'ngx-oidc-session-bench:strategy';
 const strategy = sessionStorage.getItem(STRATEGY_KEY) === 'iframe' ? 'iframe' : 'refresh_token';
+/** 'on': the page signs in with withDPoP(), so that the interceptor makes a real proof per request (its DPOP_PROOFS). */
+const DPOP_KEY = 'ngx-oidc-session-bench:dpop';
+const dpop = sessionStorage.getItem(DPOP_KEY) === 'on';
 
 /** Answers every request at once, so that a timing measures the interceptor chain and nothing else. */
 const answerAtOnce: HttpInterceptorFn = () => of(new HttpResponse({ status: 200, body: null }));
@@ -31,6 +34,8 @@ async function timeRequests(http: HttpClient, url: string, count: number): Promi
 
 export interface BenchProbe {
   status(): string;
+  /** The token type of the session (AuthState.tokenType): says whether a DPoP run really had DPoP-bound tokens. */
+  tokenType(): string | null;
   login(): Promise<void>;
   /** Forces one renewal; resolves with its duration in ms once the new token is usable. */
   renew(): Promise<number>;
@@ -56,6 +61,7 @@ class Home {
     const without = createEnvironmentInjector([provideHttpClient(withInterceptors([answerAtOnce]))], this.injector).get(HttpClient);
     const probe: BenchProbe = {
       status: () => auth.state().status,
+      tokenType: () => auth.state().tokenType,
       login: () => auth.login(),
       async renew() {
         const started = performance.now();
@@ -101,5 +107,5 @@ bootBenchApp(Home, [
     scope: 'openid profile email',
     renew: { strategy, silentRenewUrl: '/silent-renew.html' },
     secureApis: [API],
-  }),
+  }, ...(dpop ? [withDPoP()] : [])),
 ]);

@@ -1,9 +1,9 @@
 import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
 import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
-import { authInterceptor, provideAuth, withName, withPopupSignIn, withSilentSignIn } from 'ngx-oidc-session';
+import { authInterceptor, provideAuth, withDPoP, withName, withPopupSignIn, withSilentSignIn } from 'ngx-oidc-session';
 import { routes } from './app.routes';
-import { demoAuthConfig, demoSilentSignIn, demoStrategy, partnerAuthConfig } from './demo-settings';
+import { demoAuthConfig, demoDPoP, demoSilentSignIn, demoStrategy, partnerAuthConfig } from './demo-settings';
 import { EventLog } from './event-log';
 
 export const appConfig: ApplicationConfig = {
@@ -17,7 +17,8 @@ export const appConfig: ApplicationConfig = {
     // Pushed authorization requests: on, as the dev OP offers them (pushedAuthorization 'auto').
     // withPopupSignIn(): the "Sign in with popup" button. Its popup lands on silent-renew.html
     // (renew.silentRenewUrl), which the dev OP has registered as a redirect URI.
-    provideAuth(demoAuthConfig(demoStrategy()), withPopupSignIn(), ...(demoSilentSignIn() ? [withSilentSignIn()] : [])),
+    // withDPoP() (the "DPoP" switch): tokens bound to a key of this browser, a proof per request.
+    provideAuth(demoAuthConfig(demoStrategy()), withPopupSignIn(), ...(demoSilentSignIn() ? [withSilentSignIn()] : []), ...(demoDPoP() ? [withDPoP()] : [])),
     // A second OP beside the first (the "Partner OP" section): its own session, its own API.
     provideAuth(partnerAuthConfig(), withName('partner')),
   ],

@@ -59,6 +59,22 @@ export function switchDemoSilentSignIn(on: boolean): void {
   else globalThis.localStorage?.removeItem(SILENT_SIGN_IN_KEY);
 }
 
+const DPOP_KEY = 'ngx-oidc-session-demo:dpop';
+
+/**
+ * Whether the demo asks for DPoP-bound tokens (withDPoP(), RFC 9449). Off by default and kept
+ * in localStorage, as every tab of the browser shares the session and its key. Switching it
+ * signs the user out in effect: a session of the other token type is not used.
+ */
+export function demoDPoP(): boolean {
+  return globalThis.localStorage?.getItem(DPOP_KEY) === 'on';
+}
+
+export function switchDemoDPoP(on: boolean): void {
+  if (on) globalThis.localStorage?.setItem(DPOP_KEY, 'on');
+  else globalThis.localStorage?.removeItem(DPOP_KEY);
+}
+
 /**
  * TEST ONLY: a bad config for this tab, which e2e/config-checks.test.mjs writes to
  * sessionStorage before the page loads, to show that the production build refuses it. The demo

@@ -5,7 +5,7 @@ import { AuthError, AuthService, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
 import { PartnerOp } from './partner-op';
-import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoSilentSignIn, demoStrategy, switchDemoSilentSignIn, switchDemoStrategy, testOverride } from './demo-settings';
+import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoDPoP, demoSilentSignIn, demoStrategy, switchDemoDPoP, switchDemoSilentSignIn, switchDemoStrategy, testOverride } from './demo-settings';
 
 interface ApiResult {
   readonly status: number;
@@ -36,6 +36,10 @@ interface ApiResult {
               <span class="label">Access token expires in</span>
               <span class="countdown" [class.soon]="secondsLeft() < 30">{{ countdown() }}</span>
             </div>
+            <p class="muted">
+              Token type <code data-testid="token-type">{{ state().tokenType }}</code>
+              {{ state().tokenType === 'DPoP' ? '(bound to this browser’s key; each request carries a proof)' : '(anyone holding it can use it)' }}
+            </p>
             <div class="actions">
               <button type="button" (click)="auth.renew()" data-testid="renew">Renew now</button>
               <button type="button" class="secondary" (click)="logout()" data-testid="logout">Sign out</button>
@@ -81,6 +85,10 @@ interface ApiResult {
         <label class="strategy">
           <input type="checkbox" [checked]="silentSignIn" (change)="switchSilentSignIn($any($event.target).checked)" data-testid="silent-sign-in" />
           Silent sign-in at start-up (from the OP's session, in new tabs and after reloads)
+        </label>
+        <label class="strategy">
+          <input type="checkbox" [checked]="dpop" (change)="switchDPoP($any($event.target).checked)" data-testid="dpop" />
+          DPoP: sender-constrained tokens (withDPoP(); sign in again after switching)
         </label>
       </section>
 
@@ -188,6 +196,7 @@ export class HomePage {
   protected readonly api = DEMO_API;
   protected readonly strategy = demoStrategy();
   protected readonly silentSignIn = demoSilentSignIn();
+  protected readonly dpop = demoDPoP();
   protected readonly state = this.auth.state;
   protected readonly user = this.auth.user;
   protected readonly apiResult = signal<ApiResult | null>(null);
@@ -323,6 +332,11 @@ export class HomePage {
 
   protected switchSilentSignIn(on: boolean): void {
     switchDemoSilentSignIn(on);
+    location.reload();
+  }
+
+  protected switchDPoP(on: boolean): void {
+    switchDemoDPoP(on);
     location.reload();
   }
 

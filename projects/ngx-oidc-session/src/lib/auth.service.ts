@@ -1,10 +1,14 @@
 import { Injectable, inject } from '@angular/core';
 import { Observable, filter } from 'rxjs';
+import type { AuthorizationServer } from 'oauth4webapi';
 import { AuthEvent, AuthState, LoginOptions, LogoutOptions, LogoutResult } from './core/auth-state';
 import { AUTH_CONFIG } from './core/config';
 import { AuthError, isAuthError } from './core/errors';
 import { isExpiring } from './core/renew-timing';
-import { UserClaims } from './core/session';
+import { Session, UserClaims } from './core/session';
+import { DPOP_PROOFS } from './dpop/dpop-proofs';
+import { authorizationHeadersFor, matcherFor } from './http/token-headers';
+import { DiscoveryCache } from './state/discovery-cache';
 import { AuthBrowser } from './platform/browser';
 import { POPUP_SIGN_IN } from './popup/popup-token';
 import { AUTH_CLOCK } from './platform/clock';
@@ -42,6 +46,9 @@ export class AuthService {
   /** withSilentSignIn(), when the app asked for it. */
   private readonly startUpSignIn = inject(START_UP_SIGN_IN, { optional: true });
   private readonly popup = inject(POPUP_SIGN_IN, { optional: true });
+  /** withDPoP()'s proofs, when the app asked for DPoP. */
+  private readonly dpop = inject(DPOP_PROOFS, { optional: true });
+  private readonly discovery = inject(DiscoveryCache);
   private initialized: Promise<void> | null = null;
 
   /** The auth state; replays the current state to new subscribers. */
@@ -211,14 +218,78 @@ export class AuthService {
   /**
    * A valid access token: the current one, or a renewed one when it is about to expire.
    * Rejects with an AuthError (`no_session`, or the renewal's failure) when there is none.
+   *
+   * For a `Bearer` token (`state().tokenType`), send it as `Authorization: Bearer <token>`.
+   * A `DPoP` token (withDPoP()) is bound to this browser's key: each request needs its own
+   * proof as well, and the same token sent as a bearer token is refused (RFC 9449 7.1). Do
+   * not build the headers from this value: use authorizationHeaders(), which returns both.
    */
   async getAccessToken(): Promise<string> {
+    return (await this.ɵfreshTokens()).accessToken;
+  }
+
+  /** Internal: getAccessToken()'s token set, with its token type (for the interceptor). */
+  async ɵfreshTokens(): Promise<Session> {
     await this.initialize();
     const session = this.store.session();
     if (!session) throw new AuthError('no_session', ngDevMode ? 'There is no signed-in session.' : '');
-    if (!isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) return session.accessToken;
-    const renewed = await this.renewer.renew('token-request');
-    return renewed.accessToken;
+    if (!isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) return session;
+    return this.renewer.renew('token-request');
+  }
+
+  /**
+   * The headers that authorize one request to one of `secureApis`, for code that does not go
+   * through HttpClient (fetch, an SSE or WebSocket handshake through a server of the app):
+   * `{ Authorization: 'Bearer <token>' }`, or with withDPoP() `{ Authorization: 'DPoP <token>',
+   * DPoP: '<proof>' }`, a proof made for this method and URL only (RFC 9449 4.2). The token is
+   * fresh, as getAccessToken()'s. Make the headers again for every request: a proof is good
+   * for one request. Rejects with an AuthError: `url_not_allowed` for a URL outside
+   * `secureApis` or one of the OP's (no token is given out for it), `no_session`, or a renewal's failure.
+   *
+   * ```ts
+   * const headers = await auth.authorizationHeaders('GET', url);
+   * let response = await fetch(url, { headers });
+   * const nonce = response.headers.get('DPoP-Nonce');
+   * if (nonce) auth.rememberDPoPNonce(url, nonce);
+   * if (response.status === 401 && nonce && /use_dpop_nonce/.test(response.headers.get('WWW-Authenticate') ?? '')) {
+   *   response = await fetch(url, { headers: await auth.authorizationHeaders('GET', url) }); // once
+   * }
+   * ```
+   *
+   * @param method the HTTP method, as given to fetch(): DELETE, GET, HEAD, OPTIONS, POST and PUT in any case
+   *   (fetch() upper-cases them), any other exactly as sent (`PATCH`, not `patch`)
+   * @param url the request URL, absolute or relative to the page
+   */
+  async authorizationHeaders(method: string, url: string): Promise<{ Authorization: string; DPoP?: string }> {
+    if (!this.browser.isBrowser) throw new AuthError('not_in_browser', ngDevMode ? 'authorizationHeaders() needs a browser.' : '');
+    const absolute = this.allowedUrl(url, this.discovery.read());
+    const tokens = await this.ɵfreshTokens();
+    if (!this.discovery.read()) {
+      // As the interceptor: the OP's endpoints outside its issuer path are learnt before a token leaves.
+      this.allowedUrl(url, await (await this.protocol.load()).client.discover());
+    }
+    // The method as fetch() sends it (the Fetch standard's "normalize", done by the browser): the
+    // proof's `htm` must be that exact string.
+    return authorizationHeadersFor(tokens, new Request(absolute, { method }).method, () => absolute, this.dpop);
+  }
+
+  /**
+   * Remembers the nonce a resource server sent in a `DPoP-Nonce` response header (RFC 9449 9),
+   * so that the next proofs for its origin carry it; for requests made without HttpClient (the
+   * interceptor does this itself). Does nothing without withDPoP(). Throws `url_not_allowed`
+   * for a URL outside `secureApis`.
+   */
+  rememberDPoPNonce(url: string, nonce: string): void {
+    if (!this.browser.isBrowser || !this.dpop) return;
+    this.dpop.rememberNonce(this.allowedUrl(url, this.discovery.read()), nonce);
+  }
+
+  /** The absolute URL when the interceptor would send the token there (the same matcher), else `url_not_allowed`. */
+  private allowedUrl(url: string, metadata: AuthorizationServer | null): string {
+    if (!matcherFor(this.config, this.browser.origin, this.browser.baseUrl, metadata).matches(url)) {
+      throw new AuthError('url_not_allowed', ngDevMode ? `${url} is not in secureApis, or is one of the OP's URLs: no token is given out for it.` : '');
+    }
+    return new URL(url, this.browser.baseUrl).href;
   }
 
   /** Forces a renewal now (shared with any renewal already in progress). */

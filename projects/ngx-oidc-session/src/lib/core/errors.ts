@@ -36,6 +36,11 @@ export type AuthErrorCode =
   /** There is no session (or no longer one) to take a token from. */
   | 'no_session'
   /**
+   * AuthService.authorizationHeaders() or rememberDPoPNonce() for a URL outside `secureApis`, or
+   * one of the OP's: the same allow-list as the interceptor's, so no token is given out for it.
+   */
+  | 'url_not_allowed'
+  /**
    * Another tab renewed the shared session and no open tab handed over its tokens: this tab's
    * refresh token is spent, so this tab's session ends (the other tabs keep theirs).
    */
