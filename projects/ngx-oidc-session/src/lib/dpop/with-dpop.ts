@@ -118,7 +118,7 @@ class DPoP implements DPoPSupport, DPoPProofs {
 /** AuthService with withDPoP()'s start-up and logout steps around its own. */
 @Injectable()
 class DPoPAuthService extends AuthService {
-  private readonly dpop = inject(DPOP_PROOFS) as DPoP;
+  private readonly dpopKeys = inject(DPOP_PROOFS) as DPoP;
   private readonly sessions = inject(SessionStore);
   private dpopStart: Promise<void> | null = null;
 
@@ -127,7 +127,7 @@ class DPoPAuthService extends AuthService {
    * be kept, start-up ends unauthenticated with `dpop_unavailable` in the state.
    */
   override initialize(): Promise<void> {
-    this.dpopStart ??= this.dpop.admitStoredSession().then(async (refusal) => {
+    this.dpopStart ??= this.dpopKeys.admitStoredSession().then(async (refusal) => {
       await super.initialize();
       if (refusal && !this.sessions.session()) this.sessions.fail(refusal);
     });
@@ -137,7 +137,7 @@ class DPoPAuthService extends AuthService {
   /** Logout resolves (or leaves the page, see OnDemand.logout) only once the keys are deleted. */
   override async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
     const result = await super.logout(options);
-    await this.dpop.forgetAll();
+    await this.dpopKeys.forgetAll();
     return result;
   }
 }
