@@ -26,9 +26,16 @@ export const SIZE_VARIANTS = [
 /**
  * Builds one variant (`ng build bench-app -c production,<id>`) with esbuild's metafile, so that
  * the bytes can be traced to their modules. Throws when the build fails.
+ *
+ * Angular re-bundles the output with Rollup once a build has three lazy chunks or more
+ * (NG_BUILD_OPTIMIZE_CHUNKS, default threshold 3): it would do so for one variant (the library's
+ * chunks) and not for the baseline, whose Angular code would then be minified differently, and
+ * the difference would not be the library's. Every variant is built without that pass, as
+ * esbuild alone bundles it, so that the numbers compare with each other and over time.
  */
 export async function buildVariant(id, { quiet = true } = {}) {
   const { code, out } = await run('ng', ['build', 'bench-app', '--configuration', `production,${id}`, '--stats-json', '--progress=false'], {
+    env: { NG_BUILD_OPTIMIZE_CHUNKS: 'false' },
     cwd: benchDir,
     capture: true,
     quiet,
@@ -47,43 +54,66 @@ function readStats(outputDir) {
   return JSON.parse(readFileSync(statsFile, 'utf8'));
 }
 
-/**
- * The JavaScript a browser must load before the app starts: the entry points and every file
- * they import statically, followed through the metafile (index.html preloads only some of
- * them). esbuild marks the target of an import() as an entry point too: those, and what only
- * they import, are lazy, not initial.
- */
-export function initialScripts(outputDir) {
-  const { outputs } = readStats(outputDir);
-  const name = (path) => path.split('/').pop();
-  const byName = new Map(Object.entries(outputs).map(([path, info]) => [name(path), info]));
-  const lazyTargets = new Set(
-    Object.values(outputs).flatMap((info) => (info.imports ?? []).filter((imported) => imported.kind === 'dynamic-import').map((imported) => name(imported.path))),
-  );
-  const pending = Object.entries(outputs)
-    .filter(([path, info]) => info.entryPoint && path.endsWith('.js') && !lazyTargets.has(name(path)))
-    .map(([path]) => name(path));
-  const files = new Set();
-  while (pending.length) {
-    const file = pending.pop();
-    if (files.has(file)) continue;
-    files.add(file);
-    for (const imported of byName.get(file)?.imports ?? []) {
-      if (imported.kind === 'import-statement' && !imported.external) pending.push(name(imported.path));
-    }
-  }
-  if (files.size === 0) throw new Error(`no entry point in the metafile of ${outputDir}`);
-  return [...files].sort();
+/** The relative script files a built script imports, statically or with import(). */
+function importsOf(outputDir, file) {
+  const code = readFileSync(`${outputDir}/browser/${file}`, 'utf8');
+  const found = (pattern) => [...code.matchAll(pattern)].map((match) => match[1].replace(/^\.\//, ''));
+  return {
+    // import{a as b}from"./chunk-X.js"; import"./chunk-X.js"; export{a}from"./chunk-X.js"
+    static: found(/\b(?:import|export)\s*(?:[\w$*{}\s,]+from\s*)?["'`](\.\/[^"'`()]+\.js)["'`]/g),
+    // import("./chunk-X.js"), or with backticks as Angular's chunk optimizer writes it
+    dynamic: found(/\bimport\s*\(\s*["'`](\.\/[^"'`()]+\.js)["'`]\s*\)/g),
+  };
 }
 
-/** The JavaScript loaded on demand (behind import()), that is every other script of the build. */
+/** The scripts reachable from `start` through static imports, read from the files the build wrote. */
+function withStaticImports(outputDir, start, into = new Set()) {
+  const pending = [...start];
+  while (pending.length) {
+    const file = pending.pop();
+    if (into.has(file)) continue;
+    into.add(file);
+    pending.push(...importsOf(outputDir, file).static);
+  }
+  return into;
+}
+
+/**
+ * The JavaScript a browser must load before the app starts: the scripts index.html names and
+ * every file they import statically, read from the files the build wrote (not from esbuild's
+ * metafile: Angular's chunk optimizer may merge chunks after esbuild, so the metafile can name
+ * files that were never written).
+ */
+export function initialScripts(outputDir) {
+  const html = readFileSync(`${outputDir}/browser/index.html`, 'utf8');
+  const entries = [...html.matchAll(/<script\b[^>]*\bsrc="([^"]+\.js)"/g)].map((match) => match[1].replace(/^\.?\//, ''));
+  if (entries.length === 0) throw new Error(`no script in ${outputDir}/browser/index.html`);
+  return [...withStaticImports(outputDir, entries)].sort();
+}
+
+/**
+ * The JavaScript an app can load on demand: every chunk reachable with import() from code the
+ * app can run (the initial scripts, and the lazy chunks reachable so far), and what those import
+ * statically. A chunk the bundler emitted but that no remaining code imports (esbuild emits one
+ * for every import() of a library, even where the code calling it was tree-shaken away) costs
+ * users nothing and is not counted.
+ */
 export function lazyScripts(outputDir) {
-  const { outputs } = readStats(outputDir);
-  const initial = new Set(initialScripts(outputDir));
-  return Object.keys(outputs)
-    .map((path) => path.split('/').pop())
-    .filter((file) => file.endsWith('.js') && !initial.has(file))
-    .sort();
+  const initial = initialScripts(outputDir);
+  const reachable = new Set(initial);
+  const lazy = new Set();
+  const pending = [...initial];
+  while (pending.length) {
+    for (const target of importsOf(outputDir, pending.pop()).dynamic) {
+      for (const file of withStaticImports(outputDir, [target], new Set())) {
+        if (reachable.has(file)) continue;
+        reachable.add(file);
+        lazy.add(file);
+        pending.push(file);
+      }
+    }
+  }
+  return [...lazy].sort();
 }
 
 /** Raw, gzip (level 9) and brotli (quality 11) bytes of scripts, each compressed on its own as a server would. */

@@ -1,7 +1,10 @@
-// withDPoP() (RFC 9449): the key pairs in IndexedDB and oauth4webapi's DPoP handle for each. Part
-// of the protocol chunk (on-demand.ts), never of the start bundle.
+// withDPoP() (RFC 9449): the key pairs in IndexedDB and oauth4webapi's DPoP handle for each. A lazy
+// chunk of its own, loaded with import() by withDPoP() only: never in the start bundle, and never
+// downloaded by an app without withDPoP().
 import * as oauth from 'oauth4webapi';
-import { AuthError } from '../core/errors';
+// Types only: a value import of the core would split it out of the start bundle into a chunk of
+// its own, shared with this one.
+import type { AuthError, AuthErrorCode } from '../core/errors';
 
 /** One key pair of one auth instance, as kept in IndexedDB (structured clone keeps CryptoKeys non-extractable). */
 interface KeyRecord {
@@ -23,6 +26,8 @@ export interface DPoPKeyStoreOptions {
   /** The nonce last remembered for a resource server's origin (RFC 9449 9), or undefined. */
   readonly nonceFor: (origin: string) => string | undefined;
   readonly now: () => number;
+  /** Makes the AuthError to throw (the core's class, passed in: see the imports). */
+  readonly error: (code: AuthErrorCode, message: string) => AuthError;
 }
 
 /**
@@ -50,7 +55,7 @@ export class DPoPKeyStore {
     try {
       keyPair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
     } catch {
-      throw unavailable('This browser cannot make ECDSA P-256 keys (WebCrypto).');
+      throw this.unavailable('This browser cannot make ECDSA P-256 keys (WebCrypto).');
     }
     const handle = this.newHandle(keyPair);
     const jkt = await handle.calculateThumbprint();
@@ -65,7 +70,7 @@ export class DPoPKeyStore {
     let handle = this.handles.get(jkt);
     if (!handle) {
       handle = this.transact<KeyRecord | undefined>('readonly', (store) => store.get([this.options.namespace, jkt])).then((record) => {
-        if (!record?.keyPair) throw new AuthError('no_session', ngDevMode ? "The DPoP key the session's tokens are bound to is gone from this browser (signed out in another tab?)." : '');
+        if (!record?.keyPair) throw this.options.error('no_session', ngDevMode ? "The DPoP key the session's tokens are bound to is gone from this browser (signed out in another tab?)." : '');
         return this.newHandle(record.keyPair);
       });
       this.handles.set(jkt, handle);
@@ -99,7 +104,7 @@ export class DPoPKeyStore {
       // Only the proof's htu depends on the URL: nothing is sent, so http is no risk here.
       [oauth.allowInsecureRequests]: target.protocol === 'http:',
     });
-    if (!proof) throw new AuthError('invalid_response', ngDevMode ? 'No DPoP proof was made.' : '');
+    if (!proof) throw this.options.error('invalid_response', ngDevMode ? 'No DPoP proof was made.' : '');
     return proof;
   }
 
@@ -134,6 +139,10 @@ export class DPoPKeyStore {
     if (jkts.length) await this.transact('readwrite', (store) => jkts.map((jkt) => store.delete([namespace, jkt])).at(-1)!);
   }
 
+  private unavailable(message: string): AuthError {
+    return this.options.error('dpop_unavailable', ngDevMode ? `withDPoP(): ${message}` : '');
+  }
+
   private newHandle(keyPair: CryptoKeyPair): oauth.DPoPHandle {
     return oauth.DPoP(this.client, keyPair, {
       // RFC 9449 9: a resource server's nonce, by the origin of the URL the proof is for. The
@@ -152,7 +161,7 @@ export class DPoPKeyStore {
       const transaction = database.transaction(STORE, mode);
       const request = run(transaction.objectStore(STORE));
       transaction.oncomplete = () => resolve(request.result as T);
-      transaction.onerror = transaction.onabort = () => reject(unavailable('IndexedDB refused a DPoP key operation.'));
+      transaction.onerror = transaction.onabort = () => reject(this.unavailable('IndexedDB refused a DPoP key operation.'));
     });
   }
 
@@ -168,7 +177,7 @@ export class DPoPKeyStore {
         };
         resolve(database);
       };
-      opening.onerror = opening.onblocked = () => reject(unavailable('IndexedDB could not be opened for the DPoP keys.'));
+      opening.onerror = opening.onblocked = () => reject(this.unavailable('IndexedDB could not be opened for the DPoP keys.'));
     }).catch((error: unknown) => {
       this.database = null; // tried again next time
       throw error;
@@ -177,6 +186,3 @@ export class DPoPKeyStore {
   }
 }
 
-function unavailable(message: string): AuthError {
-  return new AuthError('dpop_unavailable', ngDevMode ? `withDPoP(): ${message}` : '');
-}

@@ -5,6 +5,7 @@ import { FakeReply } from '../../testing/fake-op';
 import { nextIframe, post, removeSilentIframes } from '../../testing/silent-iframe';
 import { SILENT_RENEW_MESSAGE } from '../protocol/iframe-renew';
 import { AuthService } from '../auth.service';
+import { AuthError } from '../core/errors';
 import { DPoPKeyStore } from './dpop-key-store';
 import { DPOP_PROOFS } from './dpop-proofs';
 import { withDPoP } from './with-dpop';
@@ -106,7 +107,7 @@ describe('withDPoP() (RFC 9449)', () => {
 
   describe('proofs made through oauth4webapi (protectedResourceRequest with a capturing fetch, modifyAssertion)', () => {
     const nonces = new Map<string, string>();
-    const keyStore = () => new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: (origin) => nonces.get(origin), now: () => Date.now() });
+    const keyStore = () => new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: (origin) => nonces.get(origin), now: () => Date.now(), error: (code, message) => new AuthError(code, message) });
 
     it('signs htm, htu without query and fragment, ath, iat and a unique jti, with a non-extractable P-256 key; sends nothing', async () => {
       nonces.clear();
@@ -184,10 +185,10 @@ describe('withDPoP() (RFC 9449)', () => {
 
     it("keeps a young key of another tab's sign-in in progress when a sign-in is committed, and deletes stale ones", async () => {
       const harness = await dpopHarness();
-      const other = (at: number) => new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: () => undefined, now: () => at }).create();
+      const other = (at: number) => new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: () => undefined, now: () => at, error: (code, message) => new AuthError(code, message) }).create();
       const stale = await other(harness.clock.now() - 31 * 60_000);
       const young = await other(harness.clock.now() - 29 * 60_000);
-      const foreign = await new DPoPKeyStore({ indexedDB, namespace: `${NAMESPACE}#partner`, clientId: 'spa', nonceFor: () => undefined, now: () => 0 }).create();
+      const foreign = await new DPoPKeyStore({ indexedDB, namespace: `${NAMESPACE}#partner`, clientId: 'spa', nonceFor: () => undefined, now: () => 0, error: (code, message) => new AuthError(code, message) }).create();
       await harness.signIn();
       const jkt = await thumbprintOf(dpopHeader(harness.op.requestsTo('/token')[0]));
       expect((await storedKeys()).map((key) => key.jkt).sort()).toEqual([jkt, young].sort());
@@ -286,7 +287,7 @@ describe('withDPoP() (RFC 9449)', () => {
     it('deletes every key of the instance at logout, before the browser leaves for the OP and before logout() resolves', async () => {
       const harness = await dpopHarness();
       await harness.signIn();
-      await new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: () => undefined, now: () => harness.clock.now() }).create();
+      await new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: () => undefined, now: () => harness.clock.now(), error: (code, message) => new AuthError(code, message) }).create();
       expect((await storedKeys()).length).toBe(2);
       // A read begun as the browser leaves sees every write committed before it, and none begun after.
       let atNavigation: Promise<StoredKey[]> | null = null;

@@ -1,13 +1,16 @@
-import { Injectable, Injector, inject } from '@angular/core';
+import { HttpErrorResponse, HttpEvent, HttpHandlerFn, HttpRequest, HttpResponse, HttpResponseBase } from '@angular/common/http';
+import { Injectable, inject } from '@angular/core';
+import { Observable, catchError, from, switchMap, tap, throwError } from 'rxjs';
 import { AuthService } from '../auth.service';
 import { LogoutOptions, LogoutResult } from '../core/auth-state';
+import { AUTH_CONFIG } from '../core/config';
 import { AuthError } from '../core/errors';
 import { AuthBrowser } from '../platform/browser';
+import { AUTH_CLOCK } from '../platform/clock';
 import { AuthFeature, authFeature } from '../provide-auth';
-import { ProtocolLoader } from '../protocol/protocol-loader';
 import { SessionStore } from '../state/session-store';
 import type { DPoPKeyStore } from './dpop-key-store';
-import { DPOP_PROOFS, DPoPProofs } from './dpop-proofs';
+import { DPOP_PROOFS, DPoPProofs, RequestRetries } from './dpop-proofs';
 import { DPoPSupport } from './dpop-support';
 
 /**
@@ -37,17 +40,47 @@ export function withDPoP(): AuthFeature<'dpop'> {
 }
 
 /**
+ * The challenges of a 401's `WWW-Authenticate` headers (RFC 9110 11.6.1), each as its scheme
+ * (lowercase) and its `error` parameter. Several challenges may share one header, and a quoted
+ * `error_description` may hold commas, so the header is read token by token.
+ */
+function challengesOf(error: HttpErrorResponse): { scheme: string; error: string | null }[] {
+  const header = error.headers?.getAll('WWW-Authenticate')?.join(', ') ?? '';
+  const tokens = header.match(/"(?:[^"\\]|\\.)*"|[^\s",=]+|[=,]/g) ?? [];
+  const challenges: { scheme: string; error: string | null }[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (token === ',' || token === '=') continue;
+    if (tokens[i + 1] === '=') {
+      // auth-param: name = token / quoted-string, of the challenge before it
+      const value = tokens[i + 2] ?? '';
+      const current = challenges[challenges.length - 1];
+      if (current && token.toLowerCase() === 'error') current.error = value.replace(/^"(.*)"$/, '$1');
+      i += 2;
+    } else {
+      challenges.push({ scheme: token.toLowerCase(), error: null });
+    }
+  }
+  return challenges;
+}
+
+/** A resource server's demand for a proof with its nonce (RFC 9449 9): a DPoP challenge with `use_dpop_nonce`. */
+function isUseDPoPNonceChallenge(error: HttpErrorResponse): boolean {
+  return challengesOf(error).some(({ scheme, error }) => scheme === 'dpop' && error === 'use_dpop_nonce');
+}
+
+/**
  * One per auth instance (provided by the feature, never in root). Small on purpose: the key
- * store comes with oauth4webapi in the protocol chunk, loaded when a key or a proof is first
- * needed. (Not a chunk of its own: esbuild emits a chunk for every import() of the library,
- * used or not, so every app would have carried it, and split oauth4webapi out of the
- * protocol chunk with it.)
+ * store and oauth4webapi's DPoP code are a lazy chunk of their own, loaded with import() by this
+ * class only (when a key or a proof is first needed), so that an app without withDPoP() never
+ * downloads them; the protocol chunk reaches them through `SessionStore.dpop` (DPoPSupport).
  */
 class DPoP implements DPoPSupport, DPoPProofs {
   private readonly browser = inject(AuthBrowser);
   private readonly store = inject(SessionStore);
-  // Read when needed: the protocol chunk is loaded only then.
-  private readonly injector = inject(Injector);
+  private readonly config = inject(AUTH_CONFIG);
+  private readonly clock = inject(AUTH_CLOCK);
+  private keyStore: Promise<DPoPKeyStore> | null = null;
   /** Resource servers' nonces by origin (RFC 9449 9); the handles keep the OP's themselves. */
   private readonly nonces = new Map<string, string>();
   /** The key of the session this tab last held. */
@@ -75,10 +108,15 @@ class DPoP implements DPoPSupport, DPoPProofs {
   keys(): Promise<DPoPKeyStore> {
     const refusal = this.unavailable();
     if (refusal || !this.browser.isBrowser) return Promise.reject(refusal ?? new AuthError('not_in_browser', ''));
-    return this.injector
-      .get(ProtocolLoader)
-      .load()
-      .then((protocol) => protocol.dpopKeys((origin) => this.nonces.get(origin)));
+    const { storageNamespace, clientId } = this.config;
+    this.keyStore ??= import('./dpop-key-store').then(
+      ({ DPoPKeyStore }) => new DPoPKeyStore({ indexedDB: globalThis.indexedDB, namespace: storageNamespace, clientId, nonceFor: (origin) => this.nonces.get(origin), now: () => this.clock.now(), error: (code, message) => new AuthError(code, message) }),
+      (error: unknown) => {
+        this.keyStore = null; // the chunk did not load: tried again next time
+        throw error;
+      },
+    );
+    return this.keyStore;
   }
 
   /**
@@ -104,6 +142,32 @@ class DPoP implements DPoPSupport, DPoPProofs {
     const jkt = this.store.session()?.dpopJkt;
     if (!jkt) throw new AuthError('no_session', ngDevMode ? 'There is no DPoP-bound session to make a proof for.' : '');
     return (await this.keys()).proof(jkt, method, url, accessToken);
+  }
+
+  send(request: HttpRequest<unknown>, next: HttpHandlerFn, url: string, accessToken: string, retries: RequestRetries): Observable<HttpEvent<unknown>> {
+    const remember = (response: HttpResponseBase) => {
+      const nonce = response.headers?.get('DPoP-Nonce');
+      if (nonce) this.rememberNonce(url, nonce);
+      return nonce;
+    };
+    return from(this.proof(request.method, url, accessToken)).pipe(
+      switchMap((proof) => next(request.clone({ setHeaders: { Authorization: `DPoP ${accessToken}`, DPoP: proof } }))),
+      tap((event) => {
+        if (event instanceof HttpResponse) remember(event);
+      }),
+      catchError((error: unknown) => {
+        if (!(error instanceof HttpErrorResponse)) return throwError(() => error);
+        // The nonce retry needs the new nonce, remembered here; the same token goes again.
+        const nonce = remember(error);
+        if (error.status !== 401 || !isUseDPoPNonceChallenge(error)) return throwError(() => error);
+        if (retries.nonce || !nonce) {
+          retries.renewal = true;
+          return throwError(() => error);
+        }
+        retries.nonce = true;
+        return this.send(request, next, url, accessToken, retries);
+      }),
+    );
   }
 
   rememberNonce(url: string, nonce: string): void {

@@ -8,17 +8,15 @@ import {
   HttpInterceptor,
   HttpInterceptorFn,
   HttpRequest,
-  HttpResponse,
-  HttpResponseBase,
 } from '@angular/common/http';
 import { EnvironmentInjector, Injectable, InjectionToken, inject, runInInjectionContext } from '@angular/core';
-import { Observable, catchError, from, switchMap, tap, throwError } from 'rxjs';
+import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
 import type { AuthorizationServer } from 'oauth4webapi';
 import { AuthService } from '../auth.service';
 import { AUTH_CONFIG } from '../core/config';
 import { AuthError, isAuthError } from '../core/errors';
 import { Session } from '../core/session';
-import { DPOP_PROOFS } from '../dpop/dpop-proofs';
+import { DPOP_PROOFS, RequestRetries } from '../dpop/dpop-proofs';
 import { AuthBrowser } from '../platform/browser';
 import { ProtocolLoader } from '../protocol/protocol-loader';
 import { DiscoveryCache } from '../state/discovery-cache';
@@ -41,38 +39,12 @@ export function withoutAuthToken(context: HttpContext = new HttpContext()): Http
 }
 
 /**
- * The challenges of a 401's `WWW-Authenticate` headers (RFC 9110 11.6.1), each as its scheme
- * (lowercase) and its `error` parameter. Several challenges may share one header, and a quoted
- * `error_description` may hold commas, so the header is read token by token.
+ * `invalid_token` in a Bearer (RFC 6750 3.1) or DPoP (RFC 9449 7.1) challenge: the token, not the
+ * request, is at fault. (withDPoP() reads the DPoP challenges' other errors itself.)
  */
-function challengesOf(error: HttpErrorResponse): { scheme: string; error: string | null }[] {
-  const header = error.headers?.getAll('WWW-Authenticate')?.join(', ') ?? '';
-  const tokens = header.match(/"(?:[^"\\]|\\.)*"|[^\s",=]+|[=,]/g) ?? [];
-  const challenges: { scheme: string; error: string | null }[] = [];
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i];
-    if (token === ',' || token === '=') continue;
-    if (tokens[i + 1] === '=') {
-      // auth-param: name = token / quoted-string, of the challenge before it
-      const value = tokens[i + 2] ?? '';
-      const current = challenges[challenges.length - 1];
-      if (current && token.toLowerCase() === 'error') current.error = value.replace(/^"(.*)"$/, '$1');
-      i += 2;
-    } else {
-      challenges.push({ scheme: token.toLowerCase(), error: null });
-    }
-  }
-  return challenges;
-}
-
-/** `invalid_token` in a Bearer (RFC 6750 3.1) or DPoP (RFC 9449 7.1) challenge: the token, not the request, is at fault. */
 function isInvalidTokenChallenge(error: HttpErrorResponse): boolean {
-  return challengesOf(error).some(({ scheme, error }) => (scheme === 'bearer' || scheme === 'dpop') && error === 'invalid_token');
-}
-
-/** A resource server's demand for a proof with its nonce (RFC 9449 9): a DPoP challenge with `use_dpop_nonce`. */
-function isUseDPoPNonceChallenge(error: HttpErrorResponse): boolean {
-  return challengesOf(error).some(({ scheme, error }) => scheme === 'dpop' && error === 'use_dpop_nonce');
+  const challenge = error.headers?.get('WWW-Authenticate') ?? '';
+  return /^\s*(?:Bearer|DPoP)\b/i.test(challenge) && /error\s*=\s*"?invalid_token"?/i.test(challenge);
 }
 
 /**
@@ -96,12 +68,6 @@ export const authInterceptor: HttpInterceptorFn = (request, next) => (inject(AUT
  */
 export const AUTH_INSTANCE_ROUTER = new InjectionToken<HttpInterceptorFn>('ngx-oidc-session instances');
 
-/** The retries a request has had: each kind at most once. */
-interface Retried {
-  readonly nonce: boolean;
-  readonly renewal: boolean;
-}
-
 /** The interceptor of one auth instance: the one of the injection context it runs in. */
 export const attachAuthToken: HttpInterceptorFn = (request, next) => {
   const browser = inject(AuthBrowser);
@@ -122,39 +88,22 @@ export const attachAuthToken: HttpInterceptorFn = (request, next) => {
   const metadata = discovery.read();
   if (!eligible(metadata)) return next(request);
 
-  // The absolute URL the allow-list was checked against: the proof's `htu` is made from it.
-  // Parsed only for DPoP: a bearer request does not pay for it.
-  const url = () => new URL(request.url, browser.baseUrl).href;
-  /** A `DPoP-Nonce` (RFC 9449 9) of any answer, success or error, is used by the next proofs to the origin. */
-  const rememberNonce = (response: HttpResponseBase) => {
-    const nonce = proofs && response.headers?.get('DPoP-Nonce');
-    if (nonce) proofs.rememberNonce(url(), nonce);
-  };
-  const withHeaders = (headers: AuthorizationHeaders) => next(request.clone({ setHeaders: { ...headers } }));
-  const send = (tokens: TokenSet, retried: Retried): Observable<HttpEvent<unknown>> => {
-    // A proof is made per request and per send, each on its own: no request waits for another's.
-    const headers = authorizationHeadersFor(tokens, request.method, url, proofs);
-    return (headers instanceof Promise ? from(headers).pipe(switchMap(withHeaders)) : withHeaders(headers)).pipe(
-      tap((event) => {
-        if (event instanceof HttpResponse) rememberNonce(event);
-      }),
+  const send = (tokens: TokenSet, retries: RequestRetries): Observable<HttpEvent<unknown>> =>
+    // A DPoP-bound token goes with withDPoP()'s proof, made per request and per send (no request
+    // waits for another's), for the absolute URL the allow-list was checked against; without
+    // withDPoP() it fails typed (authorizationHeadersFor), never as a bearer token.
+    (isDPoPBound(tokens) && proofs
+      ? proofs.send(request, next, new URL(request.url, browser.baseUrl).href, tokens.accessToken, retries)
+      : next(request.clone({ setHeaders: { ...(authorizationHeadersFor(tokens, request.method, () => '', proofs) as AuthorizationHeaders) } }))
+    ).pipe(
       catchError((error: unknown) => {
-        if (!(error instanceof HttpErrorResponse)) return throwError(() => error);
-        rememberNonce(error);
-        if (error.status !== 401) return throwError(() => error);
-        // The nonce retry needs the new nonce, remembered just above; the same token goes again.
-        const wantsNonce = isDPoPBound(tokens) && isUseDPoPNonceChallenge(error);
-        if (wantsNonce) return retried.nonce || !error.headers.has('DPoP-Nonce') ? throwError(() => error) : send(tokens, { ...retried, nonce: true });
-        const renewable = config.retryOn401 === 'any' || isInvalidTokenChallenge(error);
-        if (!renewable || retried.renewal) return throwError(() => error);
-        return from(freshTokenAfterRejection(auth, store, tokens.accessToken)).pipe(
-          // Each retry is one more send with its kind marked done: a repeated challenge of a
-          // kind already retried reaches the caller, so there are at most three sends.
-          switchMap((fresh) => (fresh === null ? throwError(() => error) : send(fresh, { ...retried, renewal: true }))),
-        );
+        const renewable = error instanceof HttpErrorResponse && error.status === 401 && (config.retryOn401 === 'any' || isInvalidTokenChallenge(error));
+        if (!renewable || retries.renewal) return throwError(() => error);
+        retries.renewal = true;
+        // A repeated challenge of a kind already retried reaches the caller: at most three sends.
+        return from(freshTokenAfterRejection(auth, store, tokens.accessToken)).pipe(switchMap((fresh) => (fresh === null ? throwError(() => error) : send(fresh, retries))));
       }),
     );
-  };
   // The OP's endpoints outside its issuer path are known only from discovery. A page with a
   // session but no discovery cache (e.g. a new tab that got the session from another tab)
   // learns them before a token leaves it; a failed discovery fails the request, typed.
@@ -169,7 +118,7 @@ export const attachAuthToken: HttpInterceptorFn = (request, next) => {
         return throwError(() => error);
       }
       if (!result.eligible) return next(request);
-      return send(result.tokens, { nonce: false, renewal: false });
+      return send(result.tokens, { nonce: false, renewal: false }); // per request
     }),
   );
 };

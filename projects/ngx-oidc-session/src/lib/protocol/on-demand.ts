@@ -12,7 +12,7 @@ import { RenewalLedger } from '../tabs/renewal-ledger';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TabHandover } from '../tabs/tab-handover';
 import { generateRandomState } from 'oauth4webapi';
-import { DPoPKeyStore } from '../dpop/dpop-key-store';
+import type { DPoPKeyStore } from '../dpop/dpop-key-store';
 import { OidcClient, OidcClientContext } from './oidc-client';
 
 /** A sign-in attempt older than this is stale: its callback is refused. */
@@ -50,7 +50,6 @@ export class OnDemand {
   private logoutPending = false;
   /** The token set a renewal received but did not store because this tab was signing out. */
   private discarded: Session | null = null;
-  private keyStore: DPoPKeyStore | null = null;
 
   constructor(private readonly context: OnDemandContext) {
     this.client = new OidcClient({ ...context, dpop: context.store.dpop });
@@ -280,16 +279,6 @@ export class OnDemand {
     attempts.saveLogoutState(state);
     browser.navigate(endSession.href);
     return { outcome: 'redirected', refreshTokenRevoked, error };
-  }
-
-  /**
-   * withDPoP()'s key store, one per instance, in this chunk with the oauth4webapi it needs. Asked
-   * for by withDPoP() only, once it checked that the page has IndexedDB and WebCrypto.
-   */
-  dpopKeys(nonceFor: (origin: string) => string | undefined): DPoPKeyStore {
-    const { config, clock } = this.context;
-    this.keyStore ??= new DPoPKeyStore({ indexedDB: globalThis.indexedDB, namespace: config.storageNamespace, clientId: config.clientId, nonceFor, now: () => clock.now() });
-    return this.keyStore;
   }
 
   /** Tidies withDPoP()'s keys; a failure (IndexedDB refused) leaves them for the next sign-in or logout. */
