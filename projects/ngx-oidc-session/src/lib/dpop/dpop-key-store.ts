@@ -1,9 +1,9 @@
-// withDPoP() (RFC 9449): the key pairs in IndexedDB and oauth4webapi's DPoP handle for each. A lazy
-// chunk of its own, loaded with import() by withDPoP() only: never in the start bundle, and never
-// downloaded by an app without withDPoP().
+// withDPoP() (RFC 9449): the key pairs in IndexedDB and oauth4webapi's DPoP handle for each. Part
+// of the protocol chunk (exported by on-demand.ts), created by withDPoP() only: never in the
+// start bundle. (Why not a chunk of its own: see DPoP in with-dpop.ts.)
 import * as oauth from 'oauth4webapi';
-// Types only: a value import of the core would split it out of the start bundle into a chunk of
-// its own, shared with this one.
+// Types only: the error class comes from withDPoP() (options.error), so that this module needs
+// nothing of the start bundle, wherever it is bundled.
 import type { AuthError, AuthErrorCode } from '../core/errors';
 
 /** One key pair of one auth instance, as kept in IndexedDB (structured clone keeps CryptoKeys non-extractable). */

@@ -13,7 +13,7 @@ export interface DPoPSupport {
   readonly jkt: string;
   /** `dpop_unavailable` when this page cannot keep DPoP keys (no IndexedDB, WebCrypto or secure context), else null. */
   unavailable(): AuthError | null;
-  /** The key store (loads withDPoP()'s own lazy chunk); rejects with `dpop_unavailable` when there can be none. */
+  /** The key store (loads the protocol chunk); rejects with `dpop_unavailable` when there can be none. */
   keys(): Promise<DPoPKeyStore>;
   /** Deletes every key of this instance (logout); resolves once done, never rejects. */
   forgetAll(): Promise<void>;

@@ -331,3 +331,6 @@ export class OnDemand {
     });
   }
 }
+// withDPoP()'s key store, in this chunk with the oauth4webapi it needs: created by withDPoP() only
+// (with-dpop.ts imports this module), reached by this chunk's own code through SessionStore.dpop.
+export { DPoPKeyStore } from '../dpop/dpop-key-store';
