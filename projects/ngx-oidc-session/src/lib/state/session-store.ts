@@ -117,12 +117,31 @@ export class SessionStore {
   load(): Session | null {
     const text = this.storage.getItem(this.key);
     let session = parseStoredSession(text, this.owner);
-    // Only a session bound to the key withDPoP() found for it (none without the feature): never a
-    // DPoP session without its key, nor a bearer session under withDPoP().
-    if (session && (this.isSignedOut(session) || session.dpopJkt !== this.dpop?.jkt)) session = null;
+    if (session && this.isSignedOut(session)) session = null;
     if (text !== null && session === null) this.storage.removeItem(this.key);
+    // Only a session bound to the key withDPoP() found for it at start-up (none without the
+    // feature): never a DPoP session without its key, nor a bearer session under withDPoP().
+    if (session && (!this.fits(session) || session.dpopJkt !== this.dpop?.jkt)) {
+      // Removed only at start-up and from storage no other tab writes. With `local` it can be
+      // another tab's: one of the other token mode, or a sign-in made later with a key this tab
+      // has not checked (a later load() comes from the renewal, see RenewScheduler). Left alone.
+      if (!this.state().decided && this.config.storage !== 'local') this.storage.removeItem(this.key);
+      session = null;
+    }
     this.write({ ...this.state(), session });
     return session;
+  }
+
+  /**
+   * Whether a session of another tab may enter this tab (a broadcast, a handover, shared
+   * storage): only one of this tab's token mode. Under withDPoP() a DPoP-bound session
+   * (RFC 9449 5: token_type DPoP, compared case-insensitively) with its key's thumbprint; without
+   * it only a bearer one, which this tab can present and refresh. Tabs of the other mode (an
+   * earlier release, or a switch flipped since) keep theirs; sign-outs still reach every tab.
+   */
+  fits(session: Session): boolean {
+    const bound = session.tokenType.toLowerCase() === 'dpop';
+    return this.dpop ? bound && typeof session.dpopJkt === 'string' && session.dpopJkt.length > 0 : !bound && session.dpopJkt === undefined;
   }
 
   /**
@@ -165,10 +184,15 @@ export class SessionStore {
     return parseStoredSession(this.storage.getItem(this.key), this.owner);
   }
 
-  /** Takes a session another tab handed over at start-up, without deciding the auth state yet. */
-  takeHandedOver(session: Session): void {
+  /**
+   * Takes a session another tab handed over at start-up, without deciding the auth state yet.
+   * False, and nothing changed, for one of the other token mode (see fits()).
+   */
+  takeHandedOver(session: Session): boolean {
+    if (!this.fits(session)) return false;
     this.storage.setItem(this.key, serializeSession(session, this.owner));
     this.write({ ...this.state(), session });
+    return true;
   }
 
   /** Start-up decided: the session loaded or handed over stays (or there is none). */
@@ -178,12 +202,17 @@ export class SessionStore {
     if (session) this.changed.next({ session, cause: 'restored' });
   }
 
-  /** A token set that passed every check: this tab's sign-in or renewal, or another tab's. */
-  set(session: Session, cause: 'signed-in' | 'renewed' | 'adopted'): void {
+  /**
+   * A token set that passed every check: this tab's sign-in or renewal, or another tab's. False,
+   * and nothing changed, for another tab's of the other token mode (see fits()).
+   */
+  set(session: Session, cause: 'signed-in' | 'renewed' | 'adopted'): boolean {
+    if (cause === 'adopted' && !this.fits(session)) return false;
     this.storage.setItem(this.key, serializeSession(session, this.owner));
     this.write({ session, decided: true, error: null });
     this.changed.next({ session, cause });
     this.reportRefusedStorage();
+    return true;
   }
 
   /**
