@@ -105,7 +105,7 @@ export class AuthService {
         const handedOver = await this.tabs.requestSession(holders ? NEW_TAB_WAIT_MS : NEW_TAB_BLIND_WAIT_MS);
         // A renewal broadcast taken in while waiting is newer than any answer.
         session = this.store.session() ?? handedOver;
-        if (session && session === handedOver && !this.store.takeHandedOver(session)) session = null;
+        if (session && session === handedOver) this.store.takeHandedOver(session);
       }
     }
     if (this.store.isAuthenticated()) return; // another tab's sign-in or renewal was taken in meanwhile

@@ -116,18 +116,16 @@ export class SessionStore {
    */
   load(): Session | null {
     const text = this.storage.getItem(this.key);
-    let session = parseStoredSession(text, this.owner);
-    if (session && this.isSignedOut(session)) session = null;
-    if (text !== null && session === null) this.storage.removeItem(this.key);
+    const stored = parseStoredSession(text, this.owner);
+    const dead = !stored || this.isSignedOut(stored);
     // Only a session bound to the key withDPoP() found for it at start-up (none without the
-    // feature): never a DPoP session without its key, nor a bearer session under withDPoP().
-    if (session && (!this.fits(session) || session.dpopJkt !== this.dpop?.jkt)) {
-      // Removed only at start-up and from storage no other tab writes. With `local` it can be
-      // another tab's: one of the other token mode, or a sign-in made later with a key this tab
-      // has not checked (a later load() comes from the renewal, see RenewScheduler). Left alone.
-      if (!this.state().decided && this.config.storage !== 'local') this.storage.removeItem(this.key);
-      session = null;
-    }
+    // feature): never a DPoP session without its key, nor a bearer session under withDPoP(). The
+    // same test as fits(), but for the very key withDPoP() checked.
+    const session = !dead && stored.dpopJkt === this.dpop?.jkt ? stored : null;
+    // One that is not dead goes only at start-up and from storage no other tab writes: with
+    // `local` it can be another tab's, of the other token mode or of a later sign-in with a key
+    // this tab has not checked (a later load() comes from RenewScheduler). Left alone then.
+    if (text !== null && !session && (dead || (!this.state().decided && this.config.storage !== 'local'))) this.storage.removeItem(this.key);
     this.write({ ...this.state(), session });
     return session;
   }
@@ -141,7 +139,7 @@ export class SessionStore {
    */
   fits(session: Session): boolean {
     const bound = session.tokenType.toLowerCase() === 'dpop';
-    return this.dpop ? bound && typeof session.dpopJkt === 'string' && session.dpopJkt.length > 0 : !bound && session.dpopJkt === undefined;
+    return this.dpop ? bound && !!session.dpopJkt : !bound && !session.dpopJkt;
   }
 
   /**
@@ -185,14 +183,12 @@ export class SessionStore {
   }
 
   /**
-   * Takes a session another tab handed over at start-up, without deciding the auth state yet.
-   * False, and nothing changed, for one of the other token mode (see fits()).
+   * Takes a session another tab handed over at start-up, without deciding the auth state yet:
+   * one of this tab's token mode (TabCoordinator.requestSession takes no other, see fits()).
    */
-  takeHandedOver(session: Session): boolean {
-    if (!this.fits(session)) return false;
+  takeHandedOver(session: Session): void {
     this.storage.setItem(this.key, serializeSession(session, this.owner));
     this.write({ ...this.state(), session });
-    return true;
   }
 
   /** Start-up decided: the session loaded or handed over stays (or there is none). */
@@ -203,16 +199,14 @@ export class SessionStore {
   }
 
   /**
-   * A token set that passed every check: this tab's sign-in or renewal, or another tab's. False,
-   * and nothing changed, for another tab's of the other token mode (see fits()).
+   * A token set that passed every check: this tab's sign-in or renewal, or another tab's (one of
+   * this tab's token mode: TabCoordinator.takeOver, the one way in for those, checks fits()).
    */
-  set(session: Session, cause: 'signed-in' | 'renewed' | 'adopted'): boolean {
-    if (cause === 'adopted' && !this.fits(session)) return false;
+  set(session: Session, cause: 'signed-in' | 'renewed' | 'adopted'): void {
     this.storage.setItem(this.key, serializeSession(session, this.owner));
     this.write({ session, decided: true, error: null });
     this.changed.next({ session, cause });
     this.reportRefusedStorage();
-    return true;
   }
 
   /**

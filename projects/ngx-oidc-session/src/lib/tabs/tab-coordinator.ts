@@ -18,11 +18,6 @@ export type TabMessage =
   | { readonly kind: 'session-response'; readonly requestId: string; readonly session: Session };
 
 const FORMAT = 2;
-/** How many token sets of tabs of the other token mode a tab remembers. */
-const OTHER_MODE_KEPT = 16;
-
-/** What sameSession() compares, as one string. */
-const sameSessionKey = (position: SessionPosition) => `${position.chain}:${position.version}`;
 
 /**
  * Coordinates the tabs of one app and client, in every page:
@@ -55,8 +50,6 @@ export class TabCoordinator {
   private latestAnnounced: Session | null = null;
   /** The holder lock this tab holds (or is acquiring), and how to let it go. */
   private holder: { readonly name: string; readonly granted: Promise<void>; readonly release: () => void } | null = null;
-  /** Token sets (chain and version) tabs of the other token mode announced or handed over, the latest last. */
-  private readonly otherModeSessions = new Set<string>();
   /** While the page is hidden for the back/forward cache it holds no lock. */
   private pageHidden = false;
 
@@ -143,14 +136,6 @@ export class TabCoordinator {
     return this.latestAnnounced;
   }
 
-  /**
-   * Whether a tab of the other token mode holds this token set: it is no newer token set of
-   * this tab's to wait for, and none this tab could take.
-   */
-  ofOtherMode(position: SessionPosition): boolean {
-    return this.otherModeSessions.has(sameSessionKey(position));
-  }
-
   /** Whether a sign-out this tab knows of ended this token set. */
   signedOut(position: SessionPosition): boolean {
     return this.store.isSignedOut(position);
@@ -200,9 +185,10 @@ export class TabCoordinator {
 
   /**
    * Asks the live tabs for their token set. Resolves with the first one `accept`s (an answer,
-   * or a broadcast of another tab), or with null after `timeoutMs`.
+   * or a broadcast of another tab), or with null after `timeoutMs`. By default only one of this
+   * tab's token mode (SessionStore.fits).
    */
-  requestSession(timeoutMs: number, accept: (session: Session) => boolean = () => true): Promise<Session | null> {
+  requestSession(timeoutMs: number, accept = (session: Session) => this.store.fits(session)): Promise<Session | null> {
     const window = this.browser.window;
     if (!this.channel || !window) return Promise.resolve(null);
     const requestId = Array.from(window.crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -236,13 +222,6 @@ export class TabCoordinator {
   private receive(data: unknown): void {
     const message = parseTabMessage(data, this.owner);
     if (!message) return;
-    // A tab of the other token mode (bearer next to withDPoP(), or the reverse): its session
-    // is neither taken nor waited for; that tab keeps it (SessionStore.fits).
-    if ((message.kind === 'session' || message.kind === 'session-response') && !this.store.fits(message.session)) {
-      this.otherModeSessions.add(sameSessionKey(message.session));
-      if (this.otherModeSessions.size > OTHER_MODE_KEPT) this.otherModeSessions.delete(this.otherModeSessions.values().next().value!);
-      return;
-    }
     switch (message.kind) {
       case 'session':
         if (this.signedOut(message.session)) return; // a late broadcast must not undo a sign-out
@@ -289,7 +268,9 @@ export class TabCoordinator {
    * a silent switch of user.
    */
   takeOver(session: Session): void {
-    if (!this.store.fits(session)) return; // before anything of this tab's session changes
+    // Never one of a tab of the other token mode (bearer next to withDPoP(), or the reverse): that
+    // tab keeps its session, this one its own (SessionStore.fits). Checked before anything changes.
+    if (!this.store.fits(session)) return;
     const mine = this.store.isAuthenticated() ? this.store.session() : null;
     if (mine && mine.idTokenClaims.sub !== session.idTokenClaims.sub) {
       this.store.clear('other-tab');
