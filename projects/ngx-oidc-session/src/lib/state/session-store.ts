@@ -131,8 +131,8 @@ export class SessionStore {
   }
 
   /**
-   * Whether a session of another tab may enter this tab (a broadcast, a handover, shared
-   * storage): only one of this tab's token mode. Under withDPoP() a DPoP-bound session
+   * Whether a session of another tab may enter this tab (a broadcast, a handover at start-up or
+   * under the renewal lock; load() tests the exact key instead): only one of this tab's token mode. Under withDPoP() a DPoP-bound session
    * (RFC 9449 5: token_type DPoP, compared case-insensitively) with its key's thumbprint; without
    * it only a bearer one, which this tab can present and refresh. Tabs of the other mode (an
    * earlier release, or a switch flipped since) keep theirs; sign-outs still reach every tab.
