@@ -66,6 +66,9 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
   // In test mode the hooks switch and rotate the nonce; otherwise it is the API's own.
   const nonce = state?.dpop.apiNonce ?? createApiNonce();
   const replay = state?.dpop.apiReplay ?? createReplayCache();
+  // Outside test mode the API's own nonce changes on a timer (RFC 9449 9); in test mode only the
+  // hook changes it, so that an e2e test sees exactly the challenges it caused.
+  if (!state) nonce.rotateEvery();
 
   const routes = {
     'GET /api/hello': (claims) => ({ message: `Hello, ${claims.sub}!`, ...basics(claims) }),
@@ -142,8 +145,9 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
         'WWW-Authenticate': invalidToken(description),
       });
     }
-    // A DPoP-bound token is worthless without its key (RFC 9449 7.2): as a bearer token it is refused.
-    if (claims.cnf?.jkt) {
+    // A DPoP-bound token is worthless without its key (RFC 9449 7.2): as a bearer token it is
+    // refused, whether the OP says so by its binding or by its type.
+    if (claims.cnf?.jkt || String(claims.token_type).toLowerCase() === 'dpop') {
       res.dpopCheck = 'bound-token-as-bearer';
       const description = 'a DPoP-bound access token needs the DPoP scheme and a proof';
       return sendJson(res, 401, { error: 'invalid_token', error_description: description }, {
@@ -169,9 +173,13 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
         'WWW-Authenticate': dpopChallenge(error, description),
       });
     };
-    let thumbprint;
+    const refuseProof = (error) => {
+      if (!(error instanceof DPoPCheckError)) throw error;
+      return refuse(error.check, error.challenge, error.message);
+    };
+    let proof;
     try {
-      thumbprint = await checkProof({
+      proof = await checkProof({
         proofs: req.headersDistinct.dpop ?? [],
         method: req.method,
         htu: expectedHtu(apiUrl, req.url),
@@ -180,8 +188,7 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
         replay,
       });
     } catch (error) {
-      if (!(error instanceof DPoPCheckError)) throw error;
-      return refuse(error.check, error.challenge, error.message);
+      return refuseProof(error);
     }
 
     let claims;
@@ -194,7 +201,13 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
       return refuse('token', 'invalid_token', claims.active ? 'not an access token' : 'the access token is expired, revoked or unknown');
     }
     if (!claims.cnf?.jkt) return refuse('not-bound', 'invalid_token', 'the access token is not DPoP-bound');
-    if (claims.cnf.jkt !== thumbprint) return refuse('cnf-jkt', 'invalid_token', 'the DPoP proof key is not the key the access token is bound to');
+    if (claims.cnf.jkt !== proof.thumbprint) return refuse('cnf-jkt', 'invalid_token', 'the DPoP proof key is not the key the access token is bound to');
+    // Only now is the jti recorded: a proof refused above leaves nothing in the replay cache.
+    try {
+      proof.accept(Math.floor(Date.now() / 1000));
+    } catch (error) {
+      return refuseProof(error);
+    }
     res.dpopCheck = 'ok';
     return answer(req, res, route, claims, headers);
   }

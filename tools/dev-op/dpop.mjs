@@ -24,20 +24,44 @@ export class DPoPCheckError extends Error {
   }
 }
 
+/** Outside test mode the API's nonce changes this often (RFC 9449 9: the server decides). */
+export const API_NONCE_ROTATION_MS = 60_000;
+/** After a change on the timer the previous nonce is still taken this long (proofs already on the way). */
+export const API_NONCE_GRACE_MS = 30_000;
+
 /**
- * The API's DPoP nonce: one value at a time, replaced only by `rotate()` (at start and by the
- * test hook), so that a test sees exactly the challenges it caused. A real resource server would
- * also rotate it on a timer. `required` false lets proofs without it through (test hook).
+ * The API's DPoP nonce. In test mode one value at a time, replaced only by `rotate()` (at start
+ * and by the test hook), so that a test sees exactly the challenges it caused. Outside test mode
+ * the API also rotates it on a timer (`rotateEvery`), taking the previous value for a grace
+ * period. `required` false lets proofs without it through (test hook).
+ *
+ * @param {{ now?: () => number }} [options] the clock, in ms (injected by the selftest)
  */
-export function createApiNonce() {
+export function createApiNonce({ now = Date.now } = {}) {
   const nonce = {
     required: true,
     value: '',
+    /** The value before the last timed rotation and until when (ms) it is still taken. */
+    previous: null,
+    previousUntil: 0,
     rotations: 0,
-    rotate() {
+    /** A new value; with `graceMs` the old one is taken that much longer, else no more. */
+    rotate({ graceMs = 0 } = {}) {
+      nonce.previous = graceMs > 0 ? nonce.value : null;
+      nonce.previousUntil = now() + graceMs;
       nonce.value = randomBytes(24).toString('base64url');
       nonce.rotations += 1;
       return nonce.value;
+    },
+    /** Whether a proof's `nonce` claim is the current value, or the previous one within its grace. */
+    accepts(value) {
+      return value === nonce.value || (nonce.previous !== null && value === nonce.previous && now() <= nonce.previousUntil);
+    },
+    /** Rotates every `intervalMs` with `graceMs` for the old value; returns how to stop. Never keeps the process alive. */
+    rotateEvery(intervalMs = API_NONCE_ROTATION_MS, graceMs = API_NONCE_GRACE_MS) {
+      const timer = setInterval(() => nonce.rotate({ graceMs }), intervalMs);
+      timer.unref?.();
+      return () => clearInterval(timer);
     },
     /** A new value, required, and the rotation count back to 0 (the count is of the hook's rotations). */
     reset() {
@@ -50,22 +74,41 @@ export function createApiNonce() {
   return nonce;
 }
 
+/** How many jtis the API keeps at most; beyond that it refuses proofs rather than forget one. */
+export const REPLAY_CACHE_MAX_ENTRIES = 10_000;
+
 /**
- * The `jti`s of proofs accepted within the iat window, so that none is taken twice (RFC 9449
- * 11.1). A proof older than the window is refused by its `iat`, so older entries can go.
+ * The `jti`s of proofs the API accepted, each kept for as long as a proof with it could pass
+ * the `iat` check (|now - iat| <= window, RFC 9449 11.1): until iat + window. A proof dated
+ * ahead passes later than one dated now, so entries do not expire in insertion order.
+ * Only proofs that were accepted (token and binding checked) are recorded, so that nobody can
+ * fill the cache with proofs of their own keys; it is capped, and when it is full it refuses
+ * new proofs rather than forget a jti that could still be replayed.
  */
-export function createReplayCache(windowSeconds = IAT_WINDOW_SECONDS) {
+export function createReplayCache({ windowSeconds = IAT_WINDOW_SECONDS, maxEntries = REPLAY_CACHE_MAX_ENTRIES } = {}) {
   const seen = new Map();
+  const forgetPassed = (nowSeconds) => {
+    for (const [jti, until] of seen) if (until < nowSeconds) seen.delete(jti);
+  };
   return {
-    /** False when `jti` was seen within the window; records it otherwise. */
-    take(jti, nowSeconds) {
-      for (const [key, until] of seen) {
-        if (until > nowSeconds) break; // insertion order is expiry order
-        seen.delete(key);
-      }
-      if (seen.has(jti)) return false;
-      seen.set(jti, nowSeconds + 2 * windowSeconds);
-      return true;
+    /** Whether a proof with `jti` was accepted and could still pass the iat check. */
+    has(jti, nowSeconds) {
+      const until = seen.get(jti);
+      return until !== undefined && until >= nowSeconds;
+    },
+    /**
+     * Records an accepted proof's `jti` (checked and recorded in one step, so two requests with
+     * one proof at once cannot both pass): `recorded`, `replayed`, or `full`.
+     */
+    record(jti, iat, nowSeconds) {
+      forgetPassed(nowSeconds);
+      if (seen.has(jti)) return 'replayed';
+      if (seen.size >= maxEntries) return 'full';
+      seen.set(jti, iat + windowSeconds);
+      return 'recorded';
+    },
+    get size() {
+      return seen.size;
     },
     clear: () => seen.clear(),
   };
@@ -93,7 +136,8 @@ function sameHtu(htu, expected) {
  * Checks one DPoP proof for a request to the API (RFC 9449 4.3), in this order: exactly one
  * proof; `typ`, `alg`, a public `jwk`; the signature with that `jwk`; `htm`, `htu`, `iat`,
  * `ath`; the API's nonce (`use_dpop_nonce` when it is missing or not the current one); `jti`
- * not seen before. Resolves with the key's RFC 7638 thumbprint, for the token's `cnf.jkt`.
+ * not seen before. Resolves with the key's RFC 7638 thumbprint, for the token's `cnf.jkt`, and
+ * `accept()`, which records the jti: call it only once the token and its binding passed.
  *
  * @param {object} params
  * @param {string[]} params.proofs every `DPoP` header value that came
@@ -137,12 +181,24 @@ export async function checkProof({ proofs, method, htu, accessToken, nonce, repl
   if (typeof payload.ath !== 'string' || payload.ath !== base64urlSha256(accessToken)) {
     throw new DPoPCheckError('ath', 'the DPoP proof ath does not match the access token');
   }
-  if (nonce.required && payload.nonce !== nonce.value) {
+  if (nonce.required && !nonce.accepts(payload.nonce)) {
     throw new DPoPCheckError('use_dpop_nonce', 'a DPoP proof with the current nonce is required', 'use_dpop_nonce');
   }
   if (typeof payload.jti !== 'string' || !payload.jti || payload.jti.length > 256) {
     throw new DPoPCheckError('jti', 'the DPoP proof needs a jti');
   }
-  if (!replay.take(payload.jti, now)) throw new DPoPCheckError('jti-replay', 'the DPoP proof was used before');
-  return calculateJwkThumbprint(jwk, 'sha256');
+  if (replay.has(payload.jti, now)) throw new DPoPCheckError('jti-replay', 'the DPoP proof was used before');
+  const thumbprint = await calculateJwkThumbprint(jwk, 'sha256');
+  return {
+    thumbprint,
+    /**
+     * Once the token and its binding passed: records the jti (RFC 9449 11.1), or throws when
+     * another request took this proof meanwhile or the cache is full.
+     */
+    accept(acceptedAt = now) {
+      const outcome = replay.record(payload.jti, payload.iat, acceptedAt);
+      if (outcome === 'replayed') throw new DPoPCheckError('jti-replay', 'the DPoP proof was used before');
+      if (outcome === 'full') throw new DPoPCheckError('jti-cache-full', 'the API takes no more DPoP proofs for now; retry shortly');
+    },
+  };
 }

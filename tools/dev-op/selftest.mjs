@@ -3,11 +3,13 @@
 // Uses its own ports so it can run beside a dev OP on the default ones.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import * as oauth from 'oauth4webapi';
+import { createApiHandler } from './api.mjs';
 import { resolveConfig } from './config.mjs';
+import { API_NONCE_GRACE_MS, API_NONCE_ROTATION_MS, DPoPCheckError, IAT_WINDOW_SECONDS, checkProof, createApiNonce, createReplayCache } from './dpop.mjs';
 import { redirectUrisFor } from './provider.mjs';
 import { startDevEnvironment } from './server.mjs';
 
@@ -733,6 +735,28 @@ describe('DPoP (RFC 9449) at the dev OP and the demo API', () => {
     assert.equal((await lastApiEntry()).dpop, 'cnf-jkt');
   });
 
+  test('the API records a jti only for a proof it accepted: a refused token or key leaves nothing to replay', async () => {
+    const url = `${env.apiUrl}/api/hello`;
+    // A proof of a key the token is not bound to: refused for the binding, each time it comes.
+    const otherKeys = await proofOf(keyB, 'GET', url, tokens.access_token);
+    for (const attempt of [1, 2]) {
+      assert.equal((await callApiWithDPoP(keyB, tokens.access_token, { proof: otherKeys })).status, 401, `attempt ${attempt}`);
+      assert.equal((await lastApiEntry()).dpop, 'cnf-jkt', `attempt ${attempt}`);
+    }
+    // Anyone's own key and a token the OP does not know: refused for the token, each time.
+    const unknownToken = 'not-a-token-the-op-issued';
+    const ownKeys = await proofOf(keyB, 'GET', url, unknownToken);
+    for (const attempt of [1, 2]) {
+      assert.equal((await callApiWithDPoP(keyB, unknownToken, { proof: ownKeys })).status, 401, `attempt ${attempt}`);
+      assert.equal((await lastApiEntry()).dpop, 'token', `attempt ${attempt}`);
+    }
+    // An accepted proof is recorded: its second use is a replay.
+    const proof = await proofOf(keyA, 'GET', url, tokens.access_token);
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token, { proof })).status, 200);
+    assert.equal((await callApiWithDPoP(keyA, tokens.access_token, { proof })).status, 401);
+    assert.equal((await lastApiEntry()).dpop, 'jti-replay');
+  });
+
   test('the API refuses a replayed jti, a wrong htm or htu, an iat out of the window, a wrong ath or typ, and several proofs', async () => {
     const url = `${env.apiUrl}/api/hello`;
     const proof = await proofOf(keyA, 'GET', url, tokens.access_token);
@@ -865,5 +889,84 @@ describe('DPoP (RFC 9449) at the dev OP and the demo API', () => {
     assert.equal((await hook('counters')).tokenDPoPNonceChallenges, 0);
     await hook('reset', {});
     assert.equal((await hook('dpop')).opNonceRequired, true);
+  });
+});
+
+describe('the demo API\'s DPoP checks, with an injected clock', () => {
+  const API = 'http://api.example.test';
+  const ACCESS_TOKEN = 'at-for-the-clock-tests';
+  const T0 = 1_900_000_000;
+  let key;
+
+  before(async () => {
+    key = await generateKeyPair('ES256');
+    key.jwk = await exportJWK(key.publicKey);
+  });
+
+  /** A valid proof for GET /api/hello with the given iat and jti. */
+  const proofAt = (iat, jti = crypto.randomUUID()) =>
+    new SignJWT({ htm: 'GET', htu: `${API}/api/hello`, iat, jti, ath: createHash('sha256').update(ACCESS_TOKEN).digest('base64url') })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
+      .sign(key.privateKey);
+  const noNonce = { required: false, accepts: () => true };
+  const check = (proof, replay, now) => checkProof({ proofs: [proof], method: 'GET', htu: `${API}/api/hello`, accessToken: ACCESS_TOKEN, nonce: noNonce, replay, now });
+  const refusedFor = (name) => (error) => error instanceof DPoPCheckError && error.check === name;
+
+  test('a proof dated at the edge of the window is refused as a replay for as long as its iat passes', async () => {
+    const replay = createReplayCache();
+    const proof = await proofAt(T0 + IAT_WINDOW_SECONDS); // dated a full window ahead: accepted at T0
+    (await check(proof, replay, T0)).accept(T0);
+    // Its iat still passes at T0 + 2 windows (|now - iat| == window): it must still be known.
+    await assert.rejects(check(proof, replay, T0 + 2 * IAT_WINDOW_SECONDS), refusedFor('jti-replay'));
+    // One second later its iat no longer passes: refused for that, and the jti can be forgotten.
+    await assert.rejects(check(proof, replay, T0 + 2 * IAT_WINDOW_SECONDS + 1), refusedFor('iat'));
+    assert.equal(replay.record('another', T0 + 2 * IAT_WINDOW_SECONDS + 1, T0 + 2 * IAT_WINDOW_SECONDS + 1), 'recorded');
+    assert.equal(replay.size, 1, 'the passed jti is gone');
+  });
+
+  test('the replay cache is capped: full, it refuses new proofs until recorded ones pass their window', async () => {
+    const replay = createReplayCache({ maxEntries: 2 });
+    for (const jti of ['a', 'b']) (await check(await proofAt(T0, jti), replay, T0)).accept(T0);
+    const third = await check(await proofAt(T0, 'c'), replay, T0);
+    assert.throws(() => third.accept(T0), refusedFor('jti-cache-full'));
+    assert.equal(replay.record('c', T0 + IAT_WINDOW_SECONDS, T0 + IAT_WINDOW_SECONDS + 1), 'recorded', 'a and b have passed');
+    assert.equal(replay.record('c', T0 + IAT_WINDOW_SECONDS, T0 + IAT_WINDOW_SECONDS + 1), 'replayed');
+  });
+
+  test('outside test mode the API nonce rotates on a timer; the previous one is taken for the grace period only', (t) => {
+    let now = T0 * 1000;
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const nonce = createApiNonce({ now: () => now });
+    const stop = nonce.rotateEvery(API_NONCE_ROTATION_MS, API_NONCE_GRACE_MS);
+    const first = nonce.value;
+    now += API_NONCE_ROTATION_MS;
+    t.mock.timers.tick(API_NONCE_ROTATION_MS);
+    assert.notEqual(nonce.value, first, 'rotated');
+    assert.ok(nonce.accepts(nonce.value) && nonce.accepts(first), 'both during the grace period');
+    now += API_NONCE_GRACE_MS + 1;
+    assert.ok(!nonce.accepts(first), 'the previous one after it');
+    stop();
+    // The test hook's rotation leaves no grace: a test sees exactly the challenge it caused.
+    const beforeHook = nonce.value;
+    nonce.rotate();
+    assert.ok(!nonce.accepts(beforeHook) && !nonce.accepts(undefined));
+  });
+
+  test('the Bearer path refuses a token the OP introspects as token_type DPoP, even without cnf.jkt', async () => {
+    // A stand-in OP whose introspection says DPoP but omits the binding: the fault under test.
+    const op = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ active: true, token_type: 'DPoP', sub: 'alice', client_id: 'ngx-oidc-demo', scope: 'openid', exp: Math.floor(Date.now() / 1000) + 60 }));
+    });
+    const api = createServer(createApiHandler({ issuer: 'http://localhost:4551', partnerIssuer: 'http://localhost:4551', apiUrl: 'http://localhost:4552', appOrigins: [APP] }));
+    await Promise.all([new Promise((resolve) => op.listen(4551, 'localhost', resolve)), new Promise((resolve) => api.listen(4552, 'localhost', resolve))]);
+    try {
+      const response = await fetch('http://localhost:4552/api/hello', { headers: { Authorization: 'Bearer some-dpop-token' } });
+      assert.equal(response.status, 401);
+      assert.match(response.headers.get('www-authenticate'), /^DPoP .*error="invalid_token"/);
+    } finally {
+      await Promise.all([new Promise((resolve) => op.close(resolve)), new Promise((resolve) => api.close(resolve))]);
+    }
   });
 });

@@ -116,13 +116,30 @@ export class SessionStore {
    */
   load(): Session | null {
     const text = this.storage.getItem(this.key);
-    let session = parseStoredSession(text, this.owner);
-    // Only a session bound to the key withDPoP() found for it (none without the feature): never a
-    // DPoP session without its key, nor a bearer session under withDPoP().
-    if (session && (this.isSignedOut(session) || session.dpopJkt !== this.dpop?.jkt)) session = null;
-    if (text !== null && session === null) this.storage.removeItem(this.key);
+    const stored = parseStoredSession(text, this.owner);
+    const dead = !stored || this.isSignedOut(stored);
+    // Only a session bound to the key withDPoP() found for it at start-up (none without the
+    // feature): never a DPoP session without its key, nor a bearer session under withDPoP(). The
+    // same test as fits(), but for the very key withDPoP() checked.
+    const session = !dead && stored.dpopJkt === this.dpop?.jkt ? stored : null;
+    // One that is not dead goes only at start-up and from storage no other tab writes: with
+    // `local` it can be another tab's, of the other token mode or of a later sign-in with a key
+    // this tab has not checked (a later load() comes from RenewScheduler). Left alone then.
+    if (text !== null && !session && (dead || (!this.state().decided && this.config.storage !== 'local'))) this.storage.removeItem(this.key);
     this.write({ ...this.state(), session });
     return session;
+  }
+
+  /**
+   * Whether a session of another tab may enter this tab (a broadcast, a handover at start-up or
+   * under the renewal lock; load() tests the exact key instead): only one of this tab's token mode. Under withDPoP() a DPoP-bound session
+   * (RFC 9449 5: token_type DPoP, compared case-insensitively) with its key's thumbprint; without
+   * it only a bearer one, which this tab can present and refresh. Tabs of the other mode (an
+   * earlier release, or a switch flipped since) keep theirs; sign-outs still reach every tab.
+   */
+  fits(session: Session): boolean {
+    const bound = session.tokenType.toLowerCase() === 'dpop';
+    return this.dpop ? bound && !!session.dpopJkt : !bound && !session.dpopJkt;
   }
 
   /**
@@ -165,7 +182,10 @@ export class SessionStore {
     return parseStoredSession(this.storage.getItem(this.key), this.owner);
   }
 
-  /** Takes a session another tab handed over at start-up, without deciding the auth state yet. */
+  /**
+   * Takes a session another tab handed over at start-up, without deciding the auth state yet:
+   * one of this tab's token mode (TabCoordinator.requestSession takes no other, see fits()).
+   */
   takeHandedOver(session: Session): void {
     this.storage.setItem(this.key, serializeSession(session, this.owner));
     this.write({ ...this.state(), session });
@@ -178,7 +198,10 @@ export class SessionStore {
     if (session) this.changed.next({ session, cause: 'restored' });
   }
 
-  /** A token set that passed every check: this tab's sign-in or renewal, or another tab's. */
+  /**
+   * A token set that passed every check: this tab's sign-in or renewal, or another tab's (one of
+   * this tab's token mode: TabCoordinator.takeOver, the one way in for those, checks fits()).
+   */
   set(session: Session, cause: 'signed-in' | 'renewed' | 'adopted'): void {
     this.storage.setItem(this.key, serializeSession(session, this.owner));
     this.write({ session, decided: true, error: null });

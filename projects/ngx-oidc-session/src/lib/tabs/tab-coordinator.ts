@@ -185,9 +185,10 @@ export class TabCoordinator {
 
   /**
    * Asks the live tabs for their token set. Resolves with the first one `accept`s (an answer,
-   * or a broadcast of another tab), or with null after `timeoutMs`.
+   * or a broadcast of another tab), or with null after `timeoutMs`. By default only one of this
+   * tab's token mode (SessionStore.fits).
    */
-  requestSession(timeoutMs: number, accept: (session: Session) => boolean = () => true): Promise<Session | null> {
+  requestSession(timeoutMs: number, accept = (session: Session) => this.store.fits(session)): Promise<Session | null> {
     const window = this.browser.window;
     if (!this.channel || !window) return Promise.resolve(null);
     const requestId = Array.from(window.crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -267,6 +268,9 @@ export class TabCoordinator {
    * a silent switch of user.
    */
   takeOver(session: Session): void {
+    // Never one of a tab of the other token mode (bearer next to withDPoP(), or the reverse): that
+    // tab keeps its session, this one its own (SessionStore.fits). Checked before anything changes.
+    if (!this.store.fits(session)) return;
     const mine = this.store.isAuthenticated() ? this.store.session() : null;
     if (mine && mine.idTokenClaims.sub !== session.idTokenClaims.sub) {
       this.store.clear('other-tab');

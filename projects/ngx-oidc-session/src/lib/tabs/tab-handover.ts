@@ -65,14 +65,16 @@ export class TabHandover {
     const newest = [...holders, ...(record?.newest ? [record.newest] : [])].reduce<SessionPosition | null>((best, position) => (supersedes(position, best) ? position : best), null);
     if (newest && newest.chain !== mine.chain && supersedes(newest, mine)) {
       const found = await this.find(newest, wait(newest));
-      if (found) return { kind: 'handed-over', session: found };
-      if (alive(newest)) return { kind: 'unavailable' };
+      // A newer sign-in of a tab of the other token mode (bearer next to withDPoP(), or the
+      // reverse) is not this tab's to take or wait for: it goes on with its own sign-in.
+      if (found && this.store.fits(found)) return { kind: 'handed-over', session: found };
+      if (!found && alive(newest)) return { kind: 'unavailable' };
     }
     const ownVersions = [...holders.filter((position) => position.chain === mine.chain).map((position) => position.version), record?.chains[mine.chain] ?? -1];
     const ownNewest = { epoch: mine.epoch, chain: mine.chain, version: Math.max(...ownVersions) };
     if (ownNewest.version <= mine.version) return { kind: 'current', session: mine };
     const found = await this.find(ownNewest, wait(ownNewest));
-    if (found) return { kind: 'handed-over', session: found };
+    if (found && this.store.fits(found)) return { kind: 'handed-over', session: found };
     return alive(ownNewest) ? { kind: 'unavailable' } : { kind: 'spent' };
   }
 
@@ -161,7 +163,7 @@ export class TabHandover {
     );
   }
 
-  /** The token set at `position`: in this tab's view, or handed over by a live tab. */
+  /** The token set at `position`, of either token mode: in this tab's view, or handed over by a live tab. */
   private async find(position: SessionPosition, waitMs: number): Promise<Session | null> {
     const known = () =>
       [this.store.session(), this.store.peekStored(), this.tabs.announced()].find(
