@@ -387,13 +387,21 @@ export class OidcClient {
     const silentRenewUrl = this.config.renew.silentRenewUrl;
     if (!window || !silentRenewUrl) throw new AuthError('not_in_browser', ngDevMode ? 'A silent authorization request needs a browser and renew.silentRenewUrl.' : '');
     const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params: { ...params, prompt: 'none' }, dpopJkt });
-    this.cancelIframe?.();
-    const iframe = runSilentIframe(window, url, attempt, timeoutMs, this.context.clock);
-    this.cancelIframe = iframe.cancel;
-    const responseUrl = await iframe.response.finally(() => {
-      if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;
-    });
-    return this.completeAuthorization(responseUrl, attempt);
+    try {
+      this.cancelIframe?.();
+      const iframe = runSilentIframe(window, url, attempt, timeoutMs, this.context.clock);
+      this.cancelIframe = iframe.cancel;
+      const responseUrl = await iframe.response.finally(() => {
+        if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;
+      });
+      return await this.completeAuthorization(responseUrl, attempt);
+    } catch (error) {
+      // withDPoP(): a silent sign-in made a key of its own (a renewal keeps the session's); an
+      // answer such as login_required leaves no key behind.
+      const madeKey = dpopJkt === undefined ? attempt.dpopJkt : undefined;
+      if (madeKey) await this.dpop?.keys().then((keys) => keys.delete(madeKey)).catch(() => undefined);
+      throw error;
+    }
   }
 
   /**
