@@ -149,7 +149,7 @@ export class OnDemand {
       const now = await this.handover.lastEvents();
       return wanted() && now.signedOut <= before.signedOut && now.known <= before.known;
     };
-    const session = await this.forgettingKeyOnFailure(attempt.dpopJkt, async () => this.client.completeAuthorization(await exchange(url, attempt.state), attempt));
+    const session = await this.client.forgettingKeyOnFailure(attempt.dpopJkt, async () => this.client.completeAuthorization(await exchange(url, attempt.state), attempt));
     if (!(await this.commitSignIn(session, stillWanted))) {
       throw new AuthError('no_session', ngDevMode ? 'The popup sign-in was ended, or the user signed in or out elsewhere, before its response was checked: it was not taken.' : '');
     }
@@ -169,21 +169,7 @@ export class OnDemand {
     if (!attempt) {
       throw new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this browser.' : '');
     }
-    await this.commitSignIn(await this.forgettingKeyOnFailure(attempt.dpopJkt, () => this.client.completeAuthorization(responseUrl, attempt)));
-  }
-
-  /**
-   * withDPoP(): a new sign-in made a key of its own for its dpop_jkt; when the sign-in fails
-   * (refused response, code grant refused, a Bearer token) that key is deleted, so that no
-   * key outlives the attempt it was made for. Leaving a page mid-way is left to prune().
-   */
-  private async forgettingKeyOnFailure<T>(jkt: string | undefined, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (jkt) await this.tidyDPoPKeys((keys) => keys.delete(jkt));
-      throw error;
-    }
+    await this.commitSignIn(await this.client.forgettingKeyOnFailure(attempt.dpopJkt, () => this.client.completeAuthorization(responseUrl, attempt)));
   }
 
   /**
