@@ -205,3 +205,15 @@ test('an OP that answers with a bearer token fails the sign-in with a typed erro
   assert.deepEqual(log.map((entry) => entry.hadAuthorization), [false]);
   await expect.poll(() => storedKeys(page)).toEqual([]);
 });
+
+test('a silent sign-in at start-up that finds no OP session leaves no DPoP key behind', async ({ demoPage }) => {
+  const { page } = await demoPage('refresh_token');
+  await page.goto(APP);
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('dpop').click()]);
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('silent-sign-in').click()]);
+  // This reload's start-up tried prompt=none in the hidden iframe, bound to a new key, and the
+  // OP (no session in this browser) answered login_required.
+  await waitForEvents(page, 'silent_sign_in', 1);
+  await page.getByTestId('status').filter({ hasText: /^unauthenticated$/ }).waitFor();
+  await expect.poll(() => storedKeys(page)).toEqual([]);
+});
