@@ -88,9 +88,10 @@ export function createTestState(ttl) {
      * OP behaviours that last until reset: `omitExpiresIn` (token responses without expires_in),
      * `par` (offered, off or required), `coopSameOrigin` (`Cross-Origin-Opener-Policy: same-origin`
      * on the OP's HTML pages, as some OPs send: it cuts a sign-in popup's link to the window that
-     * opened it).
+     * opened it), `bearerTokenType` (token responses say `token_type: Bearer`, even for a
+     * DPoP-bound token: an OP that ignores the proof, as a withDPoP() client must refuse).
      */
-    quirks: { omitExpiresIn: false, par: 'offered', coopSameOrigin: false },
+    quirks: { omitExpiresIn: false, par: 'offered', coopSameOrigin: false, bearerTokenType: false },
     /**
      * The authorization requests the OP got, per client, names of parameters only (values could
      * be secrets), with `prompt`: `pushed` (at the PAR endpoint) and `authorize` (at the
@@ -212,6 +213,7 @@ export function createTestState(ttl) {
       state.authorizationLog = { pushed: [], authorize: [] };
       state.pushedByUri.clear();
       state.quirks.coopSameOrigin = false;
+      state.quirks.bearerTokenType = false;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -388,6 +390,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.par !== undefined) state.quirks.par = body.par;
       if (body.coopSameOrigin !== undefined && typeof body.coopSameOrigin !== 'boolean') throw new HookError(400, '"coopSameOrigin" must be a boolean');
       if (body.coopSameOrigin !== undefined) state.quirks.coopSameOrigin = body.coopSameOrigin;
+      if (body.bearerTokenType !== undefined && typeof body.bearerTokenType !== 'boolean') throw new HookError(400, '"bearerTokenType" must be a boolean');
+      if (body.bearerTokenType !== undefined) state.quirks.bearerTokenType = body.bearerTokenType;
       return { ...state.quirks };
     },
     'GET /__test/authorization-requests': () => state.authorizationLog,
@@ -625,6 +629,13 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     ctx.body = rest;
   }
 
+  /** The OP of a withDPoP() client that answers as if no proof had come (token_type Bearer). */
+  function sayBearer(ctx) {
+    const body = ctx.body;
+    if (ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.token_type !== 'string') return;
+    ctx.body = { ...body, token_type: 'Bearer' };
+  }
+
   function tamperUserinfo(ctx) {
     const body = ctx.body;
     if (ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.sub !== 'string') return;
@@ -756,6 +767,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token') countTokenRequest(ctx);
     if (endpoint === 'token' || endpoint === 'par' || endpoint === 'userinfo') recordDPoP(ctx, endpoint);
     if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
+    if (endpoint === 'token' && state.quirks.bearerTokenType) sayBearer(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
     if (endpoint === 'discovery') adjustDiscoveryForPar(ctx);

@@ -387,13 +387,31 @@ export class OidcClient {
     const silentRenewUrl = this.config.renew.silentRenewUrl;
     if (!window || !silentRenewUrl) throw new AuthError('not_in_browser', ngDevMode ? 'A silent authorization request needs a browser and renew.silentRenewUrl.' : '');
     const { url, attempt } = await this.authorizationRequest({ redirectUri: silentRenewUrl, params: { ...params, prompt: 'none' }, dpopJkt });
-    this.cancelIframe?.();
-    const iframe = runSilentIframe(window, url, attempt, timeoutMs, this.context.clock);
-    this.cancelIframe = iframe.cancel;
-    const responseUrl = await iframe.response.finally(() => {
-      if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;
+    // A silent sign-in made a key of its own, which an answer such as login_required must not
+    // leave behind; a renewal uses the session's key, which stays.
+    return this.forgettingKeyOnFailure(dpopJkt ? undefined : attempt.dpopJkt, async () => {
+      this.cancelIframe?.();
+      const iframe = runSilentIframe(window, url, attempt, timeoutMs, this.context.clock);
+      this.cancelIframe = iframe.cancel;
+      const responseUrl = await iframe.response.finally(() => {
+        if (this.cancelIframe === iframe.cancel) this.cancelIframe = null;
+      });
+      return this.completeAuthorization(responseUrl, attempt);
     });
-    return this.completeAuthorization(responseUrl, attempt);
+  }
+
+  /**
+   * withDPoP(): a new sign-in made a key of its own for its dpop_jkt; when the sign-in fails
+   * (response refused, code grant refused, a Bearer token, no OP session) that key is deleted,
+   * so that no key outlives the attempt it was made for. A page left mid-way is left to prune().
+   */
+  async forgettingKeyOnFailure<T>(jkt: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (jkt) await this.dpop?.keys().then((keys) => keys.delete(jkt)).catch(() => undefined);
+      throw error;
+    }
   }
 
   /**

@@ -148,8 +148,8 @@ export class OnDemand {
       const now = await this.handover.lastEvents();
       return wanted() && now.signedOut <= before.signedOut && now.known <= before.known;
     };
-    const responseUrl = await exchange(url, attempt.state);
-    if (!(await this.commitSignIn(await this.client.completeAuthorization(responseUrl, attempt), stillWanted))) {
+    const session = await this.client.forgettingKeyOnFailure(attempt.dpopJkt, async () => this.client.completeAuthorization(await exchange(url, attempt.state), attempt));
+    if (!(await this.commitSignIn(session, stillWanted))) {
       throw new AuthError('no_session', ngDevMode ? 'The popup sign-in was ended, or the user signed in or out elsewhere, before its response was checked: it was not taken.' : '');
     }
   }
@@ -168,7 +168,7 @@ export class OnDemand {
     if (!attempt) {
       throw new AuthError('state_mismatch', ngDevMode ? 'The authorization response matches no sign-in attempt started in this browser.' : '');
     }
-    await this.commitSignIn(await this.client.completeAuthorization(responseUrl, attempt));
+    await this.commitSignIn(await this.client.forgettingKeyOnFailure(attempt.dpopJkt, () => this.client.completeAuthorization(responseUrl, attempt)));
   }
 
   /**
