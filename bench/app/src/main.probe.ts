@@ -10,7 +10,8 @@ import {
   withInterceptors,
 } from '@angular/common/http';
 import { firstValueFrom, of } from 'rxjs';
-import { authInterceptor, AuthService, provideAuth, withDPoP } from 'ngx-oidc-session';
+import { authInterceptor, AuthService, provideAuth } from 'ngx-oidc-session';
+import { withDPoP } from 'ngx-oidc-session/dpop';
 import { API, AUTHORITY, bootBenchApp } from './shell';
 
 const STRATEGY_KEY = 'ngx-oidc-session-bench:strategy';

@@ -6,7 +6,6 @@ export type { SilentSignInOptions } from './lib/silent/silent-sign-in';
 export type { AuthFeature, AuthFeatureKind } from './lib/provide-auth';
 export { withPopupSignIn } from './lib/popup/popup-sign-in';
 export type { PopupSignInOptions } from './lib/popup/popup-sign-in';
-export { withDPoP } from './lib/dpop/with-dpop';
 export type { AuthConfig, RenewConfig, RenewStrategy, PushedAuthorizationMode } from './lib/core/config';
 export { AuthService } from './lib/auth.service';
 export type {
@@ -33,3 +32,14 @@ export { authGuardFor, authMatchGuardFor } from './lib/router/auth.guard';
 export { withName, injectAuth } from './lib/multi/named-instances';
 export { authInterceptor, AuthInterceptor, AUTH_TOKEN, withoutAuthToken } from './lib/http/auth-interceptor';
 export type { AuthTokenPolicy } from './lib/http/auth-interceptor';
+
+// Internals that the secondary entry point ngx-oidc-session/dpop (withDPoP()) needs. Not public:
+// the ɵ prefix (Angular's convention) says they may change in any release; apps must not use them.
+export { authFeature as ɵauthFeature } from './lib/provide-auth';
+export { AUTH_CONFIG as ɵAUTH_CONFIG } from './lib/core/config';
+export { AUTH_CLOCK as ɵAUTH_CLOCK } from './lib/platform/clock';
+export { AuthBrowser as ɵAuthBrowser } from './lib/platform/browser';
+export { SessionStore as ɵSessionStore } from './lib/state/session-store';
+export { DPOP_PROOFS as ɵDPOP_PROOFS } from './lib/dpop/dpop-proofs';
+export type { DPoPProofs as ɵDPoPProofs, RequestRetries as ɵRequestRetries } from './lib/dpop/dpop-proofs';
+export type { DPoPSupport as ɵDPoPSupport, DPoPKeys as ɵDPoPKeys } from './lib/dpop/dpop-support';

@@ -1,7 +1,8 @@
 import { ApplicationConfig, inject, provideAppInitializer, provideBrowserGlobalErrorListeners } from '@angular/core';
 import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/http';
 import { provideRouter } from '@angular/router';
-import { authInterceptor, provideAuth, withDPoP, withName, withPopupSignIn, withSilentSignIn } from 'ngx-oidc-session';
+import { authInterceptor, provideAuth, withName, withPopupSignIn, withSilentSignIn } from 'ngx-oidc-session';
+import { withDPoP } from 'ngx-oidc-session/dpop';
 import { routes } from './app.routes';
 import { demoAuthConfig, demoDPoP, demoSilentSignIn, demoStrategy, partnerAuthConfig } from './demo-settings';
 import { EventLog } from './event-log';

@@ -1,5 +1,20 @@
+import type * as oauth from 'oauth4webapi';
 import { AuthError } from '../core/errors';
-import type { DPoPKeyStore } from './dpop-key-store';
+
+/**
+ * What the protocol chunk needs of withDPoP()'s key store (ngx-oidc-session/dpop's
+ * dpop-key-store.ts, which implements it): the key pairs in IndexedDB, one per sign-in.
+ */
+export interface DPoPKeys {
+  /** A new key pair for a new sign-in, stored; resolves with its thumbprint (the `dpop_jkt`). */
+  create(): Promise<string>;
+  /** oauth4webapi's handle of a stored key; rejects with `no_session` when the key is gone. */
+  handle(jkt: string): Promise<oauth.DPoPHandle>;
+  /** Deletes one key (a sign-in that was not taken). */
+  delete(jkt: string): Promise<void>;
+  /** After a sign-in was committed: deletes this instance's keys but `keep`, namely `drop` and those older than `maxAgeMs`. */
+  prune(keep: string, drop: string | undefined, maxAgeMs: number): Promise<void>;
+}
 
 /**
  * What the core needs of withDPoP() (RFC 9449), found on the instance's SessionStore: the start
@@ -13,8 +28,8 @@ export interface DPoPSupport {
   readonly jkt: string;
   /** `dpop_unavailable` when this page cannot keep DPoP keys (no IndexedDB, WebCrypto or secure context), else null. */
   unavailable(): AuthError | null;
-  /** The key store (loads the protocol chunk); rejects with `dpop_unavailable` when there can be none. */
-  keys(): Promise<DPoPKeyStore>;
+  /** The key store (loads ngx-oidc-session/dpop's lazy chunk); rejects with `dpop_unavailable` when there can be none. */
+  keys(): Promise<DPoPKeys>;
   /** Deletes every key of this instance (logout); resolves once done, never rejects. */
   forgetAll(): Promise<void>;
 }

@@ -6,9 +6,9 @@ import { nextIframe, post, removeSilentIframes } from '../../testing/silent-ifra
 import { SILENT_RENEW_MESSAGE } from '../protocol/iframe-renew';
 import { AuthService } from '../auth.service';
 import { AuthError } from '../core/errors';
-import { DPoPKeyStore } from './dpop-key-store';
+import { DPoPKeyStore } from '../../../dpop/src/dpop-key-store';
 import { DPOP_PROOFS } from './dpop-proofs';
-import { withDPoP } from './with-dpop';
+import { withDPoP } from '../../../dpop/src/with-dpop';
 
 const DATABASE = 'ngx-oidc-session-dpop';
 const STORE = 'keys';

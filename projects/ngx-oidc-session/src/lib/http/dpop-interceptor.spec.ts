@@ -4,9 +4,9 @@ import { TestBed } from '@angular/core/testing';
 import { HttpEvent } from '@angular/common/http';
 import { Observable, Subject, firstValueFrom, take, throwError, toArray } from 'rxjs';
 import { APP, AuthHarness } from '../../testing/harness';
-import { DPoPKeyStore } from '../dpop/dpop-key-store';
+import { DPoPKeyStore } from '../../../dpop/src/dpop-key-store';
 import { DPOP_PROOFS, DPoPProofs } from '../dpop/dpop-proofs';
-import { withDPoP } from '../dpop/with-dpop';
+import { withDPoP } from '../../../dpop/src/with-dpop';
 import { authFeature } from '../provide-auth';
 import { SessionStore } from '../state/session-store';
 

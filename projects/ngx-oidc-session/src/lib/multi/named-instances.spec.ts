@@ -16,7 +16,7 @@ import { AuthFeature, AuthModule, provideAuth, withClock, withSilentSignIn } fro
 import { withPopupSignIn } from '../popup/popup-sign-in';
 import { POPUP_SIGN_IN } from '../popup/popup-token';
 import { DPOP_PROOFS } from '../dpop/dpop-proofs';
-import { withDPoP } from '../dpop/with-dpop';
+import { withDPoP } from '../../../dpop/src/with-dpop';
 import { START_UP_SIGN_IN } from '../state/start-up-sign-in';
 import { authGuardFor } from '../router/auth.guard';
 import { TabCoordinator } from '../tabs/tab-coordinator';

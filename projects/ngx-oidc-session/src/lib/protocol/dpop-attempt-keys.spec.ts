@@ -1,12 +1,13 @@
 // withDPoP(): a sign-in that fails leaves no DPoP key of its own in IndexedDB (found by
 // e2e/dpop.test.mjs: an OP answering token_type Bearer left the attempt's key behind).
-import { withDPoP, withSilentSignIn } from '../../public-api';
+import { withSilentSignIn } from '../../public-api';
+import { withDPoP } from '../../../dpop/src/public-api';
 import { AuthHarness } from '../../testing/harness';
 import { nextIframe, post, removeSilentIframes } from '../../testing/silent-iframe';
 import { SILENT_RENEW_MESSAGE } from './iframe-renew';
 import { PAGE_IN_FRAME } from '../silent/silent-sign-in';
 
-const DATABASE = 'ngx-oidc-session-dpop'; // the key store's database (dpop/dpop-key-store.ts)
+const DATABASE = 'ngx-oidc-session-dpop'; // the key store's database (dpop/src/dpop-key-store.ts)
 const STORE = 'keys';
 
 function idb<T>(request: IDBRequest<T>): Promise<T> {

@@ -12,7 +12,7 @@ import { RenewalLedger } from '../tabs/renewal-ledger';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TabHandover } from '../tabs/tab-handover';
 import { generateRandomState } from 'oauth4webapi';
-import type { DPoPKeyStore } from '../dpop/dpop-key-store';
+import type { DPoPKeys } from '../dpop/dpop-support';
 import { OidcClient, OidcClientContext } from './oidc-client';
 
 /** A sign-in attempt older than this is stale: its callback is refused. */
@@ -282,7 +282,7 @@ export class OnDemand {
   }
 
   /** Tidies withDPoP()'s keys; a failure (IndexedDB refused) leaves them for the next sign-in or logout. */
-  private async tidyDPoPKeys(tidy: (keys: DPoPKeyStore) => Promise<void>): Promise<void> {
+  private async tidyDPoPKeys(tidy: (keys: DPoPKeys) => Promise<void>): Promise<void> {
     await this.client.dpop
       ?.keys()
       .then(tidy)
@@ -331,6 +331,3 @@ export class OnDemand {
     });
   }
 }
-// withDPoP()'s key store, in this chunk with the oauth4webapi it needs: created by withDPoP() only
-// (with-dpop.ts imports this module), reached by this chunk's own code through SessionStore.dpop.
-export { DPoPKeyStore } from '../dpop/dpop-key-store';

@@ -1,7 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 import { AuthHarness } from '../../testing/harness';
 import { Session } from '../core/session';
-import { withDPoP } from '../dpop/with-dpop';
+import { withDPoP } from '../../../dpop/src/with-dpop';
 import { RenewalLedger } from './renewal-ledger';
 import { HANDOVER_WAIT_MS } from './tab-handover';
 

@@ -1,17 +1,18 @@
 import { HttpErrorResponse, HttpEvent, HttpHandlerFn, HttpRequest, HttpResponse, HttpResponseBase } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import { Observable, catchError, from, switchMap, tap, throwError } from 'rxjs';
-import { AuthService } from '../auth.service';
-import { LogoutOptions, LogoutResult } from '../core/auth-state';
-import { AUTH_CONFIG } from '../core/config';
-import { AuthError } from '../core/errors';
-import { AuthBrowser } from '../platform/browser';
-import { AUTH_CLOCK } from '../platform/clock';
-import { AuthFeature, authFeature } from '../provide-auth';
-import { SessionStore } from '../state/session-store';
+import { AuthError, AuthFeature, AuthService, LogoutOptions, LogoutResult } from 'ngx-oidc-session';
+// The primary entry point's internals this entry point needs (ɵ: not public, see its public-api.ts).
+import {
+  ɵAUTH_CLOCK as AUTH_CLOCK,
+  ɵAUTH_CONFIG as AUTH_CONFIG,
+  ɵAuthBrowser as AuthBrowser,
+  ɵDPOP_PROOFS as DPOP_PROOFS,
+  ɵSessionStore as SessionStore,
+  ɵauthFeature as authFeature,
+} from 'ngx-oidc-session';
+import type { ɵDPoPProofs as DPoPProofs, ɵDPoPSupport as DPoPSupport, ɵRequestRetries as RequestRetries } from 'ngx-oidc-session';
 import type { DPoPKeyStore } from './dpop-key-store';
-import { DPOP_PROOFS, DPoPProofs, RequestRetries } from './dpop-proofs';
-import { DPoPSupport } from './dpop-support';
 
 /**
  * Sender-constrained tokens (DPoP, RFC 9449): the access and refresh tokens are bound to a key
@@ -71,14 +72,12 @@ function isUseDPoPNonceChallenge(error: HttpErrorResponse): boolean {
 
 /**
  * One per auth instance (provided by the feature, never in root). Small on purpose: the key
- * store and oauth4webapi's DPoP code come with the protocol chunk, loaded with import() here
+ * store and oauth4webapi's DPoP code are this entry point's lazy chunk, loaded with import() here
  * only when a key or a proof is first needed; the protocol chunk's own code reaches them through
- * `SessionStore.dpop` (DPoPSupport), never by itself. Not a chunk of their own: esbuild emits
- * a chunk for every import() in the library and bundles it as reachable (even in an app where
- * the code calling it was tree-shaken away), and it splits code by file, so such a chunk kept
- * oauth4webapi's DPoP code in every app all the same, in an oauth4webapi chunk shared with the
- * protocol chunk, and split esbuild's helpers out of the start bundle: measured in the bench
- * app without withDPoP(), 145 B more gzip at start and 151 B more in all than here.
+ * `SessionStore.dpop` (DPoPSupport), never by itself. In the primary entry point this import()
+ * cost every app bytes (esbuild bundles every import() of a library file as reachable, even where
+ * the code calling it was tree-shaken away); here only an app that imports
+ * `ngx-oidc-session/dpop` has it.
  */
 class DPoP implements DPoPSupport, DPoPProofs {
   private readonly browser = inject(AuthBrowser);
@@ -114,8 +113,8 @@ class DPoP implements DPoPSupport, DPoPProofs {
     const refusal = this.unavailable();
     if (refusal || !this.browser.isBrowser) return Promise.reject(refusal ?? new AuthError('not_in_browser', ''));
     const { storageNamespace, clientId } = this.config;
-    // The same module as ProtocolLoader's: one chunk, one request.
-    this.keyStore ??= import('../protocol/on-demand').then(
+    // This entry point's own lazy chunk, with oauth4webapi's DPoP code: only DPoP apps have it.
+    this.keyStore ??= import('./dpop-key-store').then(
       ({ DPoPKeyStore }) => new DPoPKeyStore({ indexedDB: globalThis.indexedDB, namespace: storageNamespace, clientId, nonceFor: (origin) => this.nonces.get(origin), now: () => this.clock.now(), error: (code, message) => new AuthError(code, message) }),
       (error: unknown) => {
         this.keyStore = null; // the chunk did not load: tried again next time

@@ -1,10 +1,10 @@
-// withDPoP() (RFC 9449): the key pairs in IndexedDB and oauth4webapi's DPoP handle for each. Part
-// of the protocol chunk (exported by on-demand.ts), created by withDPoP() only: never in the
-// start bundle. (Why not a chunk of its own: see DPoP in with-dpop.ts.)
+// withDPoP() (RFC 9449): the key pairs in IndexedDB and oauth4webapi's DPoP handle for each. The
+// lazy chunk of the ngx-oidc-session/dpop entry point (loaded by with-dpop.ts with import()):
+// never in the start bundle, and in no build of an app that does not import that entry point.
 import * as oauth from 'oauth4webapi';
 // Types only: the error class comes from withDPoP() (options.error), so that this module needs
 // nothing of the start bundle, wherever it is bundled.
-import type { AuthError, AuthErrorCode } from '../core/errors';
+import type { AuthError, AuthErrorCode, ɵDPoPKeys as DPoPKeys } from 'ngx-oidc-session';
 
 /** One key pair of one auth instance, as kept in IndexedDB (structured clone keeps CryptoKeys non-extractable). */
 interface KeyRecord {
@@ -35,7 +35,7 @@ export interface DPoPKeyStoreOptions {
  * session through IndexedDB (records keyed by [namespace, jkt]), and the proofs made with them.
  * Every proof is made by oauth4webapi; nothing here signs by hand.
  */
-export class DPoPKeyStore {
+export class DPoPKeyStore implements DPoPKeys {
   private database: Promise<IDBDatabase> | null = null;
   /** One handle per key: it caches the OP's nonces (per origin) for its own requests. */
   private readonly handles = new Map<string, Promise<oauth.DPoPHandle>>();
