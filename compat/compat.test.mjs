@@ -32,6 +32,13 @@ for (const app of APPS) {
       const dist = await buildApp(app);
       const index = readFileSync(join(dist, 'browser/index.html'), 'utf8');
       assert.match(index, new RegExp(`<base href="${app.basePath}">`));
+      // The secondary entry point ngx-oidc-session/dpop is in the package, and the app that
+      // imports it (Angular 20) has withDPoP()'s key store as a lazy chunk of its own.
+      assert.equal(installed.exports?.['./dpop']?.default, './fesm2022/ngx-oidc-session-dpop.mjs');
+      assert.ok(existsSync(join(appDir(app), 'node_modules/ngx-oidc-session', installed.exports['./dpop'].default)), 'the packed library holds ngx-oidc-session/dpop');
+      const keyStoreChunks = readdirSync(join(dist, 'browser')).filter((file) => file.endsWith('.js') && readFileSync(join(dist, 'browser', file), 'utf8').includes('"ngx-oidc-session-dpop"'));
+      assert.equal(keyStoreChunks.length, app.major === 20 ? 1 : 0, `withDPoP()'s key store chunk (${keyStoreChunks.join(', ')})`);
+      if (app.major === 20) assert.match(keyStoreChunks[0], /^chunk-[A-Z0-9]+\.js$/, 'the key store is not in the main bundle');
     });
 
     test('signs in through the guard, renews, and calls the API with the token', async ({ compatOp, newContext }) => {
