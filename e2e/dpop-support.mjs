@@ -4,7 +4,7 @@
 import { expect } from '@playwright/test';
 import { API, APP, signInAtOp } from './support.mjs';
 
-/** The library's key database (projects/ngx-oidc-session/src/lib/dpop/dpop-key-store.ts). */
+/** The library's key database (projects/ngx-oidc-session/dpop/src/dpop-key-store.ts). */
 const KEY_DATABASE = 'ngx-oidc-session-dpop';
 const KEY_STORE = 'keys';
 export const API_HELLO = `${API}/api/hello`;
