@@ -229,6 +229,28 @@ describe('withDPoP() (RFC 9449)', () => {
       expect(harness.auth.state()).toEqual(jasmine.objectContaining({ status: 'unauthenticated', error: jasmine.objectContaining({ code: 'token_error' }) }));
     });
 
+    it("keeps the OP's nonce in proofs to the OP when an API on the OP's origin sent its own nonce (review F2)", async () => {
+      // The OP proxied on the API's origin (the fake OP's issuer has no path, so the allow-list
+      // would refuse the API: its nonce is handed to withDPoP() directly, as the interceptor does).
+      const harness = await dpopHarness();
+      const issue = harness.op.handlers['/token'];
+      let challenged = false;
+      harness.op.handlers['/token'] = (request) => {
+        if (challenged) return issue(request);
+        challenged = true;
+        return { status: 400, body: { error: 'use_dpop_nonce', error_description: 'nonce' }, headers: { 'content-type': 'application/json', 'dpop-nonce': 'op-nonce' } };
+      };
+      await harness.signIn();
+      const proofs = TestBed.inject(DPOP_PROOFS)!;
+      proofs.rememberNonce('https://op.example.com/api/orders', 'api-nonce');
+      const session = harness.auth.state();
+      expect(session.status).toBe('authenticated');
+      expect(decodeProof(await proofs.proof('GET', 'https://op.example.com/api/orders', 'at', (await storedKeys())[0].jkt)).payload['nonce']).toBe('api-nonce');
+      await harness.auth.renew();
+      const refresh = harness.op.requestsTo('/token').filter((request) => form(request).get('grant_type') === 'refresh_token');
+      expect(refresh.map((request) => decodeProof(dpopHeader(request)).payload['nonce'])).toEqual(['op-nonce']);
+    });
+
     it('refuses Bearer tokens under withDPoP() and revokes their refresh token', async () => {
       const harness = await dpopHarness({}, { tokenType: 'Bearer' });
       await harness.signIn();
@@ -332,7 +354,7 @@ describe('withDPoP() (RFC 9449)', () => {
       expect(harness.auth.state()).toEqual(jasmine.objectContaining({ status: 'authenticated', tokenType: 'DPoP' }));
       const proofs = TestBed.inject(DPOP_PROOFS)!;
       proofs.rememberNonce('https://api.example.com/any?x', 'rs-nonce');
-      const proof = await proofs.proof('GET', 'https://api.example.com/items', 'at-1');
+      const proof = await proofs.proof('GET', 'https://api.example.com/items', 'at-1', key.jkt);
       expect(await thumbprintOf(proof)).toBe(key.jkt);
       expect(decodeProof(proof).payload['nonce']).toBe('rs-nonce');
     });

@@ -144,19 +144,18 @@ class DPoP implements DPoPSupport, DPoPProofs {
       .catch(() => undefined);
   }
 
-  async proof(method: string, url: string, accessToken: string): Promise<string> {
-    const jkt = this.store.session()?.dpopJkt;
+  async proof(method: string, url: string, accessToken: string, jkt: string | undefined): Promise<string> {
     if (!jkt) throw new AuthError('no_session', ngDevMode ? 'There is no DPoP-bound session to make a proof for.' : '');
     return (await this.keys()).proof(jkt, method, url, accessToken);
   }
 
-  send(request: HttpRequest<unknown>, next: HttpHandlerFn, url: string, accessToken: string, retries: RequestRetries): Observable<HttpEvent<unknown>> {
+  send(request: HttpRequest<unknown>, next: HttpHandlerFn, url: string, accessToken: string, jkt: string | undefined, retries: RequestRetries): Observable<HttpEvent<unknown>> {
     const remember = (response: HttpResponseBase) => {
       const nonce = response.headers?.get('DPoP-Nonce');
       if (nonce) this.rememberNonce(url, nonce);
       return nonce;
     };
-    return from(this.proof(request.method, url, accessToken)).pipe(
+    return from(this.proof(request.method, url, accessToken, jkt)).pipe(
       switchMap((proof) => next(request.clone({ setHeaders: { Authorization: `DPoP ${accessToken}`, DPoP: proof } }))),
       tap((event) => {
         if (event instanceof HttpResponse) remember(event);
@@ -171,7 +170,7 @@ class DPoP implements DPoPSupport, DPoPProofs {
           return throwError(() => error);
         }
         retries.nonce = true;
-        return this.send(request, next, url, accessToken, retries);
+        return this.send(request, next, url, accessToken, jkt, retries);
       }),
     );
   }
