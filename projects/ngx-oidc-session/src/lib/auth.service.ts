@@ -270,18 +270,13 @@ export class AuthService {
     if (!this.browser.isBrowser) throw new AuthError('not_in_browser', ngDevMode ? 'authorizationHeaders() needs a browser.' : '');
     const absolute = this.allowedUrl(url, this.discovery.read());
     // The method as fetch() sends it (the Fetch standard's "normalize": DELETE, GET, HEAD,
-    // OPTIONS, POST and PUT upper-cased, any other as given). oauth4webapi signs `htm`
-    // upper-cased, so under withDPoP() a method fetch() sends otherwise (`patch`) would not match
-    // its proof (RFC 9449 4.3); one fetch() forbids (CONNECT, TRACE, TRACK) is never sent. Both
-    // refused, typed, before a token is read.
+    // OPTIONS, POST and PUT upper-cased, any other as given; withDPoP() refuses one not
+    // upper-case then). One fetch() forbids (CONNECT, TRACE, TRACK) is refused, typed.
     let sent = '';
     try {
       sent = new Request(absolute, { method }).method;
     } catch {
-      // forbidden, or not a method: refused below
-    }
-    if (!sent || (this.dpop && sent !== sent.toUpperCase())) {
-      throw new AuthError('config_invalid', ngDevMode ? `authorizationHeaders(): fetch() ${sent ? `sends "${method}" as given, but the DPoP proof names it "${method.toUpperCase()}": give it upper-case` : `does not send the method "${method}"`}.` : '');
+      throw new AuthError('config_invalid', ngDevMode ? `authorizationHeaders(): fetch() does not send the method "${method}".` : '');
     }
     const tokens = await this.ɵfreshTokens();
     if (!this.discovery.read()) {

@@ -130,18 +130,21 @@ export class DPoPKeyStore {
   }
 
   /**
-   * After a sign-in was committed: deletes the keys of this instance but `keep`, namely `drop`
-   * (the replaced session's) and those older than `maxAgeMs`. A younger key may be that of a
-   * sign-in another tab has in progress, and stays.
+   * After a sign-in was committed, and in the sweep after start-up: deletes the keys of this
+   * instance but those in `keep`, namely `drop` (the replaced session's) and those older than
+   * `maxAgeMs`. A younger key may be that of a sign-in another tab has in progress, and stays.
    */
-  async prune(keep: string, drop: string | undefined, maxAgeMs: number): Promise<void> {
+  async prune(keep: readonly (string | undefined)[], drop: string | undefined, maxAgeMs: number): Promise<void> {
     const before = this.options.now() - maxAgeMs;
-    await this.deleteWhere((record) => record.jkt !== keep && (record.jkt === drop || record.createdAt < before));
+    await this.deleteWhere((record) => !keep.includes(record.jkt) && (record.jkt === drop || record.createdAt < before));
   }
 
-  /** Deletes every key of this instance (logout); resolves once the deletion is committed. */
-  deleteAll(): Promise<void> {
-    return this.deleteWhere(() => true);
+  /**
+   * Deletes every key of this instance made up to `madeBy` (logout: a sign-in another tab
+   * commits after the logout began keeps its key); resolves once the deletion is committed.
+   */
+  deleteAll(madeBy = Infinity): Promise<void> {
+    return this.deleteWhere((record) => record.createdAt <= madeBy);
   }
 
   private async deleteWhere(doomed: (record: KeyRecord) => boolean): Promise<void> {

@@ -15,6 +15,9 @@ export interface DPoPSupport {
   unavailable(): AuthError | null;
   /** The key store (loads the protocol chunk); rejects with `dpop_unavailable` when there can be none. */
   keys(): Promise<DPoPKeyStore>;
-  /** Deletes every key of this instance (logout); resolves once done, never rejects. */
-  forgetAll(): Promise<void>;
+  /**
+   * Deletes the keys a logout ends (see DPoP.forgetAll); resolves once done, never rejects:
+   * with the AuthError when they could not be deleted, else null.
+   */
+  forgetAll(): Promise<AuthError | null>;
 }

@@ -8,6 +8,7 @@ import { AuthService } from '../auth.service';
 import { AuthError } from '../core/errors';
 import { DPoPKeyStore } from './dpop-key-store';
 import { DPOP_PROOFS } from './dpop-proofs';
+import { SessionStore } from '../state/session-store';
 import { withDPoP } from './with-dpop';
 
 const DATABASE = 'ngx-oidc-session-dpop';
@@ -56,6 +57,13 @@ async function keysSettle(expected: (keys: StoredKey[]) => boolean): Promise<Sto
 }
 
 const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
+
+/** Resolves once withDPoP()'s sweep after start-up is done. */
+const swept = () => (TestBed.inject(DPOP_PROOFS) as unknown as { swept: Promise<void> }).swept;
+
+/** A key of the instance made at `createdAt` (another tab's, or an abandoned sign-in's), in the real IndexedDB. */
+const keyMadeAt = (createdAt: number) =>
+  new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: () => undefined, now: () => createdAt, error: (code, message) => new AuthError(code, message) }).create();
 
 function b64urlJson(part: string): Record<string, unknown> {
   return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
@@ -317,6 +325,104 @@ describe('withDPoP() (RFC 9449)', () => {
       const result = await harness.auth.logout();
       expect(result.outcome).toBe('redirected');
       expect(await atNavigation!).toEqual([]);
+      expect(await storedKeys()).toEqual([]);
+    });
+
+    it('keeps a key made after the logout began (another tab signing in meanwhile) (review F5)', async () => {
+      const harness = await dpopHarness();
+      await harness.signIn();
+      const later = await keyMadeAt(harness.clock.now() + 1000);
+      await harness.auth.logout({ localOnly: true });
+      expect((await storedKeys()).map((key) => key.jkt)).toEqual([later]);
+    });
+
+    it('reports a deletion that failed in the logout result, typed (review F5)', async () => {
+      const harness = await dpopHarness();
+      await harness.signIn();
+      spyOn(DPoPKeyStore.prototype, 'deleteAll').and.rejectWith(new AuthError('dpop_unavailable', ''));
+      const result = await harness.auth.logout({ localOnly: true });
+      expect(result.error).toEqual(jasmine.objectContaining({ code: 'dpop_unavailable' }));
+    });
+
+    it('deletes the keys when the logout fails after the session was cleared (review F5)', async () => {
+      const harness = await dpopHarness();
+      await harness.signIn();
+      const store = TestBed.inject(SessionStore);
+      spyOn(AuthService.prototype, 'logout').and.callFake(async () => {
+        store.clear('logout');
+        throw new Error('the logout failed');
+      });
+      await expectAsync(harness.auth.logout()).toBeRejected();
+      expect(await storedKeys()).toEqual([]);
+    });
+
+    it('keeps every key when the logout is refused before it began (bad postLogoutRedirectUrl)', async () => {
+      const harness = await dpopHarness();
+      await harness.signIn();
+      await expectAsync(harness.auth.logout({ postLogoutRedirectUrl: 'https://evil.example.com/' })).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+      expect((await storedKeys()).length).toBe(1);
+    });
+
+    it("with isolated tabs, a logout deletes only this tab's session key, and a sign-in prunes no other tab's old key (review F4)", async () => {
+      const harness = await dpopHarness({ tabs: 'isolated' });
+      const otherTab = await keyMadeAt(harness.clock.now() - 60 * 60 * 1000);
+      await harness.signIn();
+      expect((await storedKeys()).length).toBe(2);
+      await harness.auth.logout({ localOnly: true });
+      expect((await storedKeys()).map((key) => key.jkt)).toEqual([otherTab]);
+    });
+
+    it('sweeps after start-up the keys older than 30 minutes that no session names, and keeps the rest (review F3)', async () => {
+      const harness = await dpopHarness();
+      harness.browser.windowRef = window; // the page's Web Locks: which sessions live tabs hold
+      await harness.signIn();
+      const [session] = await storedKeys();
+      const abandoned = await keyMadeAt(harness.clock.now() - 31 * 60 * 1000);
+      const young = await keyMadeAt(harness.clock.now() - 29 * 60 * 1000);
+      expect((await storedKeys()).length).toBe(3);
+      await harness.load();
+      await swept();
+      const keys = await storedKeys();
+      expect(keys.map((key) => key.jkt).sort()).toEqual([session.jkt, young].sort());
+      expect(keys.map((key) => key.jkt)).not.toContain(abandoned);
+    });
+
+    it('sweeps nothing while a live tab holds a session of another sign-in, whose key this tab does not know (review F3)', async () => {
+      const harness = await dpopHarness();
+      harness.browser.windowRef = window;
+      await harness.signIn();
+      const otherTab = await keyMadeAt(harness.clock.now() - 31 * 60 * 1000);
+      let release!: () => void;
+      await new Promise<void>((granted) => void navigator.locks.request(`${NAMESPACE}:holder:1:another-sign-in:0`, { mode: 'shared' }, () => (granted(), new Promise<void>((resolve) => (release = resolve)))));
+      try {
+        await harness.load();
+        await swept();
+        expect((await storedKeys()).map((key) => key.jkt)).toContain(otherTab);
+      } finally {
+        release();
+      }
+    });
+
+    it('sweeps nothing with isolated tabs: an old key may be another tab\'s live session (review F3, F4)', async () => {
+      const harness = await dpopHarness({ tabs: 'isolated' });
+      harness.browser.windowRef = window;
+      await harness.signIn();
+      const otherTab = await keyMadeAt(harness.clock.now() - 31 * 60 * 1000);
+      await harness.load();
+      expect(harness.auth.state().status).toBe('authenticated');
+      await swept();
+      expect((await storedKeys()).map((key) => key.jkt)).toContain(otherTab);
+    });
+
+    it('leaves no key when the sign-in fails before leaving the page: a bad max_age, a refused PAR (review F3)', async () => {
+      const harness = await dpopHarness();
+      await harness.load();
+      await expectAsync(harness.auth.login({ params: { max_age: 'soon' } })).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+      harness.op.metadata['pushed_authorization_request_endpoint'] = `${harness.op.issuer}/par`;
+      harness.op.handlers['/par'] = () => harness.op.oauthError('invalid_request');
+      await harness.load();
+      await expectAsync(harness.auth.login()).toBeRejected();
+      expect(harness.op.requestsTo('/par').length).toBe(1);
       expect(await storedKeys()).toEqual([]);
     });
 
