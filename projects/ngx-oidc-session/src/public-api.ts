@@ -40,6 +40,7 @@ export { AUTH_CONFIG as ɵAUTH_CONFIG } from './lib/core/config';
 export { AUTH_CLOCK as ɵAUTH_CLOCK } from './lib/platform/clock';
 export { AuthBrowser as ɵAuthBrowser } from './lib/platform/browser';
 export { SessionStore as ɵSessionStore } from './lib/state/session-store';
+export { TabCoordinator as ɵTabCoordinator } from './lib/tabs/tab-coordinator';
 export { DPOP_PROOFS as ɵDPOP_PROOFS } from './lib/dpop/dpop-proofs';
 export type { DPoPProofs as ɵDPoPProofs, RequestRetries as ɵRequestRetries } from './lib/dpop/dpop-proofs';
 export type { DPoPSupport as ɵDPoPSupport, DPoPKeys as ɵDPoPKeys } from './lib/dpop/dpop-support';

@@ -6,6 +6,17 @@ import * as oauth from 'oauth4webapi';
 // nothing of the start bundle, wherever it is bundled.
 import type { AuthError, AuthErrorCode, ɵDPoPKeys as DPoPKeys } from 'ngx-oidc-session';
 
+/**
+ * The two oauth4webapi handles of one key: `op` for the OP's endpoints (it keeps the OP's nonces
+ * from its answers, RFC 9449 8), `resource` for proofs to resource servers only (their nonces,
+ * RFC 9449 9). Apart, so that an API's nonce never replaces the OP's in a proof to the OP when
+ * both share an origin (an OP proxied on the API's origin).
+ */
+interface KeyHandles {
+  readonly op: oauth.DPoPHandle;
+  readonly resource: oauth.DPoPHandle;
+}
+
 /** One key pair of one auth instance, as kept in IndexedDB (structured clone keeps CryptoKeys non-extractable). */
 interface KeyRecord {
   readonly namespace: string;
@@ -37,8 +48,8 @@ export interface DPoPKeyStoreOptions {
  */
 export class DPoPKeyStore implements DPoPKeys {
   private database: Promise<IDBDatabase> | null = null;
-  /** One handle per key: it caches the OP's nonces (per origin) for its own requests. */
-  private readonly handles = new Map<string, Promise<oauth.DPoPHandle>>();
+  /** The handles of each key (see KeyHandles). */
+  private readonly handles = new Map<string, Promise<KeyHandles>>();
   private readonly client: oauth.Client;
 
   constructor(private readonly options: DPoPKeyStoreOptions) {
@@ -57,21 +68,25 @@ export class DPoPKeyStore implements DPoPKeys {
     } catch {
       throw this.unavailable('This browser cannot make ECDSA P-256 keys (WebCrypto).');
     }
-    const handle = this.newHandle(keyPair);
-    const jkt = await handle.calculateThumbprint();
+    const handles = this.newHandles(keyPair);
+    const jkt = await handles.op.calculateThumbprint();
     const record: KeyRecord = { namespace: this.options.namespace, jkt, keyPair, createdAt: this.options.now() };
     await this.transact('readwrite', (store) => store.put(record));
-    this.handles.set(jkt, Promise.resolve(handle));
+    this.handles.set(jkt, Promise.resolve(handles));
     return jkt;
   }
 
   /** The handle of a stored key; rejects with `no_session` when the key is gone (signed out elsewhere). */
   handle(jkt: string): Promise<oauth.DPoPHandle> {
+    return this.handlesOf(jkt).then((handles) => handles.op);
+  }
+
+  private handlesOf(jkt: string): Promise<KeyHandles> {
     let handle = this.handles.get(jkt);
     if (!handle) {
       handle = this.transact<KeyRecord | undefined>('readonly', (store) => store.get([this.options.namespace, jkt])).then((record) => {
         if (!record?.keyPair) throw this.options.error('no_session', ngDevMode ? "The DPoP key the session's tokens are bound to is gone from this browser (signed out in another tab?)." : '');
-        return this.newHandle(record.keyPair);
+        return this.newHandles(record.keyPair);
       });
       this.handles.set(jkt, handle);
       handle.catch(() => this.handles.delete(jkt));
@@ -92,7 +107,7 @@ export class DPoPKeyStore implements DPoPKeys {
    * nothing: htm, htu without query and fragment, ath, iat, a unique jti, and the origin's nonce.
    */
   async proof(jkt: string, method: string, url: string, accessToken: string): Promise<string> {
-    const handle = await this.handle(jkt);
+    const handle = (await this.handlesOf(jkt)).resource;
     const target = new URL(url);
     let proof: string | null = null;
     await oauth.protectedResourceRequest(accessToken, method, target, new Headers(), null, {
@@ -115,18 +130,21 @@ export class DPoPKeyStore implements DPoPKeys {
   }
 
   /**
-   * After a sign-in was committed: deletes the keys of this instance but `keep`, namely `drop`
-   * (the replaced session's) and those older than `maxAgeMs`. A younger key may be that of a
-   * sign-in another tab has in progress, and stays.
+   * After a sign-in was committed, and in the sweep after start-up: deletes the keys of this
+   * instance but those in `keep`, namely `drop` (the replaced session's) and those older than
+   * `maxAgeMs`. A younger key may be that of a sign-in another tab has in progress, and stays.
    */
-  async prune(keep: string, drop: string | undefined, maxAgeMs: number): Promise<void> {
+  async prune(keep: readonly (string | undefined)[], drop: string | undefined, maxAgeMs: number): Promise<void> {
     const before = this.options.now() - maxAgeMs;
-    await this.deleteWhere((record) => record.jkt !== keep && (record.jkt === drop || record.createdAt < before));
+    await this.deleteWhere((record) => !keep.includes(record.jkt) && (record.jkt === drop || record.createdAt < before));
   }
 
-  /** Deletes every key of this instance (logout); resolves once the deletion is committed. */
-  deleteAll(): Promise<void> {
-    return this.deleteWhere(() => true);
+  /**
+   * Deletes every key of this instance made up to `madeBy` (logout: a sign-in another tab
+   * commits after the logout began keeps its key); resolves once the deletion is committed.
+   */
+  deleteAll(madeBy = Infinity): Promise<void> {
+    return this.deleteWhere((record) => record.createdAt <= madeBy);
   }
 
   private async deleteWhere(doomed: (record: KeyRecord) => boolean): Promise<void> {
@@ -143,15 +161,18 @@ export class DPoPKeyStore implements DPoPKeys {
     return this.options.error('dpop_unavailable', ngDevMode ? `withDPoP(): ${message}` : '');
   }
 
-  private newHandle(keyPair: CryptoKeyPair): oauth.DPoPHandle {
-    return oauth.DPoP(this.client, keyPair, {
-      // RFC 9449 9: a resource server's nonce, by the origin of the URL the proof is for. The
-      // handle itself keeps the OP's nonces (from its own requests) and puts them in first.
-      [oauth.modifyAssertion]: (_header, payload) => {
-        const nonce = typeof payload['htu'] === 'string' ? this.options.nonceFor(new URL(payload['htu']).origin) : undefined;
-        if (nonce !== undefined) payload['nonce'] = nonce;
-      },
-    });
+  private newHandles(keyPair: CryptoKeyPair): KeyHandles {
+    return {
+      op: oauth.DPoP(this.client, keyPair),
+      resource: oauth.DPoP(this.client, keyPair, {
+        // RFC 9449 9: a resource server's nonce, by the origin of the URL the proof is for. Only
+        // in proof(): the OP handle keeps the OP's nonces from its own answers.
+        [oauth.modifyAssertion]: (_header, payload) => {
+          const nonce = typeof payload['htu'] === 'string' ? this.options.nonceFor(new URL(payload['htu']).origin) : undefined;
+          if (nonce !== undefined) payload['nonce'] = nonce;
+        },
+      }),
+    };
   }
 
   /** Runs one request in a transaction; resolves with its result once the transaction is committed. */

@@ -9,6 +9,7 @@ import {
   ɵAuthBrowser as AuthBrowser,
   ɵDPOP_PROOFS as DPOP_PROOFS,
   ɵSessionStore as SessionStore,
+  ɵTabCoordinator as TabCoordinator,
   ɵauthFeature as authFeature,
 } from 'ngx-oidc-session';
 import type { ɵDPoPProofs as DPoPProofs, ɵDPoPSupport as DPoPSupport, ɵRequestRetries as RequestRetries } from 'ngx-oidc-session';
@@ -89,6 +90,11 @@ class DPoP implements DPoPSupport, DPoPProofs {
   private readonly nonces = new Map<string, string>();
   /** The key of the session this tab last held. */
   private sessionJkt: string | undefined;
+  /** The logout under way: when it began, and the key of this tab's session then. */
+  private logout: { at: number; jkt: string | undefined } | null = null;
+  private readonly tabs = inject(TabCoordinator);
+  /** The sweep after start-up, once it is done (not waited for by anything but specs). */
+  swept: Promise<void> = Promise.resolve();
   jkt = '';
 
   constructor() {
@@ -137,25 +143,60 @@ class DPoP implements DPoPSupport, DPoPProofs {
     return refusal;
   }
 
-  forgetAll(): Promise<void> {
-    return this.keys()
-      .then((keys) => keys.deleteAll())
-      .catch(() => undefined);
+  /** Called when a logout begins: forgetAll() deletes what it ends, as of now. */
+  loggingOut(): void {
+    this.logout = { at: this.clock.now(), jkt: this.store.session()?.dpopJkt };
   }
 
-  async proof(method: string, url: string, accessToken: string): Promise<string> {
-    const jkt = this.store.session()?.dpopJkt;
+  /**
+   * The logout's deletion. Shared tabs: every key of the instance made before the logout began
+   * (a sign-in another tab commits meanwhile keeps its key). Isolated tabs: only this tab's
+   * session's key (another tab's session is not signed out). A failure is returned, typed; the
+   * keys left are deleted by a later start-up's sweep (see sweep()).
+   */
+  forgetAll(): Promise<AuthError | null> {
+    const { at, jkt } = this.logout ?? { at: this.clock.now(), jkt: this.sessionJkt };
+    return this.keys()
+      .then((keys) => (this.config.tabs !== 'isolated' ? keys.deleteAll(at) : jkt ? keys.delete(jkt) : undefined))
+      .then(
+        () => null,
+        (error: unknown) => (error instanceof AuthError ? error : new AuthError('dpop_unavailable', ngDevMode ? 'The DPoP keys could not be deleted.' : '')),
+      );
+  }
+
+  /**
+   * After start-up, with shared tabs: deletes the keys older than a sign-in attempt can live
+   * (30 minutes, as the attempt's) that no session in use names: the keys of sign-ins never
+   * committed (a page left for the OP and never back, a tab closed mid-way, the last tab of a
+   * 'session' storage closed) and of a logout whose deletion failed. In use: this tab's session,
+   * the stored one, and the one another tab announced; and when a live tab holds a session of
+   * another sign-in than this tab's (holder locks), or Web Locks cannot tell, nothing is swept.
+   * With isolated tabs nothing is swept: another tab's live session may have a key of any age
+   * that no storage of this tab names.
+   */
+  async sweep(): Promise<void> {
+    if (this.config.tabs === 'isolated' || !this.browser.isBrowser || this.unavailable()) return;
+    const mine = this.store.session();
+    const holders = await this.tabs.holderLocks();
+    if (!holders || holders.some((position) => !mine || !position.startsWith(`${mine.epoch}:${mine.chain}:`))) return;
+    await (await this.keys()).prune([mine?.dpopJkt, this.store.peekStored()?.dpopJkt, this.tabs.announced()?.dpopJkt], undefined, 30 * 60 * 1000);
+  }
+
+  async proof(method: string, url: string, accessToken: string, jkt: string | undefined): Promise<string> {
+    // oauth4webapi signs `htm` upper-cased; a method sent otherwise (fetch() sends `patch` as
+    // given) would not match its proof (RFC 9449 4.3): refused, typed, before anything is signed.
+    if (method !== method.toUpperCase()) throw new AuthError('config_invalid', ngDevMode ? `The method "${method}" goes as given, but a DPoP proof names it "${method.toUpperCase()}": give it upper-case.` : '');
     if (!jkt) throw new AuthError('no_session', ngDevMode ? 'There is no DPoP-bound session to make a proof for.' : '');
     return (await this.keys()).proof(jkt, method, url, accessToken);
   }
 
-  send(request: HttpRequest<unknown>, next: HttpHandlerFn, url: string, accessToken: string, retries: RequestRetries): Observable<HttpEvent<unknown>> {
+  send(request: HttpRequest<unknown>, next: HttpHandlerFn, url: string, accessToken: string, jkt: string | undefined, retries: RequestRetries): Observable<HttpEvent<unknown>> {
     const remember = (response: HttpResponseBase) => {
       const nonce = response.headers?.get('DPoP-Nonce');
       if (nonce) this.rememberNonce(url, nonce);
       return nonce;
     };
-    return from(this.proof(request.method, url, accessToken)).pipe(
+    return from(this.proof(request.method, url, accessToken, jkt)).pipe(
       switchMap((proof) => next(request.clone({ setHeaders: { Authorization: `DPoP ${accessToken}`, DPoP: proof } }))),
       tap((event) => {
         if (event instanceof HttpResponse) remember(event);
@@ -170,7 +211,7 @@ class DPoP implements DPoPSupport, DPoPProofs {
           return throwError(() => error);
         }
         retries.nonce = true;
-        return this.send(request, next, url, accessToken, retries);
+        return this.send(request, next, url, accessToken, jkt, retries);
       }),
     );
   }
@@ -199,14 +240,28 @@ class DPoPAuthService extends AuthService {
     this.dpopStart ??= this.dpopKeys.admitStoredSession().then(async (refusal) => {
       await super.initialize();
       if (refusal && !this.sessions.session()) this.sessions.fail(refusal);
+      this.dpopKeys.swept = this.dpopKeys.sweep().catch(() => undefined); // tried again at the next start
     });
     return this.dpopStart;
   }
 
-  /** Logout resolves (or leaves the page, see OnDemand.logout) only once the keys are deleted. */
+  /**
+   * Logout resolves (or leaves the page, see OnDemand.logout) only once the keys are deleted,
+   * tried even when the logout fails after the session was cleared; a deletion that failed is
+   * the result's `error` (`dpop_unavailable`), and the keys are swept at a later start.
+   */
   override async logout(options: LogoutOptions = {}): Promise<LogoutResult> {
-    const result = await super.logout(options);
-    await this.dpopKeys.forgetAll();
+    this.dpopKeys.loggingOut();
+    let result: LogoutResult | undefined;
+    try {
+      result = await super.logout(options);
+    } finally {
+      // Unless refused before it began (a bad postLogoutRedirectUrl: nothing is done then).
+      if (result || !this.sessions.session()) {
+        const failure = await this.dpopKeys.forgetAll();
+        if (result && failure) result = { ...result, error: failure };
+      }
+    }
     return result;
   }
 }

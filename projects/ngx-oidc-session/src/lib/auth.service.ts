@@ -5,9 +5,9 @@ import { AuthEvent, AuthState, LoginOptions, LogoutOptions, LogoutResult } from 
 import { AUTH_CONFIG } from './core/config';
 import { AuthError, isAuthError } from './core/errors';
 import { isExpiring } from './core/renew-timing';
-import { Session, UserClaims } from './core/session';
+import { UserClaims } from './core/session';
 import { DPOP_PROOFS } from './dpop/dpop-proofs';
-import { authorizationHeadersFor, matcherFor } from './http/token-headers';
+import { PresentedToken, authorizationHeadersFor, matcherFor } from './http/token-headers';
 import { DiscoveryCache } from './state/discovery-cache';
 import { AuthBrowser } from './platform/browser';
 import { POPUP_SIGN_IN } from './popup/popup-token';
@@ -228,13 +228,17 @@ export class AuthService {
     return (await this.ɵfreshTokens()).accessToken;
   }
 
-  /** Internal: getAccessToken()'s token set, with its token type (for the interceptor). */
-  async ɵfreshTokens(): Promise<Session> {
+  /**
+   * Internal: getAccessToken()'s token, its type and key (for the interceptor and
+   * authorizationHeaders()); never the refresh or ID token.
+   */
+  async ɵfreshTokens(): Promise<PresentedToken> {
     await this.initialize();
-    const session = this.store.session();
+    let session = this.store.session();
     if (!session) throw new AuthError('no_session', ngDevMode ? 'There is no signed-in session.' : '');
-    if (!isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) return session;
-    return this.renewer.renew('token-request');
+    if (isExpiring(session.expiresAt, session.receivedAt, this.clock.now())) session = await this.renewer.renew('token-request');
+    const { accessToken, tokenType, dpopJkt } = session;
+    return { accessToken, tokenType, dpopJkt };
   }
 
   /**
@@ -257,20 +261,29 @@ export class AuthService {
    * ```
    *
    * @param method the HTTP method, as given to fetch(): DELETE, GET, HEAD, OPTIONS, POST and PUT in any case
-   *   (fetch() upper-cases them), any other exactly as sent (`PATCH`, not `patch`)
+   *   (fetch() upper-cases them), any other exactly as sent; with withDPoP() upper-case (`PATCH`:
+   *   `patch` is refused with `config_invalid`, the proof could not match it), and never one
+   *   fetch() forbids (CONNECT, TRACE, TRACK: `config_invalid`)
    * @param url the request URL, absolute or relative to the page
    */
   async authorizationHeaders(method: string, url: string): Promise<{ Authorization: string; DPoP?: string }> {
     if (!this.browser.isBrowser) throw new AuthError('not_in_browser', ngDevMode ? 'authorizationHeaders() needs a browser.' : '');
     const absolute = this.allowedUrl(url, this.discovery.read());
+    // The method as fetch() sends it (the Fetch standard's "normalize": DELETE, GET, HEAD,
+    // OPTIONS, POST and PUT upper-cased, any other as given; withDPoP() refuses one not
+    // upper-case then). One fetch() forbids (CONNECT, TRACE, TRACK) is refused, typed.
+    let sent = '';
+    try {
+      sent = new Request(absolute, { method }).method;
+    } catch {
+      throw new AuthError('config_invalid', ngDevMode ? `authorizationHeaders(): fetch() does not send the method "${method}".` : '');
+    }
     const tokens = await this.ɵfreshTokens();
     if (!this.discovery.read()) {
       // As the interceptor: the OP's endpoints outside its issuer path are learnt before a token leaves.
       this.allowedUrl(url, await (await this.protocol.load()).client.discover());
     }
-    // The method as fetch() sends it (the Fetch standard's "normalize", done by the browser): the
-    // proof's `htm` must be that exact string.
-    return authorizationHeadersFor(tokens, new Request(absolute, { method }).method, () => absolute, this.dpop);
+    return authorizationHeadersFor(tokens, sent, () => absolute, this.dpop);
   }
 
   /**

@@ -110,6 +110,9 @@ export interface LogoutResult {
   readonly reason?: 'local_only' | 'no_end_session_endpoint' | 'not_in_browser';
   /** Whether the refresh token was revoked at the OP (RFC 7009). */
   readonly refreshTokenRevoked: boolean;
-  /** A revocation or discovery failure; the local session was cleared anyway. */
+  /**
+   * A revocation or discovery failure; the local session was cleared anyway. With withDPoP(),
+   * `dpop_unavailable` when its keys could not be deleted (a later start-up sweeps them).
+   */
   readonly error: AuthError | null;
 }

@@ -22,10 +22,11 @@ export interface DPoPProofs {
   /**
    * A fresh DPoP proof JWT for one request to a resource server with this access token
    * (RFC 9449 4.2, 7.1): `htm`, `htu` without query and fragment, `ath`, `iat`, a unique `jti`,
-   * and the nonce last remembered for the URL's origin. Signed with the key the session's
-   * tokens are bound to; rejects with an AuthError when that key is not available.
+   * and the nonce last remembered for the URL's origin. Signed with `dpopJkt`, the key this very
+   * token is bound to (not the session's at the time of signing: the tab may have taken in
+   * another sign-in meanwhile); rejects with an AuthError when that key is not available.
    */
-  proof(method: string, url: string, accessToken: string): Promise<string>;
+  proof(method: string, url: string, accessToken: string, dpopJkt: string | undefined): Promise<string>;
   /**
    * Sends one request with this DPoP-bound access token (RFC 9449 7.1): `Authorization: DPoP`
    * and a new proof for its method and `url` (absolute). Remembers the `DPoP-Nonce` of every
@@ -34,7 +35,7 @@ export interface DPoPProofs {
    * nonce challenge it does not retry is not the token's fault, so it marks the renewal spent too.
    * Other answers go to the caller as they came.
    */
-  send(request: HttpRequest<unknown>, next: HttpHandlerFn, url: string, accessToken: string, retries: RequestRetries): Observable<HttpEvent<unknown>>;
+  send(request: HttpRequest<unknown>, next: HttpHandlerFn, url: string, accessToken: string, dpopJkt: string | undefined, retries: RequestRetries): Observable<HttpEvent<unknown>>;
   /** Remembers the nonce a server gave in its `DPoP-Nonce` header (RFC 9449 8, 9) for the next proofs to its origin. */
   rememberNonce(url: string, nonce: string): void;
 }

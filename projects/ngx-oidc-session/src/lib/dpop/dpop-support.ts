@@ -12,8 +12,8 @@ export interface DPoPKeys {
   handle(jkt: string): Promise<oauth.DPoPHandle>;
   /** Deletes one key (a sign-in that was not taken). */
   delete(jkt: string): Promise<void>;
-  /** After a sign-in was committed: deletes this instance's keys but `keep`, namely `drop` and those older than `maxAgeMs`. */
-  prune(keep: string, drop: string | undefined, maxAgeMs: number): Promise<void>;
+  /** Deletes this instance's keys but those in `keep`, namely `drop` and those older than `maxAgeMs` (after a sign-in was committed; the sweep after start-up). */
+  prune(keep: readonly (string | undefined)[], drop: string | undefined, maxAgeMs: number): Promise<void>;
 }
 
 /**
@@ -30,6 +30,9 @@ export interface DPoPSupport {
   unavailable(): AuthError | null;
   /** The key store (loads ngx-oidc-session/dpop's lazy chunk); rejects with `dpop_unavailable` when there can be none. */
   keys(): Promise<DPoPKeys>;
-  /** Deletes every key of this instance (logout); resolves once done, never rejects. */
-  forgetAll(): Promise<void>;
+  /**
+   * Deletes the keys a logout ends (see DPoP.forgetAll); resolves once done, never rejects:
+   * with the AuthError when they could not be deleted, else null.
+   */
+  forgetAll(): Promise<AuthError | null>;
 }

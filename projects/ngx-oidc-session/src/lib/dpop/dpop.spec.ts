@@ -9,6 +9,7 @@ import { AuthError } from '../core/errors';
 import { DPoPKeyStore } from '../../../dpop/src/dpop-key-store';
 import { DPOP_PROOFS } from './dpop-proofs';
 import { withDPoP } from '../../../dpop/src/with-dpop';
+import { SessionStore } from '../state/session-store';
 
 const DATABASE = 'ngx-oidc-session-dpop';
 const STORE = 'keys';
@@ -56,6 +57,13 @@ async function keysSettle(expected: (keys: StoredKey[]) => boolean): Promise<Sto
 }
 
 const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
+
+/** Resolves once withDPoP()'s sweep after start-up is done. */
+const swept = () => (TestBed.inject(DPOP_PROOFS) as unknown as { swept: Promise<void> }).swept;
+
+/** A key of the instance made at `createdAt` (another tab's, or an abandoned sign-in's), in the real IndexedDB. */
+const keyMadeAt = (createdAt: number) =>
+  new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: () => undefined, now: () => createdAt, error: (code, message) => new AuthError(code, message) }).create();
 
 function b64urlJson(part: string): Record<string, unknown> {
   return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
@@ -229,6 +237,28 @@ describe('withDPoP() (RFC 9449)', () => {
       expect(harness.auth.state()).toEqual(jasmine.objectContaining({ status: 'unauthenticated', error: jasmine.objectContaining({ code: 'token_error' }) }));
     });
 
+    it("keeps the OP's nonce in proofs to the OP when an API on the OP's origin sent its own nonce (review F2)", async () => {
+      // The OP proxied on the API's origin (the fake OP's issuer has no path, so the allow-list
+      // would refuse the API: its nonce is handed to withDPoP() directly, as the interceptor does).
+      const harness = await dpopHarness();
+      const issue = harness.op.handlers['/token'];
+      let challenged = false;
+      harness.op.handlers['/token'] = (request) => {
+        if (challenged) return issue(request);
+        challenged = true;
+        return { status: 400, body: { error: 'use_dpop_nonce', error_description: 'nonce' }, headers: { 'content-type': 'application/json', 'dpop-nonce': 'op-nonce' } };
+      };
+      await harness.signIn();
+      const proofs = TestBed.inject(DPOP_PROOFS)!;
+      proofs.rememberNonce('https://op.example.com/api/orders', 'api-nonce');
+      const session = harness.auth.state();
+      expect(session.status).toBe('authenticated');
+      expect(decodeProof(await proofs.proof('GET', 'https://op.example.com/api/orders', 'at', (await storedKeys())[0].jkt)).payload['nonce']).toBe('api-nonce');
+      await harness.auth.renew();
+      const refresh = harness.op.requestsTo('/token').filter((request) => form(request).get('grant_type') === 'refresh_token');
+      expect(refresh.map((request) => decodeProof(dpopHeader(request)).payload['nonce'])).toEqual(['op-nonce']);
+    });
+
     it('refuses Bearer tokens under withDPoP() and revokes their refresh token', async () => {
       const harness = await dpopHarness({}, { tokenType: 'Bearer' });
       await harness.signIn();
@@ -298,6 +328,104 @@ describe('withDPoP() (RFC 9449)', () => {
       expect(await storedKeys()).toEqual([]);
     });
 
+    it('keeps a key made after the logout began (another tab signing in meanwhile) (review F5)', async () => {
+      const harness = await dpopHarness();
+      await harness.signIn();
+      const later = await keyMadeAt(harness.clock.now() + 1000);
+      await harness.auth.logout({ localOnly: true });
+      expect((await storedKeys()).map((key) => key.jkt)).toEqual([later]);
+    });
+
+    it('reports a deletion that failed in the logout result, typed (review F5)', async () => {
+      const harness = await dpopHarness();
+      await harness.signIn();
+      spyOn(DPoPKeyStore.prototype, 'deleteAll').and.rejectWith(new AuthError('dpop_unavailable', ''));
+      const result = await harness.auth.logout({ localOnly: true });
+      expect(result.error).toEqual(jasmine.objectContaining({ code: 'dpop_unavailable' }));
+    });
+
+    it('deletes the keys when the logout fails after the session was cleared (review F5)', async () => {
+      const harness = await dpopHarness();
+      await harness.signIn();
+      const store = TestBed.inject(SessionStore);
+      spyOn(AuthService.prototype, 'logout').and.callFake(async () => {
+        store.clear('logout');
+        throw new Error('the logout failed');
+      });
+      await expectAsync(harness.auth.logout()).toBeRejected();
+      expect(await storedKeys()).toEqual([]);
+    });
+
+    it('keeps every key when the logout is refused before it began (bad postLogoutRedirectUrl)', async () => {
+      const harness = await dpopHarness();
+      await harness.signIn();
+      await expectAsync(harness.auth.logout({ postLogoutRedirectUrl: 'https://evil.example.com/' })).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+      expect((await storedKeys()).length).toBe(1);
+    });
+
+    it("with isolated tabs, a logout deletes only this tab's session key, and a sign-in prunes no other tab's old key (review F4)", async () => {
+      const harness = await dpopHarness({ tabs: 'isolated' });
+      const otherTab = await keyMadeAt(harness.clock.now() - 60 * 60 * 1000);
+      await harness.signIn();
+      expect((await storedKeys()).length).toBe(2);
+      await harness.auth.logout({ localOnly: true });
+      expect((await storedKeys()).map((key) => key.jkt)).toEqual([otherTab]);
+    });
+
+    it('sweeps after start-up the keys older than 30 minutes that no session names, and keeps the rest (review F3)', async () => {
+      const harness = await dpopHarness();
+      harness.browser.windowRef = window; // the page's Web Locks: which sessions live tabs hold
+      await harness.signIn();
+      const [session] = await storedKeys();
+      const abandoned = await keyMadeAt(harness.clock.now() - 31 * 60 * 1000);
+      const young = await keyMadeAt(harness.clock.now() - 29 * 60 * 1000);
+      expect((await storedKeys()).length).toBe(3);
+      await harness.load();
+      await swept();
+      const keys = await storedKeys();
+      expect(keys.map((key) => key.jkt).sort()).toEqual([session.jkt, young].sort());
+      expect(keys.map((key) => key.jkt)).not.toContain(abandoned);
+    });
+
+    it('sweeps nothing while a live tab holds a session of another sign-in, whose key this tab does not know (review F3)', async () => {
+      const harness = await dpopHarness();
+      harness.browser.windowRef = window;
+      await harness.signIn();
+      const otherTab = await keyMadeAt(harness.clock.now() - 31 * 60 * 1000);
+      let release!: () => void;
+      await new Promise<void>((granted) => void navigator.locks.request(`${NAMESPACE}:holder:1:another-sign-in:0`, { mode: 'shared' }, () => (granted(), new Promise<void>((resolve) => (release = resolve)))));
+      try {
+        await harness.load();
+        await swept();
+        expect((await storedKeys()).map((key) => key.jkt)).toContain(otherTab);
+      } finally {
+        release();
+      }
+    });
+
+    it('sweeps nothing with isolated tabs: an old key may be another tab\'s live session (review F3, F4)', async () => {
+      const harness = await dpopHarness({ tabs: 'isolated' });
+      harness.browser.windowRef = window;
+      await harness.signIn();
+      const otherTab = await keyMadeAt(harness.clock.now() - 31 * 60 * 1000);
+      await harness.load();
+      expect(harness.auth.state().status).toBe('authenticated');
+      await swept();
+      expect((await storedKeys()).map((key) => key.jkt)).toContain(otherTab);
+    });
+
+    it('leaves no key when the sign-in fails before leaving the page: a bad max_age, a refused PAR (review F3)', async () => {
+      const harness = await dpopHarness();
+      await harness.load();
+      await expectAsync(harness.auth.login({ params: { max_age: 'soon' } })).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+      harness.op.metadata['pushed_authorization_request_endpoint'] = `${harness.op.issuer}/par`;
+      harness.op.handlers['/par'] = () => harness.op.oauthError('invalid_request');
+      await harness.load();
+      await expectAsync(harness.auth.login()).toBeRejected();
+      expect(harness.op.requestsTo('/par').length).toBe(1);
+      expect(await storedKeys()).toEqual([]);
+    });
+
     it('deletes the keys at a local logout too', async () => {
       const harness = await dpopHarness();
       await harness.signIn();
@@ -332,7 +460,7 @@ describe('withDPoP() (RFC 9449)', () => {
       expect(harness.auth.state()).toEqual(jasmine.objectContaining({ status: 'authenticated', tokenType: 'DPoP' }));
       const proofs = TestBed.inject(DPOP_PROOFS)!;
       proofs.rememberNonce('https://api.example.com/any?x', 'rs-nonce');
-      const proof = await proofs.proof('GET', 'https://api.example.com/items', 'at-1');
+      const proof = await proofs.proof('GET', 'https://api.example.com/items', 'at-1', key.jkt);
       expect(await thumbprintOf(proof)).toBe(key.jkt);
       expect(decodeProof(proof).payload['nonce']).toBe('rs-nonce');
     });

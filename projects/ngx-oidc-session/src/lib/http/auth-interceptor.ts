@@ -15,13 +15,12 @@ import type { AuthorizationServer } from 'oauth4webapi';
 import { AuthService } from '../auth.service';
 import { AUTH_CONFIG } from '../core/config';
 import { AuthError, isAuthError } from '../core/errors';
-import { Session } from '../core/session';
 import { DPOP_PROOFS, RequestRetries } from '../dpop/dpop-proofs';
 import { AuthBrowser } from '../platform/browser';
 import { ProtocolLoader } from '../protocol/protocol-loader';
 import { DiscoveryCache } from '../state/discovery-cache';
 import { SessionStore } from '../state/session-store';
-import { AuthorizationHeaders, authorizationHeadersFor, isDPoPBound, matcherFor } from './token-headers';
+import { AuthorizationHeaders, PresentedToken, authorizationHeadersFor, isDPoPBound, matcherFor } from './token-headers';
 
 /**
  * Per-request choice, set with `new HttpContext().set(AUTH_TOKEN, 'skip')`:
@@ -87,14 +86,17 @@ export const attachAuthToken: HttpInterceptorFn = (request, next) => {
   };
   const metadata = discovery.read();
   if (!eligible(metadata)) return next(request);
+  // Resolved once, against the base the allow-list was checked with: the request goes to this
+  // absolute URL and the proof names it, whatever the page's base is by the time they are made.
+  const url = new URL(request.url, browser.baseUrl).href;
 
   const send = (tokens: TokenSet, retries: RequestRetries): Observable<HttpEvent<unknown>> =>
     // A DPoP-bound token goes with withDPoP()'s proof, made per request and per send (no request
     // waits for another's), for the absolute URL the allow-list was checked against; without
     // withDPoP() it fails typed (authorizationHeadersFor), never as a bearer token.
     (isDPoPBound(tokens) && proofs
-      ? proofs.send(request, next, new URL(request.url, browser.baseUrl).href, tokens.accessToken, retries)
-      : next(request.clone({ setHeaders: { ...(authorizationHeadersFor(tokens, request.method, () => '', proofs) as AuthorizationHeaders) } }))
+      ? proofs.send(request.clone({ url }), next, url, tokens.accessToken, tokens.dpopJkt, retries)
+      : next(request.clone({ url, setHeaders: { ...(authorizationHeadersFor(tokens, request.method, () => '', proofs) as AuthorizationHeaders) } }))
     ).pipe(
       catchError((error: unknown) => {
         const renewable = error instanceof HttpErrorResponse && error.status === 401 && (config.retryOn401 === 'any' || isInvalidTokenChallenge(error));
@@ -124,7 +126,7 @@ export const attachAuthToken: HttpInterceptorFn = (request, next) => {
 };
 
 /** The access token and how it is presented. */
-type TokenSet = Pick<Session, 'accessToken' | 'tokenType'>;
+type TokenSet = PresentedToken;
 
 /**
  * A token to retry with after `rejected` was refused: when another request already renewed

@@ -9,6 +9,17 @@ import { DPOP_PROOFS, DPoPProofs } from '../dpop/dpop-proofs';
 import { withDPoP } from '../../../dpop/src/with-dpop';
 import { authFeature } from '../provide-auth';
 import { SessionStore } from '../state/session-store';
+import { AuthError } from '../core/errors';
+import { AuthBrowser } from '../platform/browser';
+
+const NAMESPACE = 'ngx-oidc-session:spa@https://op.example.com/';
+
+/** RFC 7638 thumbprint of the proof's EC public key, computed here independently of the library. */
+async function thumbprintOf(proof: string): Promise<string> {
+  const header = JSON.parse(atob(proof.split('.')[0].replace(/-/g, '+').replace(/_/g, '/'))) as { jwk: Record<string, string> };
+  const { crv, kty, x, y } = header.jwk;
+  return sha256(JSON.stringify({ crv, kty, x, y }));
+}
 
 /** The key store's own proof method, taken before any spy replaces it. */
 const makeProof = DPoPKeyStore.prototype.proof;
@@ -142,11 +153,29 @@ describe('authInterceptor with DPoP-bound tokens', () => {
   it('sends the token as DPoP with a proof made for the method and the absolute URL it checked', async () => {
     const setup = await dpopSetUp();
     const response = get(setup, '/internal/report?page=2');
-    const request = await pending(setup, '/internal/report?page=2');
+    const request = await pending(setup, `${APP}/internal/report?page=2`);
     expect(sentWith(request)).toEqual(await expectedFor('GET', `${APP}/internal/report?page=2`, 'at-1'));
     request.flush({ ok: true });
     expect(await response).toEqual({ ok: true });
     expect(setup.proofs).toHaveBeenCalledTimes(1);
+  });
+
+  it('sends to and signs for the absolute URL it checked, even if the page base moves before the send (review F10)', async () => {
+    const setup = await dpopSetUp();
+    const browser = TestBed.inject(AuthBrowser);
+    const base = browser.baseUrl;
+    let moved = false;
+    spyOnProperty(browser, 'baseUrl').and.callFake(() => (moved ? 'https://elsewhere.example.com/' : base));
+    const read = setup.harness.auth.ɵfreshTokens.bind(setup.harness.auth);
+    spyOn(setup.harness.auth, 'ɵfreshTokens').and.callFake(() => {
+      moved = true; // after the allow-list check, before the proof and the send
+      return read();
+    });
+    const response = get(setup, '/internal/report');
+    const request = await pending(setup, `${APP}/internal/report`);
+    expect(sentWith(request)).toEqual(await expectedFor('GET', `${APP}/internal/report`, 'at-1'));
+    request.flush({});
+    await response;
   });
 
   it('makes a new proof for every request', async () => {
@@ -356,15 +385,52 @@ describe('AuthService.authorizationHeaders() and rememberDPoPNonce()', () => {
     expect({ authorization: headers.Authorization, proof: claimsOf(headers.DPoP) }).toEqual(await expectedFor('POST', `${APP}/internal/upload`, 'at-1'));
   });
 
-  it('names the method as fetch() sends it: the standard ones upper-cased, others as given', async () => {
-    // The method AuthService hands to withDPoP()'s proofs (a fake here: oauth4webapi itself
-    // upper-cases every htm it signs, see the lead's note).
-    const setup = await bearerSetUp();
+  it('names the method as fetch() sends it, and refuses one whose proof could not match or that fetch() forbids (review F7)', async () => {
+    const setup = await dpopSetUp();
+    const auth = setup.harness.auth;
+    expect(claimsOf((await auth.authorizationHeaders('delete', API_URL)).DPoP).htm).toBe('DELETE');
+    expect(claimsOf((await auth.authorizationHeaders('PATCH', API_URL)).DPoP).htm).toBe('PATCH');
+    setup.proofs.calls.reset();
+    // fetch() sends `patch` as given, the real key store signs htm PATCH: they would not match.
+    for (const method of ['patch', 'CONNECT', 'trace', 'TRACK', 'no method']) {
+      await expectAsync(auth.authorizationHeaders(method, API_URL)).withContext(method).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+    }
+    expect(setup.proofs).not.toHaveBeenCalled();
+  });
+
+  it('without withDPoP(), takes the method fetch() sends as given (patch), but refuses CONNECT', async () => {
+    const harness = await AuthHarness.create({ secureApis: SECURE_APIS });
+    await harness.signIn();
+    expect(await harness.auth.authorizationHeaders('patch', API_URL)).toEqual({ Authorization: 'Bearer at-1' });
+    await expectAsync(harness.auth.authorizationHeaders('CONNECT', API_URL)).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+  });
+
+  it('signs with the key of the token it presents, not the key of a sign-in the tab took in meanwhile (review F6)', async () => {
+    const setup = await dpopSetUp();
     const store = TestBed.inject(SessionStore);
-    store.set({ ...store.session()!, tokenType: 'dpop', dpopJkt: 'a-key' }, 'renewed');
-    await setup.harness.auth.authorizationHeaders('delete', API_URL);
-    await setup.harness.auth.authorizationHeaders('patch', API_URL);
-    expect(setup.fake.asked).toEqual([`proof DELETE ${API_URL}`, `proof patch ${API_URL}`]);
+    const sessionKey = store.session()!.dpopJkt!;
+    // Another key of the instance (another sign-in's), in the same IndexedDB.
+    const other = await new DPoPKeyStore({ indexedDB, namespace: NAMESPACE, clientId: 'spa', nonceFor: () => undefined, now: () => Date.now(), error: (code, message) => new AuthError(code, message) }).create();
+    // The token read (key A), then the tab adopts a sign-in bound to key B before the proof.
+    spyOn(setup.harness.auth, 'ɵfreshTokens').and.callFake(async () => {
+      const token = { accessToken: 'at-1', tokenType: 'DPoP', dpopJkt: sessionKey };
+      store.set({ ...store.session()!, accessToken: 'at-b', dpopJkt: other }, 'renewed');
+      return token;
+    });
+    const headers = await setup.harness.auth.authorizationHeaders('GET', API_URL);
+    expect(await thumbprintOf(headers.DPoP!)).toBe(sessionKey);
+    const response = get(setup, API_URL);
+    const request = await pending(setup, API_URL);
+    expect(request.request.headers.get('Authorization')).toBe('DPoP at-1');
+    expect(await thumbprintOf(request.request.headers.get('DPoP')!)).toBe(sessionKey);
+    request.flush({});
+    await response;
+  });
+
+  it('presents only the access token, its type and key to the interceptor: never the refresh or ID token (review F10)', async () => {
+    const setup = await dpopSetUp();
+    const token = (await setup.harness.auth.ɵfreshTokens()) as object;
+    expect(Object.keys(token).sort()).toEqual(['accessToken', 'dpopJkt', 'tokenType']);
   });
 
   it('refuses a URL outside secureApis, or of the OP, with url_not_allowed and no proof', async () => {

@@ -41,6 +41,9 @@ export interface AuthorizationHeaders {
   DPoP?: string;
 }
 
+/** What presents an access token: the token, its type and the key it is bound to (withDPoP()). */
+export type PresentedToken = Pick<Session, 'accessToken' | 'tokenType' | 'dpopJkt'>;
+
 /** Whether the token set's tokens are DPoP-bound (`token_type` compares case-insensitively, RFC 6749 7.1). */
 export function isDPoPBound(session: Pick<Session, 'tokenType'>): boolean {
   return session.tokenType.toLowerCase() === 'dpop';
@@ -57,7 +60,7 @@ export function isDPoPBound(session: Pick<Session, 'tokenType'>): boolean {
  * @param url the absolute URL, read only for a DPoP-bound token (parsing it costs per request)
  */
 export function authorizationHeadersFor(
-  session: Pick<Session, 'accessToken' | 'tokenType'>,
+  session: PresentedToken,
   method: string,
   url: () => string,
   proofs: DPoPProofs | null,
@@ -68,5 +71,5 @@ export function authorizationHeadersFor(
       configKey: 'withDPoP()',
     });
   }
-  return proofs.proof(method, url(), session.accessToken).then((proof) => ({ Authorization: `DPoP ${session.accessToken}`, DPoP: proof }));
+  return proofs.proof(method, url(), session.accessToken, session.dpopJkt).then((proof) => ({ Authorization: `DPoP ${session.accessToken}`, DPoP: proof }));
 }

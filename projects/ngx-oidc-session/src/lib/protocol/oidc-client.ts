@@ -140,6 +140,12 @@ export class OidcClient {
   async authorizationRequest(options: AuthorizationRequestOptions): Promise<{ url: URL; attempt: AuthorizationAttempt }> {
     // login({ params }) as authorizeParams: a reserved name is refused before anything is done.
     checkParams(options.params, 'params', RESERVED_AUTHORIZE_PARAMS);
+    // Kept with the attempt: the response's auth_time is checked against it. Checked before a
+    // DPoP key is made for the attempt.
+    const maxAge = { ...this.config.authorizeParams, ...options.params }['max_age'] ?? null;
+    if (maxAge !== null && !/^\d{1,10}$/.test(maxAge)) {
+      throw new AuthError('config_invalid', ngDevMode ? `max_age must be a whole number of seconds, not "${maxAge}".` : '', false, { configKey: 'maxAge' });
+    }
     const as = await this.discover();
     const usePar = this.pushesAuthorization(as);
     // withDPoP(): a new sign-in gets a new key (dpop_unavailable here, before the browser leaves,
@@ -166,15 +172,11 @@ export class OidcClient {
     // RFC 9449 10: binds the authorization code to the key; with PAR the pushed request's proof
     // binds it as well (10.1).
     if (dpopJkt) params.set('dpop_jkt', dpopJkt);
-    const maxAge = params.get('max_age');
-    // Kept with the attempt: the response's auth_time is checked against it.
-    if (maxAge !== null && !/^\d{1,10}$/.test(maxAge)) {
-      throw new AuthError('config_invalid', ngDevMode ? `max_age must be a whole number of seconds, not "${maxAge}".` : '', false, { configKey: 'maxAge' });
-    }
     const url = new URL(as.authorization_endpoint!);
     if (usePar) {
       url.searchParams.set('client_id', this.config.clientId);
-      url.searchParams.set('request_uri', await this.pushAuthorizationRequest(as, params, dpopJkt));
+      // A refused push leaves no key of the attempt's own behind (a renewal's is the session's).
+      url.searchParams.set('request_uri', await this.forgettingKeyOnFailure(options.dpopJkt ? undefined : dpopJkt, () => this.pushAuthorizationRequest(as, params, dpopJkt)));
     } else {
       for (const [name, value] of params) url.searchParams.set(name, value);
     }

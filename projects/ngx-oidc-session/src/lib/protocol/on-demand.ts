@@ -231,7 +231,8 @@ export class OnDemand {
     // taken leaves no key; one that was removes the key it replaced and those of attempts too old
     // to be answered (a younger key may be another tab's sign-in in progress).
     const jkt = signedIn.dpopJkt;
-    if (jkt) await this.tidyDPoPKeys((keys) => (committed ? keys.prune(jkt, replaced, ATTEMPT_MAX_AGE_MS) : keys.delete(jkt)));
+    // With isolated tabs, an old key may be another tab's live session: only the replaced one goes.
+    if (jkt) await this.tidyDPoPKeys((keys) => (committed ? keys.prune([jkt], replaced, config.tabs === 'isolated' ? Infinity : ATTEMPT_MAX_AGE_MS) : keys.delete(jkt)));
     if (!committed) {
       if (signedIn.refreshToken) void this.client.revoke(signedIn.refreshToken, 'refresh_token').catch(() => undefined);
       return false;
