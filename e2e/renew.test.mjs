@@ -124,7 +124,7 @@ for (const strategy of ['refresh_token', 'iframe']) {
       await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
       const chunkUrl = await protocolChunk;
       assert.equal(await eventCount(page, 'renew_started'), 0, 'the chunk came before any renewal needed it');
-      assert.match(new URL(chunkUrl).pathname, /^\/chunk-[A-Z0-9]+\.js$/, 'oauth4webapi sits in a lazy chunk');
+      assert.match(new URL(chunkUrl).pathname, /^\/chunk-[A-Za-z0-9_-]+\.js$/, 'oauth4webapi sits in a lazy chunk');
       // The deploy: every JavaScript file of the old build is gone from the server.
       let refused = 0;
       await context.route(/\.js(\?.*)?$/, (route) => {
