@@ -78,8 +78,9 @@ test.describe('token responses without expires_in', () => {
     await rig.hook('/quirks', { method: 'POST', body: { omitExpiresIn: true } });
     const { page } = await demoPage('refresh_token');
     await signInFromHome(page);
-    // The documented rule: 300 s from the request (the countdown shows 4:5x or 5:00).
-    assert.match(await page.locator('.countdown').textContent(), /^(4:5\d|5:00)$/);
+    // The documented rule: 300 s from the request (the countdown shows 5:00 or a little less; up
+    // to 40 s less leaves room for a loaded CI machine, and still tells 300 s from any other rule).
+    assert.match(await page.locator('.countdown').textContent(), /^(4:[2-5]\d|5:00)$/);
     // The OP's real lifetime is shorter: the API refuses the token before the five minutes.
     await rig.hook('/revoke-access-tokens', { method: 'POST' });
     await rig.resetCounters();
@@ -90,6 +91,6 @@ test.describe('token responses without expires_in', () => {
     assert.deepEqual(log.map((entry) => [entry.status, entry.hadAuthorization]), [[401, true], [200, true]]);
     assert.equal((await rig.counters()).tokenRefresh, 1, 'one renewal');
     assert.equal(await page.getByTestId('api-unauthorized-count').textContent(), '0', 'the app never saw the 401');
-    assert.match(await page.locator('.countdown').textContent(), /^(4:5\d|5:00)$/, 'the renewed token gets the same rule');
+    assert.match(await page.locator('.countdown').textContent(), /^(4:[2-5]\d|5:00)$/, 'the renewed token gets the same rule');
   });
 });
