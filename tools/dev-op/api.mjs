@@ -128,21 +128,12 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
       });
     }
 
-    let claims;
-    try {
-      claims = await introspect(issuerOf(path), token);
-    } catch {
-      return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the OpenID Provider is unreachable' }, cors);
-    }
-
-    // A refresh token is "active" too, but it must never work as a bearer credential.
-    if (!claims.active || !isAccessToken(claims)) {
-      const description = claims.active
-        ? 'not an access token'
-        : 'the access token is expired, revoked or unknown';
-      return sendJson(res, 401, { error: 'invalid_token', error_description: description }, {
+    const { claims, refused } = await accessTokenClaims(path, token);
+    if (!claims && !refused) return unreachable(res, cors);
+    if (refused) {
+      return sendJson(res, 401, { error: 'invalid_token', error_description: refused }, {
         ...cors,
-        'WWW-Authenticate': invalidToken(description),
+        'WWW-Authenticate': invalidToken(refused),
       });
     }
     // A DPoP-bound token is worthless without its key (RFC 9449 7.2): as a bearer token it is
@@ -156,6 +147,26 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
       });
     }
     return answer(req, res, route, claims, cors);
+  }
+
+  /**
+   * The token's claims at its OP, or why it is refused: a refresh token is "active" too, but it
+   * must never work as an access credential. Neither (the OP unreachable): answer 503.
+   */
+  async function accessTokenClaims(path, token) {
+    let claims;
+    try {
+      claims = await introspect(issuerOf(path), token);
+    } catch {
+      return {};
+    }
+    if (!claims.active) return { refused: 'the access token is expired, revoked or unknown' };
+    if (!isAccessToken(claims)) return { refused: 'not an access token' };
+    return { claims };
+  }
+
+  function unreachable(res, headers) {
+    return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the OpenID Provider is unreachable' }, headers);
   }
 
   /**
@@ -191,15 +202,9 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
       return refuseProof(error);
     }
 
-    let claims;
-    try {
-      claims = await introspect(issuerOf(path), token);
-    } catch {
-      return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'the OpenID Provider is unreachable' }, headers);
-    }
-    if (!claims.active || !isAccessToken(claims)) {
-      return refuse('token', 'invalid_token', claims.active ? 'not an access token' : 'the access token is expired, revoked or unknown');
-    }
+    const { claims, refused } = await accessTokenClaims(path, token);
+    if (!claims && !refused) return unreachable(res, headers);
+    if (refused) return refuse('token', 'invalid_token', refused);
     if (!claims.cnf?.jkt) return refuse('not-bound', 'invalid_token', 'the access token is not DPoP-bound');
     if (claims.cnf.jkt !== proof.thumbprint) return refuse('cnf-jkt', 'invalid_token', 'the DPoP proof key is not the key the access token is bound to');
     // Only now is the jti recorded: a proof refused above leaves nothing in the replay cache.

@@ -51,12 +51,11 @@ const SILENT_SIGN_IN_KEY = 'ngx-oidc-session-demo:silent-sign-in';
  * open the demo again, and the OP's session signs you in without a redirect.
  */
 export function demoSilentSignIn(): boolean {
-  return globalThis.localStorage?.getItem(SILENT_SIGN_IN_KEY) === 'on';
+  return storedSwitch(SILENT_SIGN_IN_KEY);
 }
 
 export function switchDemoSilentSignIn(on: boolean): void {
-  if (on) globalThis.localStorage?.setItem(SILENT_SIGN_IN_KEY, 'on');
-  else globalThis.localStorage?.removeItem(SILENT_SIGN_IN_KEY);
+  setStoredSwitch(SILENT_SIGN_IN_KEY, on);
 }
 
 const DPOP_KEY = 'ngx-oidc-session-demo:dpop';
@@ -67,12 +66,21 @@ const DPOP_KEY = 'ngx-oidc-session-demo:dpop';
  * signs the user out in effect: a session of the other token type is not used.
  */
 export function demoDPoP(): boolean {
-  return globalThis.localStorage?.getItem(DPOP_KEY) === 'on';
+  return storedSwitch(DPOP_KEY);
 }
 
 export function switchDemoDPoP(on: boolean): void {
-  if (on) globalThis.localStorage?.setItem(DPOP_KEY, 'on');
-  else globalThis.localStorage?.removeItem(DPOP_KEY);
+  setStoredSwitch(DPOP_KEY, on);
+}
+
+/** A demo switch kept in localStorage: on when its key holds 'on', off (absent) by default. */
+function storedSwitch(key: string): boolean {
+  return globalThis.localStorage?.getItem(key) === 'on';
+}
+
+function setStoredSwitch(key: string, on: boolean): void {
+  if (on) globalThis.localStorage?.setItem(key, 'on');
+  else globalThis.localStorage?.removeItem(key);
 }
 
 /**
