@@ -91,7 +91,13 @@ export function createTestState(ttl) {
      * opened it), `bearerTokenType` (token responses say `token_type: Bearer`, even for a
      * DPoP-bound token: an OP that ignores the proof, as a withDPoP() client must refuse).
      */
-    quirks: { omitExpiresIn: false, par: 'offered', coopSameOrigin: false, bearerTokenType: false },
+    /** Provider quirks the OP reproduces (POST /__test/quirks), one key per quirk; /reset puts them back. */
+    quirks: {
+      omitExpiresIn: false,
+      par: 'offered',
+      coopSameOrigin: false,
+      bearerTokenType: false,
+    },
     /**
      * The authorization requests the OP got, per client, names of parameters only (values could
      * be secrets), with `prompt`: `pushed` (at the PAR endpoint) and `authorize` (at the
@@ -716,7 +722,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (state.pushedByUri.size > LOG_LIMIT) state.pushedByUri.delete(state.pushedByUri.keys().next().value);
   }
 
-  function adjustDiscoveryForPar(ctx) {
+  /** The discovery document as the quirks in force shape it (each quirk edits its own fields). */
+  function adjustDiscovery(ctx) {
     const body = ctx.body;
     if (ctx.status !== 200 || !body || typeof body !== 'object' || !('issuer' in body)) return;
     const rest = { ...body };
@@ -770,7 +777,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token' && state.quirks.bearerTokenType) sayBearer(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
-    if (endpoint === 'discovery') adjustDiscoveryForPar(ctx);
+    if (endpoint === 'discovery') adjustDiscovery(ctx);
     if (pushedForm) rememberPushedRequest(ctx, pushedForm);
     if (endpoint === 'authorize' && (state.tampers.has('state') || state.tampers.has('iss'))) {
       tamperAuthorizationResponse(ctx);
