@@ -970,3 +970,155 @@ describe('the demo API\'s DPoP checks, with an injected clock', () => {
     }
   });
 });
+
+describe('provider quirks: refreshed ID tokens (Keycloak), revocation refused to a browser (Okta), a required client secret (Google)', () => {
+  const browser = new Browser();
+  const client = { client_id: 'ngx-oidc-demo' };
+  const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+  const kidOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString()).kid;
+
+  /** A refresh grant whose ID token signature is checked against the OP's JWKS, as the library does. */
+  async function refreshChecked(refreshToken) {
+    const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, insecure);
+    const result = await oauth.processRefreshTokenResponse(as, client, response);
+    // A copy of the metadata has no cached key set (oauth4webapi keeps one per object): the JWKS as it is now.
+    await oauth.validateApplicationLevelSignature({ ...as }, response, insecure);
+    return result;
+  }
+
+  const revocationFromApp = (token) =>
+    fetch(as.revocation_endpoint, {
+      method: 'POST',
+      headers: { Origin: APP, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, token_type_hint: 'refresh_token', client_id: client.client_id }),
+    });
+  const usable = async () => (await hook('refresh-tokens')).usable[client.client_id] ?? 0;
+
+  before(async () => {
+    env = await startDevEnvironment({ port: 4470, apiPort: 4570, lookalikePort: 45701, testMode: true, env: {} });
+    const issuer = new URL(env.issuer);
+    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+  });
+  after(() => env?.close());
+
+  test('refreshIdToken: oidc-provider repeats the nonce and auth_time; omit-nonce, other-nonce and other-auth_time change them, signed with a published key', async () => {
+    await hook('reset', {});
+    // max_age makes oidc-provider put auth_time in the ID token (Keycloak always does).
+    const flow = await authorize(browser, { extra: { max_age: '3600' } });
+    let tokens = await exchange(flow);
+    const original = oauth.getValidatedIdTokenClaims(tokens);
+    assert.equal(original.nonce, flow.nonce);
+    assert.equal(typeof original.auth_time, 'number');
+
+    tokens = await refreshChecked(tokens.refresh_token);
+    const repeated = oauth.getValidatedIdTokenClaims(tokens);
+    assert.equal(repeated.nonce, flow.nonce, 'oidc-provider 9 repeats the original nonce (the default, repeat-nonce)');
+    assert.equal(repeated.auth_time, original.auth_time);
+    assert.equal(kidOf(tokens.id_token).startsWith('test-'), false, "signed with the provider's own key");
+
+    await assert.rejects(hook('quirks', { refreshIdToken: 'nonce-please' }), /400/);
+    await hook('quirks', { refreshIdToken: 'omit-nonce' });
+    const jwks = await (await fetch(as.jwks_uri)).json();
+    const published = jwks.keys.filter((key) => key.kid.startsWith('test-refresh-id-token-'));
+    assert.equal(published.length, 1, 'the re-signing key is published as soon as the quirk is set');
+
+    tokens = await refreshChecked(tokens.refresh_token);
+    const omitted = oauth.getValidatedIdTokenClaims(tokens);
+    assert.equal('nonce' in omitted, false);
+    assert.equal(omitted.auth_time, original.auth_time);
+    assert.equal(kidOf(tokens.id_token), published[0].kid);
+
+    await hook('quirks', { refreshIdToken: 'other-nonce' });
+    tokens = await refreshChecked(tokens.refresh_token);
+    const otherNonce = oauth.getValidatedIdTokenClaims(tokens);
+    assert.equal(typeof otherNonce.nonce, 'string');
+    assert.notEqual(otherNonce.nonce, flow.nonce);
+
+    await hook('quirks', { refreshIdToken: 'other-auth_time' });
+    tokens = await refreshChecked(tokens.refresh_token);
+    const otherAuthTime = oauth.getValidatedIdTokenClaims(tokens);
+    assert.equal(otherAuthTime.auth_time, original.auth_time - 3600);
+    assert.equal(otherAuthTime.nonce, flow.nonce);
+    assert.equal(claimsOf(tokens.id_token).sub, 'alice');
+
+    // The code grant's ID token is never changed.
+    const again = await exchange(await authorize(browser, { extra: { prompt: 'none' } }));
+    assert.equal(kidOf(again.id_token).startsWith('test-'), false);
+    await hook('reset', {});
+    assert.equal((await hook('quirks')).refreshIdToken, 'repeat-nonce');
+  });
+
+  test("revocation: 'cors-blocked' refuses a browser's request (403, no CORS) and revokes nothing; the preflight passes; refresh-tokens counts what is still usable", async () => {
+    await hook('reset', {});
+    await hook('revoke-grants', {});
+    assert.equal(await usable(), 0);
+    let tokens = await exchange(await authorize(browser));
+    assert.equal(await usable(), 1);
+    tokens = await refresh(client.client_id, tokens.refresh_token);
+    assert.equal(await usable(), 1, 'the rotated-out token no longer counts');
+
+    await assert.rejects(hook('quirks', { revocation: 'maybe' }), /400/);
+    await hook('quirks', { revocation: 'cors-blocked' });
+    await hook('counters/reset', {});
+    const preflight = await fetch(as.revocation_endpoint, {
+      method: 'OPTIONS',
+      headers: { Origin: APP, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), APP, 'the preflight passes');
+    const refused = await revocationFromApp(tokens.refresh_token);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('access-control-allow-origin'), null, 'a browser cannot read the answer');
+    assert.equal((await hook('counters')).revocation, 1);
+    assert.equal(await usable(), 1, 'nothing was revoked');
+    tokens = await refresh(client.client_id, tokens.refresh_token);
+
+    // A request without an Origin (a server's) is not refused: revocation itself works.
+    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, oauth.None(), tokens.refresh_token, insecure));
+    assert.equal(await usable(), 0);
+    await rejectsWith(refresh(client.client_id, tokens.refresh_token), 'invalid_grant');
+
+    await hook('reset', {});
+    assert.equal((await hook('quirks')).revocation, 'ok');
+    tokens = await exchange(await authorize(browser));
+    const revoked = await revocationFromApp(tokens.refresh_token);
+    assert.equal(revoked.status, 200);
+    assert.equal(revoked.headers.get('access-control-allow-origin'), APP);
+    assert.equal(await usable(), 0);
+  });
+
+  test("tokenEndpointAuth: 'secret-required' answers a public client's code and refresh grants 400 invalid_request, readable by the app", async () => {
+    await hook('reset', {});
+    const before = await exchange(await authorize(browser));
+    await assert.rejects(hook('quirks', { tokenEndpointAuth: 'secret' }), /400/);
+    await hook('quirks', { tokenEndpointAuth: 'secret-required' });
+    const flow = await authorize(browser, { extra: { prompt: 'none' } });
+    await assert.rejects(exchange(flow), (error) => {
+      assert.ok(error instanceof oauth.ResponseBodyError);
+      assert.equal(error.status, 400);
+      assert.equal(error.error, 'invalid_request');
+      assert.equal(error.error_description, 'client_secret is missing.');
+      return true;
+    });
+    await rejectsWith(refresh(client.client_id, before.refresh_token), 'invalid_request');
+    const fromApp = await fetch(as.token_endpoint, {
+      method: 'POST',
+      headers: { Origin: APP, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: before.refresh_token, client_id: client.client_id }),
+    });
+    assert.equal(fromApp.status, 400);
+    assert.equal(fromApp.headers.get('access-control-allow-origin'), APP);
+    // A request with a secret reaches oidc-provider (which knows no secret for this public client).
+    const withSecret = await fetch(as.token_endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: before.refresh_token, client_id: client.client_id, client_secret: 'x' }),
+    });
+    assert.equal(withSecret.status, 401);
+    assert.equal((await withSecret.json()).error, 'invalid_client');
+
+    await hook('reset', {});
+    assert.equal((await hook('quirks')).tokenEndpointAuth, 'none');
+    await refresh(client.client_id, before.refresh_token);
+  });
+});

@@ -110,6 +110,11 @@ export function createStore() {
       return dropped;
     },
 
+    /** The ids of the stored entries of `model` that have not expired (for the test hooks' look-ups). */
+    liveIds(model) {
+      return [...table(model)].filter(([, entry]) => live(entry)).map(([id]) => id);
+    },
+
     /** Drops one grant and every token issued under it. */
     revokeGrant(grantId) {
       table('Grant').delete(grantId);

@@ -63,6 +63,25 @@ export const SIGNING_KEY_MODES = ['rotate', 'unpublished', 'original'];
  * (without request_uri) is refused.
  */
 export const PAR_MODES = ['offered', 'off', 'required'];
+/**
+ * What the OP does to the ID token of a refresh-token grant (OIDC Core 12.2), re-signed with a
+ * published test key: `repeat-nonce` (oidc-provider's own behaviour, and Keycloak's up to 24:
+ * the original nonce again, untouched), `omit-nonce` (Keycloak 25 and later), `other-nonce` and
+ * `other-auth_time` (an auth_time an hour before the original one): the last two break 12.2.
+ */
+export const REFRESH_ID_TOKEN_MODES = ['repeat-nonce', 'omit-nonce', 'other-nonce', 'other-auth_time'];
+/**
+ * The revocation endpoint (RFC 7009): `ok`, or `cors-blocked`: a request from a browser (one
+ * with an Origin) is refused with 403 and no Access-Control-Allow-Origin, and nothing is
+ * revoked, as Okta has answered apps whose origin it does not trust; preflights still pass.
+ */
+export const REVOCATION_MODES = ['ok', 'cors-blocked'];
+/**
+ * How the token endpoint authenticates the public clients: `none` (as registered), or
+ * `secret-required`: a code or refresh grant without client_secret gets 400 invalid_request
+ * "client_secret is missing.", as Google answers for "Web application" clients.
+ */
+export const TOKEN_ENDPOINT_AUTH_MODES = ['none', 'secret-required'];
 
 const TAMPERED_ISSUER = 'https://tampered-issuer.example';
 const LOG_LIMIT = 1000;
@@ -97,6 +116,9 @@ export function createTestState(ttl) {
       par: 'offered',
       coopSameOrigin: false,
       bearerTokenType: false,
+      refreshIdToken: 'repeat-nonce',
+      revocation: 'ok',
+      tokenEndpointAuth: 'none',
     },
     /**
      * The authorization requests the OP got, per client, names of parameters only (values could
@@ -220,6 +242,9 @@ export function createTestState(ttl) {
       state.pushedByUri.clear();
       state.quirks.coopSameOrigin = false;
       state.quirks.bearerTokenType = false;
+      state.quirks.refreshIdToken = 'repeat-nonce';
+      state.quirks.revocation = 'ok';
+      state.quirks.tokenEndpointAuth = 'none';
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -398,6 +423,14 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.coopSameOrigin !== undefined) state.quirks.coopSameOrigin = body.coopSameOrigin;
       if (body.bearerTokenType !== undefined && typeof body.bearerTokenType !== 'boolean') throw new HookError(400, '"bearerTokenType" must be a boolean');
       if (body.bearerTokenType !== undefined) state.quirks.bearerTokenType = body.bearerTokenType;
+      if (body.refreshIdToken !== undefined && !REFRESH_ID_TOKEN_MODES.includes(body.refreshIdToken)) throw new HookError(400, `"refreshIdToken" must be one of ${REFRESH_ID_TOKEN_MODES.join(', ')}`);
+      if (body.refreshIdToken !== undefined) state.quirks.refreshIdToken = body.refreshIdToken;
+      // Published now, before the app fetches the key set at sign-in, not at the first refresh.
+      if (body.refreshIdToken !== undefined && body.refreshIdToken !== 'repeat-nonce') refreshIdTokenKey();
+      if (body.revocation !== undefined && !REVOCATION_MODES.includes(body.revocation)) throw new HookError(400, `"revocation" must be one of ${REVOCATION_MODES.join(', ')}`);
+      if (body.revocation !== undefined) state.quirks.revocation = body.revocation;
+      if (body.tokenEndpointAuth !== undefined && !TOKEN_ENDPOINT_AUTH_MODES.includes(body.tokenEndpointAuth)) throw new HookError(400, `"tokenEndpointAuth" must be one of ${TOKEN_ENDPOINT_AUTH_MODES.join(', ')}`);
+      if (body.tokenEndpointAuth !== undefined) state.quirks.tokenEndpointAuth = body.tokenEndpointAuth;
       return { ...state.quirks };
     },
     'GET /__test/authorization-requests': () => state.authorizationLog,
@@ -446,6 +479,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.endSessions) result.endedSessions = store.clear('Session');
       return result;
     },
+    'GET /__test/refresh-tokens': () => usableRefreshTokens(),
     'POST /__test/revoke-access-tokens': () => ({ revokedAccessTokens: store.clear('AccessToken') }),
     'POST /__test/end-sessions': () => ({ endedSessions: store.clear('Session') }),
     'POST /__test/reset': () => {
@@ -742,6 +776,96 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     ctx.body = '<!doctype html><title>Dev OP error</title><p>invalid_request: this OP requires pushed authorization requests (RFC 9126).</p>';
   }
 
+  // Provider profiles (Keycloak, Okta, Google): refreshed ID tokens, revocation refused to a
+  // browser, a token endpoint that wants a client secret, and the refresh tokens still usable.
+
+  /** The published test key that signs the changed refreshed ID tokens (made once per reset). */
+  function refreshIdTokenKey() {
+    const existing = state.keys.published.find((key) => key.kid.startsWith('test-refresh-id-token-'));
+    if (existing) return existing;
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kid = `test-refresh-id-token-${randomBytes(6).toString('base64url')}`;
+    const key = { kid, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
+    state.keys.all.set(kid, key);
+    state.keys.published.push(key);
+    return key;
+  }
+
+  /** The ID token of a refresh-grant response as `state.quirks.refreshIdToken` has it (OIDC Core 12.2). */
+  function changeRefreshedIdToken(ctx) {
+    const body = ctx.body;
+    if (ctx.oidc?.params?.grant_type !== 'refresh_token' || ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.id_token !== 'string') return;
+    const claims = JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString());
+    switch (state.quirks.refreshIdToken) {
+      case 'omit-nonce':
+        delete claims.nonce;
+        break;
+      case 'other-nonce':
+        claims.nonce = `other-${randomBytes(8).toString('base64url')}`;
+        break;
+      case 'other-auth_time':
+        claims.auth_time = (claims.auth_time ?? claims.iat) - 3600;
+        break;
+      default:
+        return;
+    }
+    const key = refreshIdTokenKey();
+    const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: key.kid }));
+    const payload = base64url(JSON.stringify(claims));
+    const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(key.privateKey).toString('base64url');
+    ctx.body = { ...body, id_token: `${header}.${payload}.${signature}` };
+  }
+
+  /**
+   * `revocation: 'cors-blocked'`: a browser's revocation request (it has an Origin) is refused
+   * before oidc-provider sees it, so nothing is revoked, and without CORS headers, so the
+   * browser's fetch rejects. Preflights never get here (they pass, as oidc-provider answers them).
+   */
+  function refuseRevocationFromBrowser(ctx) {
+    ctx.set('Vary', 'Origin');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 403;
+    ctx.body = { error: 'access_denied', error_description: 'this origin may not revoke tokens (dev OP quirk revocation: cors-blocked)' };
+  }
+
+  /**
+   * `tokenEndpointAuth: 'secret-required'`: a code or refresh grant without client_secret (in
+   * the body or Basic) gets Google's answer, readable by the app (CORS headers on). A request
+   * with a secret goes on to oidc-provider, its form body handed on as a fresh stream.
+   */
+  async function requireClientSecret(ctx) {
+    const chunks = [];
+    for await (const chunk of ctx.req) chunks.push(chunk);
+    const raw = Buffer.concat(chunks);
+    const form = new URLSearchParams(raw.toString('utf8'));
+    const grant = form.get('grant_type');
+    const withSecret = form.has('client_secret') || /^Basic /i.test(ctx.get('Authorization'));
+    if ((grant === 'authorization_code' || grant === 'refresh_token') && !withSecret) {
+      ctx.set(corsHeaders(ctx.get('Origin'), allowedOrigins));
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'client_secret is missing.' };
+      return true;
+    }
+    ctx.req = Readable.from([raw]);
+    return false;
+  }
+
+  /**
+   * The refresh tokens the token endpoint would still take, per client: stored, not expired,
+   * not consumed by a rotation, and their grant still there (oidc-provider's own checks). A
+   * count only, never a token.
+   */
+  async function usableRefreshTokens() {
+    const usable = {};
+    for (const id of store.liveIds('RefreshToken')) {
+      const token = await provider.RefreshToken.find(id);
+      if (!token || token.consumed || !(await provider.Grant.find(token.grantId))) continue;
+      usable[token.clientId] = (usable[token.clientId] ?? 0) + 1;
+    }
+    return { usable };
+  }
+
   return async function testMode(ctx, next) {
     if (ctx.path === REDIRECT_SINK_PATH && ctx.method !== 'OPTIONS') return answerRedirectSink(ctx);
     if (ctx.path === '/__test' || ctx.path.startsWith('/__test/')) return answerHook(ctx);
@@ -762,6 +886,11 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       countRequest(ctx, endpoint);
       return refuseUnpushed(ctx);
     }
+    if (endpoint === 'revocation' && state.quirks.revocation === 'cors-blocked' && ctx.get('Origin')) {
+      countRequest(ctx, endpoint);
+      return refuseRevocationFromBrowser(ctx);
+    }
+    if (endpoint === 'token' && state.quirks.tokenEndpointAuth === 'secret-required' && ctx.method === 'POST' && (await requireClientSecret(ctx))) return undefined;
     const pushedForm = endpoint === 'par' && ctx.method === 'POST' && ctx.is('urlencoded') ? await takePushedRequest(ctx) : undefined;
     countRequest(ctx, endpoint);
     if (endpoint === 'authorize' && state.tampers.has('nonce')) tamperNonce(ctx);
@@ -775,6 +904,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token' || endpoint === 'par' || endpoint === 'userinfo') recordDPoP(ctx, endpoint);
     if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
     if (endpoint === 'token' && state.quirks.bearerTokenType) sayBearer(ctx);
+    if (endpoint === 'token' && state.quirks.refreshIdToken !== 'repeat-nonce') changeRefreshedIdToken(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
     if (endpoint === 'discovery') adjustDiscovery(ctx);
