@@ -1,4 +1,4 @@
-import { AuthConfig, LogoutOptions } from 'ngx-oidc-session';
+import { AuthConfig, LogoutOptions, LogoutResult } from 'ngx-oidc-session';
 
 /**
  * The port the demo is served on: 4200 under `npm start`. The e2e rig serves this same build
@@ -139,4 +139,27 @@ export function partnerAuthConfig(): AuthConfig {
     scope: 'openid profile',
     secureApis: [PARTNER_API],
   };
+}
+
+const LAST_LOGOUT_KEY = 'ngx-oidc-session-demo:last-logout';
+
+/** What the demo shows of a logout's result: whether the refresh token was revoked, and the error code (never a token). */
+export interface LogoutSummary {
+  readonly outcome: LogoutResult['outcome'];
+  readonly refreshTokenRevoked: boolean;
+  readonly error: string | null;
+}
+
+/** Kept for this tab: a logout that goes to the OP's end-session page shows its result on return. */
+export function rememberLogout(result: LogoutResult): void {
+  const summary: LogoutSummary = { outcome: result.outcome, refreshTokenRevoked: result.refreshTokenRevoked, error: result.error?.code ?? null };
+  globalThis.sessionStorage?.setItem(LAST_LOGOUT_KEY, JSON.stringify(summary));
+}
+
+export function lastLogout(): LogoutSummary | null {
+  try {
+    return JSON.parse(globalThis.sessionStorage?.getItem(LAST_LOGOUT_KEY) ?? 'null') as LogoutSummary | null;
+  } catch {
+    return null;
+  }
 }

@@ -5,7 +5,7 @@ import { AuthError, AuthService, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
 import { PartnerOp } from './partner-op';
-import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoDPoP, demoSilentSignIn, demoStrategy, switchDemoDPoP, switchDemoSilentSignIn, switchDemoStrategy, testOverride } from './demo-settings';
+import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoDPoP, demoSilentSignIn, demoStrategy, lastLogout, rememberLogout, switchDemoDPoP, switchDemoSilentSignIn, switchDemoStrategy, testOverride } from './demo-settings';
 
 interface ApiResult {
   readonly status: number;
@@ -73,7 +73,20 @@ interface ApiResult {
           <p class="error" data-testid="logout-error"><code>{{ error.code }}</code> {{ error.details.configKey }}: {{ error.message }}</p>
         }
         @if (state().error; as error) {
-          <p class="error" data-testid="error"><code>{{ error.code }}</code> {{ error.message }}</p>
+          <p class="error" data-testid="error"><code>{{ error.code }}</code> {{ error.message }}
+            @if (error.details.oauthError) {
+              <span data-testid="error-oauth">(the OP said <code>{{ error.details.oauthError }}</code>{{ error.details.oauthErrorDescription ? ': ' + error.details.oauthErrorDescription : '' }})</span>
+            }
+          </p>
+        }
+        @if (lastLogout; as result) {
+          <p class="muted" data-testid="last-logout">
+            Last sign-out: <span data-testid="last-logout-outcome">{{ result.outcome }}</span>,
+            refresh token <span data-testid="last-logout-revoked">{{ result.refreshTokenRevoked ? 'revoked' : 'not revoked' }}</span>
+            @if (result.error) {
+              (<code data-testid="last-logout-error">{{ result.error }}</code>)
+            }
+          </p>
         }
         <label class="strategy">
           Renew strategy
@@ -210,6 +223,8 @@ export class HomePage {
   protected readonly baseUrl = document.baseURI;
   protected readonly ownApiResult = signal<string | null>(null);
   protected readonly logoutError = signal<AuthError | null>(null);
+  /** What the last logout() of this tab reported (kept across the OP's end-session round trip). */
+  protected readonly lastLogout = lastLogout();
   protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
   /** The dev OP's password-and-second-factor level (tools/dev-op/provider.mjs). */
   protected readonly stepUpAcr = 'urn:dev-op:loa:2';
@@ -308,7 +323,7 @@ export class HomePage {
     this.logoutError.set(null);
     try {
       // The options are the e2e suite's bad override, when it set one; none otherwise.
-      await this.auth.logout(testOverride().logout);
+      rememberLogout(await this.auth.logout(testOverride().logout));
     } catch (error) {
       if (!isAuthError(error)) throw error;
       this.logoutError.set(error);
