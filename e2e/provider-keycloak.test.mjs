@@ -5,11 +5,14 @@
 // than the OP's issuer (Keycloak behind a proxy, or its hostname set wrong) is refused at
 // discovery, before anything reaches the token endpoint.
 import assert from 'node:assert/strict';
+import { expect } from '@playwright/test';
 import { test } from './fixtures.mjs';
 import { APP, PORTS, eventCount, signInFromHome, waitForEvents } from './support.mjs';
 
 test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
+  // No grant of an earlier test: the usable refresh tokens counted below are this test's.
+  await rig.hook('/revoke-grants', { method: 'POST', body: {} });
   await rig.resetApiLog();
 });
 
@@ -87,6 +90,10 @@ for (const [mode, what] of refused) {
     assert.equal(await eventCount(page, 'token_renewed'), 0, 'never taken');
     assert.equal(await eventCount(page, 'renew_failed'), 1, 'refused once, as a permanent failure, not retried');
     assert.equal((await rig.counters()).tokenRefresh, 1);
+    // The refused response's new refresh token is revoked, not left valid at the OP (the one
+    // presented was spent by the rotation): the OP takes none of this sign-in's any more.
+    await expect.poll(async () => (await rig.counters()).revocation).toBe(1);
+    assert.deepEqual((await rig.hook('/refresh-tokens')).usable, {});
     const stored = await page.evaluate(() => Object.keys(sessionStorage).filter((name) => name.endsWith(':session')));
     assert.deepEqual(stored, [], 'no session is left in storage');
     // The API gets no token from the refused response, nor the old one.

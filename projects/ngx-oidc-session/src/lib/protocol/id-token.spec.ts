@@ -152,3 +152,43 @@ describe('refreshed ID token (OIDC Core 12.2)', () => {
     });
   }
 });
+
+describe('a refused refreshed ID token (OIDC Core 12.2) in a renewal', () => {
+  /** Resolves once the OP got a revocation request (the library sends it without waiting for it). */
+  const revocationArrived = (harness: AuthHarness) =>
+    new Promise<void>((resolve) => {
+      if (harness.op.requestsTo('/revoke').length) return resolve();
+      const revoke = harness.op.handlers['/revoke'];
+      harness.op.handlers['/revoke'] = (request) => (resolve(), revoke(request));
+    });
+
+  for (const [name, change] of [
+    ['another nonce', { nonce: 'other-nonce' }],
+    ['another auth_time', { auth_time: 1 }],
+  ] as const) {
+    it(`ends the session on ${name} and revokes the rotated refresh token of the refused response`, async () => {
+      const harness = await AuthHarness.create();
+      await harness.signIn();
+      expect(harness.auth.state().status).toBe('authenticated');
+      harness.op.idTokenOverrides = change;
+      const outcome = await harness.runNextTimer();
+      expect(outcome).toEqual(jasmine.objectContaining({ type: 'renew_failed', failureClass: 'permanent', error: jasmine.objectContaining({ code: 'id_token_invalid' }) }));
+      expect(harness.auth.state().status).toBe('unauthenticated');
+      await revocationArrived(harness);
+      const revoked = harness.op.requestsTo('/revoke').map((request) => new URLSearchParams(String(request.body)).get('token'));
+      // rt-1 came with the sign-in and was spent by the renewal; rt-2 came with the refused response.
+      expect(harness.refreshGrants().map((form) => form.get('refresh_token'))).toEqual(['rt-1']);
+      expect(revoked).toEqual(['rt-2']);
+    });
+  }
+
+  it('revokes nothing when the OP did not rotate the refresh token (it is still the session’s, and the session ends without it)', async () => {
+    const harness = await AuthHarness.create();
+    harness.op.rotateRefreshToken = false;
+    await harness.signIn();
+    harness.op.idTokenOverrides = { nonce: 'other-nonce' };
+    const outcome = await harness.runNextTimer();
+    expect(outcome.type).toBe('renew_failed');
+    expect(harness.op.requestsTo('/revoke')).toEqual([]);
+  });
+});

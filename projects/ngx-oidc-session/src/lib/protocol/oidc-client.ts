@@ -354,8 +354,15 @@ export class OidcClient {
     }
     // Rotated (a new refresh token came): the one presented is spent, the response must not be lost.
     const rotated = typeof result.refresh_token === 'string' && result.refresh_token !== previous.refreshToken;
-    await this.verifyIdTokenSignature(as, response, rotated);
-    checkRefreshedIdToken(claims, previous.idTokenClaims);
+    try {
+      await this.verifyIdTokenSignature(as, response, rotated);
+      checkRefreshedIdToken(claims, previous.idTokenClaims);
+    } catch (error) {
+      // The session ends on a refused ID token: the new refresh token of the refused response
+      // must not stay valid at the OP, unused.
+      this.revokeUnused(result, previous);
+      throw error;
+    }
     return this.toSession(result, claims, previous, requestedAt);
   }
 
@@ -524,8 +531,13 @@ export class OidcClient {
     // oauth4webapi gives token_type in lower case.
     const expected = this.dpop ? 'dpop' : 'bearer';
     if (result.token_type === expected) return;
-    if (result.refresh_token && result.refresh_token !== previous?.refreshToken) void this.revoke(result.refresh_token, 'refresh_token').catch(() => undefined);
+    this.revokeUnused(result, previous);
     throw new AuthError('invalid_response', ngDevMode ? `The OP issued a "${result.token_type}" token where a "${expected}" one was expected${this.dpop ? ' (withDPoP())' : ''}.` : '');
+  }
+
+  /** A refused token response's new refresh token is revoked rather than left valid and unused. */
+  private revokeUnused(result: oauth.TokenEndpointResponse, previous?: Session): void {
+    if (result.refresh_token && result.refresh_token !== previous?.refreshToken) void this.revoke(result.refresh_token, 'refresh_token').catch(() => undefined);
   }
 }
 
