@@ -35,3 +35,16 @@ test("tokenEndpointAuth secret-required: the code exchange's 400 invalid_request
   assert.deepEqual(ours.filter(([name]) => /:(session|sign-in)$/.test(name)).map(([name]) => name), [], 'no session and no sign-in attempt left');
   assert.ok(ours.every(([, value]) => !/accessToken|refreshToken|idToken|codeVerifier/.test(value)), 'no token material in storage');
 });
+
+test("idTokenIss scheme-less: an ID token whose iss lacks the scheme (Google's legacy accounts.google.com) is refused: id_token_invalid, the user stays signed out", async ({ demoPage, rig }) => {
+  await rig.hook('/quirks', { method: 'POST', body: { idTokenIss: 'scheme-less' } });
+  const { page } = await demoPage('refresh_token');
+  await page.goto(APP);
+  await page.getByTestId('login').click();
+  await signInAtOp(page);
+  await page.getByTestId('error').filter({ hasText: 'id_token_invalid' }).waitFor();
+  assert.equal(await page.getByTestId('status').textContent(), 'unauthenticated');
+  assert.equal((await rig.counters()).tokenAuthorizationCode, 1, 'the code was redeemed once; its ID token was refused');
+  const sessions = await page.evaluate(() => [...Object.keys(sessionStorage), ...Object.keys(localStorage)].filter((name) => name.endsWith(':session')));
+  assert.deepEqual(sessions, [], 'no session stored');
+});

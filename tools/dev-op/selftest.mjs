@@ -1019,7 +1019,7 @@ describe('provider quirks: refreshed ID tokens (Keycloak), revocation refused to
     await assert.rejects(hook('quirks', { refreshIdToken: 'nonce-please' }), /400/);
     await hook('quirks', { refreshIdToken: 'omit-nonce' });
     const jwks = await (await fetch(as.jwks_uri)).json();
-    const published = jwks.keys.filter((key) => key.kid.startsWith('test-refresh-id-token-'));
+    const published = jwks.keys.filter((key) => key.kid.startsWith('test-quirk-'));
     assert.equal(published.length, 1, 'the re-signing key is published as soon as the quirk is set');
 
     tokens = await refreshChecked(tokens.refresh_token);
@@ -1120,5 +1120,24 @@ describe('provider quirks: refreshed ID tokens (Keycloak), revocation refused to
     await hook('reset', {});
     assert.equal((await hook('quirks')).tokenEndpointAuth, 'none');
     await refresh(client.client_id, before.refresh_token);
+  });
+
+  test("idTokenIss: 'scheme-less' issues ID tokens whose iss has no scheme (Google's legacy accounts.google.com), signed with a published key; an exact iss check refuses them", async () => {
+    await hook('reset', {});
+    await assert.rejects(hook('quirks', { idTokenIss: 'host' }), /400/);
+    await hook('quirks', { idTokenIss: 'scheme-less' });
+    const flow = await authorize(browser, { extra: { prompt: 'none' } });
+    const params = oauth.validateAuthResponse(as, client, flow.callback, flow.state);
+    const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT_URI, flow.verifier, insecure);
+    const body = await response.clone().json();
+    assert.equal(claimsOf(body.id_token).iss, new URL(env.issuer).host);
+    assert.ok(kidOf(body.id_token).startsWith('test-quirk-'));
+    await assert.rejects(oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: flow.nonce, requireIdToken: true }), (error) => {
+      assert.equal(error.code, oauth.JWT_CLAIM_COMPARISON);
+      assert.equal(error.cause.claim, 'iss');
+      return true;
+    });
+    await hook('reset', {});
+    assert.equal((await hook('quirks')).idTokenIss, 'as-issued');
   });
 });

@@ -82,6 +82,12 @@ export const REVOCATION_MODES = ['ok', 'cors-blocked'];
  * "client_secret is missing.", as Google answers for "Web application" clients.
  */
 export const TOKEN_ENDPOINT_AUTH_MODES = ['none', 'secret-required'];
+/**
+ * The `iss` of every ID token the token endpoint issues: `as-issued`, or `scheme-less` (the
+ * issuer's host and port without `http://`, as Google's legacy `accounts.google.com`), re-signed
+ * with a published test key; a client that checks `iss` exactly must refuse it.
+ */
+export const ID_TOKEN_ISS_MODES = ['as-issued', 'scheme-less'];
 
 const TAMPERED_ISSUER = 'https://tampered-issuer.example';
 const LOG_LIMIT = 1000;
@@ -119,6 +125,7 @@ export function createTestState(ttl) {
       refreshIdToken: 'repeat-nonce',
       revocation: 'ok',
       tokenEndpointAuth: 'none',
+      idTokenIss: 'as-issued',
     },
     /**
      * The authorization requests the OP got, per client, names of parameters only (values could
@@ -245,6 +252,7 @@ export function createTestState(ttl) {
       state.quirks.refreshIdToken = 'repeat-nonce';
       state.quirks.revocation = 'ok';
       state.quirks.tokenEndpointAuth = 'none';
+      state.quirks.idTokenIss = 'as-issued';
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -426,11 +434,14 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.refreshIdToken !== undefined && !REFRESH_ID_TOKEN_MODES.includes(body.refreshIdToken)) throw new HookError(400, `"refreshIdToken" must be one of ${REFRESH_ID_TOKEN_MODES.join(', ')}`);
       if (body.refreshIdToken !== undefined) state.quirks.refreshIdToken = body.refreshIdToken;
       // Published now, before the app fetches the key set at sign-in, not at the first refresh.
-      if (body.refreshIdToken !== undefined && body.refreshIdToken !== 'repeat-nonce') refreshIdTokenKey();
+      if (body.refreshIdToken !== undefined && body.refreshIdToken !== 'repeat-nonce') quirkIdTokenKey();
       if (body.revocation !== undefined && !REVOCATION_MODES.includes(body.revocation)) throw new HookError(400, `"revocation" must be one of ${REVOCATION_MODES.join(', ')}`);
       if (body.revocation !== undefined) state.quirks.revocation = body.revocation;
       if (body.tokenEndpointAuth !== undefined && !TOKEN_ENDPOINT_AUTH_MODES.includes(body.tokenEndpointAuth)) throw new HookError(400, `"tokenEndpointAuth" must be one of ${TOKEN_ENDPOINT_AUTH_MODES.join(', ')}`);
       if (body.tokenEndpointAuth !== undefined) state.quirks.tokenEndpointAuth = body.tokenEndpointAuth;
+      if (body.idTokenIss !== undefined && !ID_TOKEN_ISS_MODES.includes(body.idTokenIss)) throw new HookError(400, `"idTokenIss" must be one of ${ID_TOKEN_ISS_MODES.join(', ')}`);
+      if (body.idTokenIss !== undefined) state.quirks.idTokenIss = body.idTokenIss;
+      if (body.idTokenIss === 'scheme-less') quirkIdTokenKey();
       return { ...state.quirks };
     },
     'GET /__test/authorization-requests': () => state.authorizationLog,
@@ -779,39 +790,36 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
   // Provider profiles (Keycloak, Okta, Google): refreshed ID tokens, revocation refused to a
   // browser, a token endpoint that wants a client secret, and the refresh tokens still usable.
 
-  /** The published test key that signs the changed refreshed ID tokens (made once per reset). */
-  function refreshIdTokenKey() {
-    const existing = state.keys.published.find((key) => key.kid.startsWith('test-refresh-id-token-'));
+  /** The published test key that signs the ID tokens the quirks changed (made once per reset). */
+  function quirkIdTokenKey() {
+    const existing = state.keys.published.find((key) => key.kid.startsWith('test-quirk-'));
     if (existing) return existing;
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const kid = `test-refresh-id-token-${randomBytes(6).toString('base64url')}`;
+    const kid = `test-quirk-${randomBytes(6).toString('base64url')}`;
     const key = { kid, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
     state.keys.all.set(kid, key);
     state.keys.published.push(key);
     return key;
   }
 
-  /** The ID token of a refresh-grant response as `state.quirks.refreshIdToken` has it (OIDC Core 12.2). */
-  function changeRefreshedIdToken(ctx) {
+  /**
+   * The ID token of a token response as the quirks have it: `refreshIdToken` for a refresh
+   * grant's (OIDC Core 12.2), `idTokenIss` for every one.
+   */
+  function changeIdToken(ctx) {
     const body = ctx.body;
-    if (ctx.oidc?.params?.grant_type !== 'refresh_token' || ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.id_token !== 'string') return;
-    const claims = JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString());
-    switch (state.quirks.refreshIdToken) {
-      case 'omit-nonce':
-        delete claims.nonce;
-        break;
-      case 'other-nonce':
-        claims.nonce = `other-${randomBytes(8).toString('base64url')}`;
-        break;
-      case 'other-auth_time':
-        claims.auth_time = (claims.auth_time ?? claims.iat) - 3600;
-        break;
-      default:
-        return;
-    }
-    const key = refreshIdTokenKey();
-    const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: key.kid }));
+    if (ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.id_token !== 'string') return;
+    const payloadIn = body.id_token.split('.')[1];
+    const claims = JSON.parse(Buffer.from(payloadIn, 'base64url').toString());
+    const refreshed = ctx.oidc?.params?.grant_type === 'refresh_token';
+    if (refreshed && state.quirks.refreshIdToken === 'omit-nonce') delete claims.nonce;
+    if (refreshed && state.quirks.refreshIdToken === 'other-nonce') claims.nonce = `other-${randomBytes(8).toString('base64url')}`;
+    if (refreshed && state.quirks.refreshIdToken === 'other-auth_time') claims.auth_time = (claims.auth_time ?? claims.iat) - 3600;
+    if (state.quirks.idTokenIss === 'scheme-less') claims.iss = new URL(claims.iss).host;
     const payload = base64url(JSON.stringify(claims));
+    if (payload === payloadIn) return; // unchanged (a code grant's, under refreshIdToken only): the provider's own signature stays
+    const key = quirkIdTokenKey();
+    const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: key.kid }));
     const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(key.privateKey).toString('base64url');
     ctx.body = { ...body, id_token: `${header}.${payload}.${signature}` };
   }
@@ -904,7 +912,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token' || endpoint === 'par' || endpoint === 'userinfo') recordDPoP(ctx, endpoint);
     if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
     if (endpoint === 'token' && state.quirks.bearerTokenType) sayBearer(ctx);
-    if (endpoint === 'token' && state.quirks.refreshIdToken !== 'repeat-nonce') changeRefreshedIdToken(ctx);
+    if (endpoint === 'token' && (state.quirks.refreshIdToken !== 'repeat-nonce' || state.quirks.idTokenIss !== 'as-issued')) changeIdToken(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
     if (endpoint === 'discovery') adjustDiscovery(ctx);
