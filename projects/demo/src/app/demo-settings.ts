@@ -151,9 +151,10 @@ export interface LogoutSummary {
 }
 
 /** Kept for this tab: a logout that goes to the OP's end-session page shows its result on return. */
-export function rememberLogout(result: LogoutResult): void {
+export function rememberLogout(result: LogoutResult): LogoutSummary {
   const summary: LogoutSummary = { outcome: result.outcome, refreshTokenRevoked: result.refreshTokenRevoked, error: result.error?.code ?? null };
   globalThis.sessionStorage?.setItem(LAST_LOGOUT_KEY, JSON.stringify(summary));
+  return summary;
 }
 
 export function lastLogout(): LogoutSummary | null {

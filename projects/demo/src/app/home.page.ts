@@ -79,7 +79,7 @@ interface ApiResult {
             }
           </p>
         }
-        @if (lastLogout; as result) {
+        @if (lastLogout(); as result) {
           <p class="muted" data-testid="last-logout">
             Last sign-out: <span data-testid="last-logout-outcome">{{ result.outcome }}</span>,
             refresh token <span data-testid="last-logout-revoked">{{ result.refreshTokenRevoked ? 'revoked' : 'not revoked' }}</span>
@@ -224,7 +224,7 @@ export class HomePage {
   protected readonly ownApiResult = signal<string | null>(null);
   protected readonly logoutError = signal<AuthError | null>(null);
   /** What the last logout() of this tab reported (kept across the OP's end-session round trip). */
-  protected readonly lastLogout = lastLogout();
+  protected readonly lastLogout = signal(lastLogout());
   protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
   /** The dev OP's password-and-second-factor level (tools/dev-op/provider.mjs). */
   protected readonly stepUpAcr = 'urn:dev-op:loa:2';
@@ -323,7 +323,7 @@ export class HomePage {
     this.logoutError.set(null);
     try {
       // The options are the e2e suite's bad override, when it set one; none otherwise.
-      rememberLogout(await this.auth.logout(testOverride().logout));
+      this.lastLogout.set(rememberLogout(await this.auth.logout(testOverride().logout)));
     } catch (error) {
       if (!isAuthError(error)) throw error;
       this.logoutError.set(error);
