@@ -350,25 +350,27 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
  * parameters, and the endpoint is where the browser (and, RP-initiated, the ID token) goes.
  * Its origin is checked at logout, against the discovered authorization endpoint.
  */
-function resolveLogout(logout: LogoutConfig | undefined): ResolvedAuthConfig['logout'] {
-  const dialect = logout?.dialect ?? 'rp-initiated';
+function resolveLogout({ dialect = 'rp-initiated', endpoint }: LogoutConfig = {}): ResolvedAuthConfig['logout'] {
   if (!['rp-initiated', 'auth0-v2', 'cognito'].includes(dialect)) {
     throw configError('logout.dialect', ngDevMode ? `must be "rp-initiated", "auth0-v2" or "cognito" (got "${String(dialect)}").` : '');
   }
-  const given = logout?.endpoint;
-  if (given === undefined) {
-    // Auth0's /v2/logout is never in discovery: its end_session_endpoint takes other parameters.
-    if (dialect === 'auth0-v2') throw configError('logout.endpoint', ngDevMode ? 'is required with logout.dialect "auth0-v2": set it to "https://<your tenant domain>/v2/logout".' : '');
-    return { dialect, endpoint: null };
-  }
+  // Auth0's /v2/logout is never in discovery (its end_session_endpoint takes other parameters).
+  if (endpoint === undefined && dialect !== 'auth0-v2') return { dialect, endpoint: null };
   let url: URL | null = null;
   try {
-    url = new URL(stringOrEmpty(given));
+    url = new URL(endpoint!);
   } catch {
     // refused below
   }
   if (!url || !isSecure(url) || /[?#]/.test(url.href)) {
-    throw configError('logout.endpoint', ngDevMode ? `must be an absolute https URL without query or fragment (plain http only for localhost; got "${String(given)}").` : '');
+    throw configError(
+      'logout.endpoint',
+      ngDevMode
+        ? endpoint === undefined
+          ? 'is required with logout.dialect "auth0-v2": set it to "https://<your tenant domain>/v2/logout".'
+          : `must be an absolute https URL without query or fragment (plain http only for localhost; got "${String(endpoint)}").`
+        : '',
+    );
   }
   return { dialect, endpoint: url.href };
 }

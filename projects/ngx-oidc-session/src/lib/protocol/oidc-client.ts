@@ -477,18 +477,17 @@ export class OidcClient {
     if (url.origin !== front) {
       throw configError('logout.endpoint', ngDevMode ? `is on ${url.origin}, but the OP's authorization endpoint is on ${String(front)}: the logout endpoint must be on the origin where the user signs in. The browser was not sent there; the session was cleared here only.` : '');
     }
-    const clientId = this.config.clientId;
     const post = options.postLogoutRedirectUri;
-    const params: Record<string, string> =
+    const params =
       dialect === 'auth0-v2'
         ? // https://auth0.com/docs/api/authentication/logout/auth-0-logout
-          { client_id: clientId, returnTo: post }
+          { returnTo: post }
         : dialect === 'cognito'
           ? // https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html
-            { client_id: clientId, logout_uri: post }
+            { logout_uri: post }
           : // RP-Initiated Logout 1.0, section 2
-            { client_id: clientId, ...(options.idTokenHint ? { id_token_hint: options.idTokenHint } : {}), post_logout_redirect_uri: post, state: options.state };
-    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+            { ...(options.idTokenHint && { id_token_hint: options.idTokenHint }), post_logout_redirect_uri: post, state: options.state };
+    for (const [name, value] of Object.entries({ client_id: this.config.clientId, ...params })) url.searchParams.set(name, value);
     return url;
   }
 

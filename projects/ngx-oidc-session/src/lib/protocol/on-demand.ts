@@ -276,10 +276,10 @@ export class OnDemand {
       const postLogout = options.postLogoutRedirectUrl ? new URL(options.postLogoutRedirectUrl, browser.origin).href : config.postLogoutRedirectUrl;
       endSession = await this.client.logoutUrl({ idTokenHint: mine?.idToken, postLogoutRedirectUri: postLogout, state });
     } catch (discoveryError) {
-      refused = isAuthError(discoveryError) && discoveryError.code === 'config_invalid';
+      const caught = isAuthError(discoveryError) ? discoveryError : null;
+      refused = caught?.code === 'config_invalid';
       // The refused endpoint is what the app must fix: it is reported over a revocation failure.
-      if (refused) error = discoveryError as AuthError;
-      else error ??= isAuthError(discoveryError) ? discoveryError : null;
+      error = refused ? caught : (error ?? caught);
     }
     if (!endSession) return { outcome: 'local', reason: refused ? 'end_session_endpoint_refused' : 'no_end_session_endpoint', refreshTokenRevoked, error };
     // Only RP-Initiated Logout sends a state back; the other dialects return without one, to a
