@@ -1,6 +1,7 @@
 // Amazon Cognito profile (docs/providers/amazon-cognito.md) against the dev OP's reproduction
 // of its quirks: `endSession: 'cognito'` (discovery names <origin>/logout, which takes client_id
-// and logout_uri, and answers RP-initiated parameters with an error page) and no PAR. The
+// and logout_uri, and answers RP-initiated parameters with an error page), no PAR, and refresh
+// responses without a refresh token when it did not rotate (`unrotatedRefreshToken: 'omitted'`). The
 // recipe: the non-rotating client, pushedAuthorization 'never', logout.dialect 'cognito'.
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
@@ -16,7 +17,7 @@ const RECIPE = {
 
 test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
-  await setQuirks(rig, { endSession: 'cognito', par: 'off' });
+  await setQuirks(rig, { endSession: 'cognito', par: 'off', unrotatedRefreshToken: 'omitted' });
 });
 
 test("without the dialect, logout lands on Cognito's error page (the quirk), and the OP session stays", async ({ demoPage, rig }) => {
@@ -57,7 +58,7 @@ test("logout through the cognito dialect: client_id and logout_uri at discovery'
   await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
 });
 
-test('refresh without rotation keeps working: the one refresh token serves every renewal, no PAR', async ({ demoPage, rig }) => {
+test('refresh without rotation keeps working: the OP sends no new refresh token, and the one it issued serves every renewal, no PAR', async ({ demoPage, rig }) => {
   const { page } = await demoPage('refresh_token', { testOverride: { config: RECIPE } });
   await signInFromHome(page);
   await rig.resetCounters();
@@ -69,6 +70,7 @@ test('refresh without rotation keeps working: the one refresh token serves every
   assert.equal(counters.tokenRefresh, 3);
   assert.equal(counters.tokenRefreshFailed, 0);
   assert.equal(counters.par, 0);
+  assert.equal(counters.authorizeNone, 0, 'no renewal fell back to an iframe');
   await rig.resetApiLog();
   await page.getByTestId('call-api').click();
   await page.getByTestId('api-status').filter({ hasText: '200' }).waitFor();
@@ -91,4 +93,21 @@ test('a logout endpoint on another origin than the sign-in: no navigation, a loc
   assert.equal(opNavigations.length, navigations, 'the page did not leave');
   assert.equal(page.url(), `${APP}/`);
   assert.equal((await rig.counters()).revocation, 1, 'the refresh token was still revoked');
+});
+
+test('the cognito dialect with two tabs: the other tab signs out too and stays in the app; back from the OP, neither is signed in again', async ({ demoPage }) => {
+  const { context, page } = await demoPage('refresh_token', { testOverride: { config: RECIPE } });
+  await signInFromHome(page);
+  const other = await context.newPage();
+  await other.goto(`${APP}/`);
+  await other.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
+  const back = returnFromOp(page);
+
+  await page.getByTestId('logout').click();
+  await other.getByTestId('status').filter({ hasText: /^unauthenticated$/ }).waitFor();
+  assert.equal(await back, `${APP}/`);
+  await page.getByTestId('status').filter({ hasText: /^unauthenticated$/ }).waitFor();
+  assert.equal(new URL(other.url()).origin, APP, 'the other tab did not leave');
+  await other.reload();
+  await other.getByTestId('status').filter({ hasText: /^unauthenticated$/ }).waitFor();
 });

@@ -1056,6 +1056,20 @@ describe('provider quirks: endSession (vendor logout routes) and audience (Auth0
     assert.deepEqual((await hook('vendor-logout-requests')).map((entry) => entry.status), [400, 302]);
   });
 
+  test('unrotatedRefreshToken omitted: a refresh that does not rotate answers without refresh_token; one that rotates still sends the new one', async () => {
+    await hook('reset', {});
+    const echoed = await exchange(await authorize(browser, { clientId: 'ngx-oidc-demo-no-rotation' }));
+    assert.equal((await refresh('ngx-oidc-demo-no-rotation', echoed.refresh_token)).refresh_token, echoed.refresh_token, "oidc-provider's default: the same token again");
+    await quirks({ unrotatedRefreshToken: 'omitted' });
+    const first = await refresh('ngx-oidc-demo-no-rotation', echoed.refresh_token);
+    assert.equal(first.refresh_token, undefined);
+    assert.ok(first.access_token);
+    assert.ok((await refresh('ngx-oidc-demo-no-rotation', echoed.refresh_token)).access_token, 'the one refresh token keeps working');
+    const rotating = await exchange(await authorize(browser));
+    const rotated = await refresh('ngx-oidc-demo', rotating.refresh_token);
+    assert.ok(rotated.refresh_token && rotated.refresh_token !== rotating.refresh_token);
+  });
+
   test('audience auth0: a JWT access token for the API (also after a refresh and through PAR); without audience an opaque one the API refuses', async () => {
     await hook('reset', {});
     const audience = env.apiUrl;

@@ -80,6 +80,12 @@ const VENDOR_LOGOUT = { 'auth0-v2': { path: '/v2/logout', returnParam: 'returnTo
  * demo API takes JWTs only).
  */
 export const AUDIENCE_MODES = ['off', 'auth0'];
+/**
+ * A refresh that did not rotate (quirk `unrotatedRefreshToken`): `echoed` (the default,
+ * oidc-provider's answer: the same refresh token again) or `omitted` (Cognito's: no
+ * refresh_token in the response; the client keeps the one it has).
+ */
+export const UNROTATED_REFRESH_TOKEN_MODES = ['echoed', 'omitted'];
 
 /** Whether the OP ends its session without asking (the vendor logout routes hand over to it). */
 export function autoConfirmsLogout(state) {
@@ -121,6 +127,7 @@ export function createTestState(ttl) {
       bearerTokenType: false,
       endSession: 'rp-initiated',
       audience: 'off',
+      unrotatedRefreshToken: 'echoed',
     },
     /** Requests at the vendor logout routes (endSession auth0-v2, cognito): path, parameter names and status, never values. */
     vendorLogoutLog: [],
@@ -248,6 +255,7 @@ export function createTestState(ttl) {
       state.quirks.bearerTokenType = false;
       state.quirks.endSession = 'rp-initiated';
       state.quirks.audience = 'off';
+      state.quirks.unrotatedRefreshToken = 'echoed';
       state.vendorLogoutLog.length = 0;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
@@ -431,6 +439,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.endSession !== undefined) state.quirks.endSession = body.endSession;
       if (body.audience !== undefined && !AUDIENCE_MODES.includes(body.audience)) throw new HookError(400, `"audience" must be one of ${AUDIENCE_MODES.join(', ')}`);
       if (body.audience !== undefined) state.quirks.audience = body.audience;
+      if (body.unrotatedRefreshToken !== undefined && !UNROTATED_REFRESH_TOKEN_MODES.includes(body.unrotatedRefreshToken)) throw new HookError(400, `"unrotatedRefreshToken" must be one of ${UNROTATED_REFRESH_TOKEN_MODES.join(', ')}`);
+      if (body.unrotatedRefreshToken !== undefined) state.quirks.unrotatedRefreshToken = body.unrotatedRefreshToken;
       return { ...state.quirks };
     },
     'GET /__test/vendor-logout-requests': () => state.vendorLogoutLog,
@@ -757,6 +767,16 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (state.pushedByUri.size > LOG_LIMIT) state.pushedByUri.delete(state.pushedByUri.keys().next().value);
   }
 
+  /** A refresh response that repeats the presented refresh token leaves it out (RFC 6749 6: the new one is OPTIONAL). */
+  function omitUnrotatedRefreshToken(ctx) {
+    const body = ctx.body;
+    if (ctx.status !== 200 || !body || typeof body !== 'object' || ctx.oidc?.params?.grant_type !== 'refresh_token') return;
+    if (body.refresh_token !== ctx.oidc.params.refresh_token) return;
+    const rest = { ...body };
+    delete rest.refresh_token;
+    ctx.body = rest;
+  }
+
   /** Auth0's `audience` is RFC 8707's `resource` at oidc-provider (quirk audience 'auth0'). */
   function audienceToResource(params) {
     if (!params.has('audience')) return;
@@ -856,6 +876,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token' || endpoint === 'par' || endpoint === 'userinfo') recordDPoP(ctx, endpoint);
     if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
     if (endpoint === 'token' && state.quirks.bearerTokenType) sayBearer(ctx);
+    if (endpoint === 'token' && state.quirks.unrotatedRefreshToken === 'omitted') omitUnrotatedRefreshToken(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
     if (endpoint === 'discovery') adjustDiscovery(ctx);
