@@ -21,7 +21,7 @@ test.beforeEach(async ({ rig }) => {
 });
 
 test("without the dialect, logout lands on Cognito's error page (the quirk), and the OP session stays", async ({ demoPage, rig }) => {
-  const { logout, ...withoutDialect } = RECIPE;
+  const withoutDialect = { ...RECIPE, logout: undefined };
   const { page } = await demoPage('refresh_token', { testOverride: { config: withoutDialect } });
   await signInFromHome(page);
   await rig.resetCounters();

@@ -466,6 +466,7 @@ export class OidcClient {
     const { dialect, endpoint } = this.config.logout;
     if (ngDevMode && dialect === 'auth0-v2' && as.end_session_endpoint) {
       // Cognito is left out: its discovery names its own /logout, which needs the cognito dialect.
+      // eslint-disable-next-line no-console -- a dev-mode diagnostic, dropped from production builds
       console.warn(
         `ngx-oidc-session: config.logout.dialect is "auth0-v2", but the OP's discovery document advertises an end_session_endpoint (${as.end_session_endpoint}): prefer the default "rp-initiated" dialect there, which sends id_token_hint and comes back with state.`,
       );
