@@ -66,6 +66,19 @@ for (const par of ['offered', 'off']) {
   });
 }
 
+test('without the logout option, a tenant with no end_session_endpoint gets a local logout only, and the OP session stays', async ({ demoPage, rig }) => {
+  const { page, opNavigations } = await demoPage('refresh_token', { testOverride: { config: { ...RECIPE, logout: undefined } } });
+  await signInFromHome(page);
+  await rig.resetCounters();
+  const navigations = opNavigations.length;
+  await page.getByTestId('logout').click();
+  await page.getByTestId('logout-result').waitFor();
+  assert.equal(await page.getByTestId('logout-result').textContent(), 'Signed out here only (no_end_session_endpoint)');
+  assert.equal(opNavigations.length, navigations, 'the page did not go to the OP');
+  assert.equal((await rig.counters()).revocation, 1);
+  assert.equal(await opAsksForLogin(page), false, "the OP's session still signs the user in");
+});
+
 test('logout through the auth0-v2 dialect: exactly client_id and returnTo, the OP session ends, the app comes back signed out', async ({ demoPage, rig }) => {
   const { page } = await demoPage('refresh_token', { testOverride: { config: RECIPE } });
   await signInFromHome(page);
