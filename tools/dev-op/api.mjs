@@ -3,6 +3,7 @@ import { API_CLIENT } from './config.mjs';
 import { DPoPCheckError, PROOF_ALGORITHMS, checkProof, createApiNonce, createReplayCache, expectedHtu } from './dpop.mjs';
 import { corsHeaders, preflightHeaders, readJson, sendJson } from './http-util.mjs';
 import { ROUTES } from './provider.mjs';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 const REALM = 'Bearer realm="demo-api"';
 const INTROSPECTION_TIMEOUT_MS = 5000;
@@ -49,6 +50,9 @@ async function introspect(issuer, token) {
 
 /** Access tokens introspect as Bearer or, bound to a key, DPoP; refresh tokens have no token_type. */
 const isAccessToken = (claims) => claims.token_type === 'Bearer' || claims.token_type === 'DPoP';
+
+/** Three base64url parts: a JWS in compact form (the OP's opaque tokens have no dot). */
+const looksLikeJwt = (token) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token);
 
 function pathOf(req) {
   return new URL(req.url, 'http://localhost').pathname;
@@ -128,7 +132,8 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
       });
     }
 
-    const { claims, refused } = await accessTokenClaims(path, token);
+    const { claims, refused, format } = await accessTokenClaims(path, token);
+    res.tokenFormat = format;
     if (!claims && !refused) return unreachable(res, cors);
     if (refused) {
       return sendJson(res, 401, { error: 'invalid_token', error_description: refused }, {
@@ -154,6 +159,34 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
    * must never work as an access credential. Neither (the OP unreachable): answer 503.
    */
   async function accessTokenClaims(path, token) {
+    if (looksLikeJwt(token)) return { ...(await jwtAccessTokenClaims(path, token)), format: 'jwt' };
+    // An Auth0-style API (quirk audience 'auth0') validates JWTs and cannot introspect.
+    if (state?.quirks.audience === 'auth0') return { refused: 'not a JWT access token for this API (the app sent no audience)', format: 'opaque' };
+    return { ...(await introspectedClaims(path, token)), format: 'opaque' };
+  }
+
+  /** The OP's signing keys per issuer, fetched when first needed (jose refetches for an unknown kid). */
+  const keySets = new Map();
+
+  /**
+   * A JWT access token (RFC 9068), as an API that validates them locally does: signed by a key
+   * of its OP's JWKS, `typ` at+jwt, `iss` the OP, `aud` this API's identifier (its URL, the
+   * `resource` it is issued for), not expired. Its claims then stand for introspection's.
+   */
+  async function jwtAccessTokenClaims(path, token) {
+    const expectedIssuer = issuerOf(path);
+    if (!keySets.has(expectedIssuer)) keySets.set(expectedIssuer, createRemoteJWKSet(new URL(`${expectedIssuer}${ROUTES.jwks}`)));
+    try {
+      const { payload } = await jwtVerify(token, keySets.get(expectedIssuer), { issuer: expectedIssuer, audience: apiUrl, typ: 'at+jwt', algorithms: ['RS256', 'ES256'] });
+      return { claims: { ...payload, active: true, token_type: payload.cnf?.jkt ? 'DPoP' : 'Bearer' } };
+    } catch (error) {
+      // The key set could not be fetched: the OP is unreachable, not the token bad.
+      if (error instanceof TypeError || error?.code === 'ERR_JWKS_TIMEOUT') return {};
+      return { refused: 'the JWT access token failed its checks (signature, typ, iss, aud or exp)' };
+    }
+  }
+
+  async function introspectedClaims(path, token) {
     let claims;
     try {
       claims = await introspect(issuerOf(path), token);
@@ -242,6 +275,8 @@ export function createApiHandler({ issuer, partnerIssuer, apiUrl, appOrigins, st
         // DPoP checks ended (see README), only when they ran. Never a token or a proof.
         const entry = { method: req.method, path, hadAuthorization, status: res.statusCode, scheme: res.scheme ?? null, hadDPoPProof };
         if (res.dpopCheck !== undefined) entry.dpop = res.dpopCheck;
+        // How the Bearer token the API took was checked: `jwt` (locally, RFC 9068) or `opaque` (introspection).
+        if (res.tokenFormat !== undefined) entry.tokenFormat = res.tokenFormat;
         state.record(state.apiLog, res.clientId === undefined ? entry : { ...entry, clientId: res.clientId });
       }
       log?.(`[api] ${req.method} ${path} ${res.statusCode}`);

@@ -1,6 +1,6 @@
 // The oidc-provider instance: clients, features, lifetimes and keys of the dev OpenID Provider.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 import { API_CLIENT, CLIENT_IDS } from './config.mjs';
 
 // Spelled out (they equal oidc-provider's defaults) because the test hooks map request paths to
@@ -109,8 +109,12 @@ const escapeHtml = (value) =>
  *   read on every issuance, so the test hooks can change lifetimes while the OP runs
  * @param {ReturnType<import('./store.mjs').createStore>} params.store
  * @param {string} [params.cookiePrefix] prefix of the OP's cookie names, for a second OP on the same host
+ * @param {() => boolean} [params.autoConfirmLogout] whether RP-initiated logout ends the session
+ *   without asking (the test hooks' vendor logout routes hand over to it)
+ * @param {string} [params.apiAudience] the demo API's identifier: a `resource` (RFC 8707) naming it
+ *   gets a JWT access token with that `aud`; no other resource is known
  */
-export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '', dpopNonceRequired = () => true }) {
+export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '', dpopNonceRequired = () => true, autoConfirmLogout = () => false, apiAudience }) {
   const allowedOrigins = new Set(appOrigins);
 
   const configuration = {
@@ -168,7 +172,19 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
     },
     features: {
       devInteractions: { enabled: true },
-      resourceIndicators: { enabled: false },
+      // RFC 8707, for the demo API only: a request without `resource` keeps today's opaque,
+      // introspected access token (and userinfo); one naming the API gets a JWT for it, and so
+      // does every refresh of that grant (useGrantedResource). The test hooks' audience quirk
+      // maps Auth0's `audience` parameter onto `resource`.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (ctx, client, oneOf) => oneOf,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (ctx, resource) => {
+          if (!apiAudience || resource !== apiAudience) throw new errors.InvalidTarget();
+          return { scope: 'api:read', audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: ttl.accessTokenTtl };
+        },
+      },
       userinfo: { enabled: true },
       // RFC 9449, optional for every client (no client has dpop_bound_access_tokens, so bearer
       // tokens keep working): a token request with a DPoP proof gets a DPoP-bound access token
@@ -201,6 +217,14 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
         // Same selectors as oidc-provider's stock page: form#op.logoutForm and
         // button[name=logout][value=yes]; the second button keeps the session.
         logoutSource: async (ctx, form) => {
+          if (autoConfirmLogout()) {
+            // "Yes, sign me out", submitted by the page itself: the answer of a vendor logout route.
+            ctx.body = page(
+              'Signing out',
+              `${form}<input type="hidden" form="op.logoutForm" name="logout" value="yes"><script>document.getElementById('op.logoutForm').submit()</script>`,
+            );
+            return;
+          }
           ctx.body = page(
             'Sign out',
             `<h1>Sign out of ${escapeHtml(ctx.host)}?</h1>${form}

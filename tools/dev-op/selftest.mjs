@@ -1141,3 +1141,136 @@ describe('provider quirks: refreshed ID tokens (Keycloak), revocation refused to
     assert.equal((await hook('quirks')).idTokenIss, 'as-issued');
   });
 });
+
+describe('provider quirks: endSession (vendor logout routes) and audience (Auth0)', () => {
+  const browser = new Browser();
+  const RETURN_TO = `${APP}/`;
+
+  before(async () => {
+    env = await startDevEnvironment({ port: 4480, apiPort: 4580, lookalikePort: 45801, testMode: true, env: {} });
+    const issuer = new URL(env.issuer);
+    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+  });
+  after(() => env?.close());
+
+  const discovery = async () => (await fetch(`${env.issuer}/.well-known/openid-configuration`)).json();
+  const quirks = (settings) => hook('quirks', settings);
+  /** Whether the browser's OP session still signs the user in without a prompt. */
+  const opSessionAlive = async () => Boolean((await authorize(browser, { extra: { prompt: 'none' } })).callback.searchParams.get('code'));
+  const jwtPayload = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+
+  /** Follows a vendor logout: the route's redirect, oidc-provider's page (auto-confirmed: its form is submitted as its script would), the confirm. */
+  async function logoutThrough(url) {
+    const first = await browser.request(url);
+    assert.equal(first.status, 302, `${url} answered ${first.status}`);
+    const endSession = new URL(first.headers.get('location'), url);
+    assert.equal(endSession.pathname, '/session/end');
+    const page = await browser.request(endSession.href);
+    const html = await page.text();
+    assert.match(html, /document\.getElementById\('op\.logoutForm'\)\.submit\(\)/, 'the page confirms by itself');
+    assert.match(html, /name="logout" value="yes"/);
+    const { action, fields } = parseForm(html, endSession.href);
+    return browser.post(action, { ...fields, logout: 'yes' });
+  }
+
+  test('endSession modes shape discovery; unknown values are refused; reset restores rp-initiated', async () => {
+    assert.equal((await discovery()).end_session_endpoint, `${env.issuer}/session/end`);
+    for (const mode of ['absent', 'auth0-v2']) {
+      await quirks({ endSession: mode });
+      assert.equal((await discovery()).end_session_endpoint, undefined, mode);
+    }
+    await quirks({ endSession: 'cognito' });
+    assert.equal((await discovery()).end_session_endpoint, `${env.issuer}/logout`);
+    const refused = await fetch(`${env.issuer}/__test/quirks`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ endSession: 'auth0' }) });
+    assert.equal(refused.status, 400);
+    assert.equal((await fetch(`${env.issuer}/__test/quirks`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ audience: 'on' }) })).status, 400);
+    await hook('reset', {});
+    assert.deepEqual({ endSession: (await quirks()).endSession, audience: (await quirks()).audience }, { endSession: 'rp-initiated', audience: 'off' });
+    assert.equal((await discovery()).end_session_endpoint, `${env.issuer}/session/end`);
+    assert.equal((await fetch(`${env.issuer}/v2/logout?client_id=ngx-oidc-demo&returnTo=${encodeURIComponent(RETURN_TO)}`, { redirect: 'manual' })).status, 404, 'no vendor route outside its mode');
+  });
+
+  test('auth0-v2: /v2/logout checks client_id and returnTo, then ends the OP session for real and returns without state', async () => {
+    await hook('reset', {});
+    await quirks({ endSession: 'auth0-v2' });
+    await exchange(await authorize(browser));
+    const v2 = (params) => `${env.issuer}/v2/logout?${new URLSearchParams(params)}`;
+    for (const params of [{ returnTo: RETURN_TO }, { client_id: 'nobody', returnTo: RETURN_TO }, { client_id: 'ngx-oidc-demo', returnTo: 'https://evil.example/' }, { client_id: 'ngx-oidc-demo' }]) {
+      const page = await browser.request(v2(params));
+      assert.equal(page.status, 400, JSON.stringify(params));
+      assert.match(await page.text(), /Logout failed/);
+    }
+    assert.ok(await opSessionAlive(), 'a refused logout leaves the OP session');
+    await hook('counters/reset', {});
+    const done = await logoutThrough(v2({ client_id: 'ngx-oidc-demo', returnTo: RETURN_TO }));
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.get('location'), RETURN_TO, 'back to returnTo, without state');
+    assert.equal((await hook('counters')).endSessionConfirmed, 1);
+    assert.equal(await opSessionAlive(), false, 'the OP session ended');
+    const log = await hook('vendor-logout-requests');
+    assert.deepEqual(log.at(-1), { path: '/v2/logout', params: ['client_id', 'returnTo'], status: 302 });
+  });
+
+  test('cognito: /logout takes client_id and logout_uri; RP-initiated parameters get a visible 400 page', async () => {
+    await hook('reset', {});
+    await quirks({ endSession: 'cognito' });
+    const tokens = await exchange(await authorize(browser));
+    const rpInitiated = new URL(`${env.issuer}/logout`);
+    rpInitiated.search = new URLSearchParams({ client_id: 'ngx-oidc-demo', id_token_hint: tokens.id_token, post_logout_redirect_uri: RETURN_TO, state: 'bye' }).toString();
+    const refused = await browser.request(rpInitiated.href);
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /logout_uri is required \(post_logout_redirect_uri is not a parameter of this endpoint\)/);
+    assert.ok(await opSessionAlive());
+    const done = await logoutThrough(`${env.issuer}/logout?${new URLSearchParams({ client_id: 'ngx-oidc-demo', logout_uri: RETURN_TO })}`);
+    assert.equal(done.headers.get('location'), RETURN_TO);
+    assert.equal(await opSessionAlive(), false);
+    assert.deepEqual((await hook('vendor-logout-requests')).map((entry) => entry.status), [400, 302]);
+  });
+
+  test('unrotatedRefreshToken omitted: a refresh that does not rotate answers without refresh_token; one that rotates still sends the new one', async () => {
+    await hook('reset', {});
+    const echoed = await exchange(await authorize(browser, { clientId: 'ngx-oidc-demo-no-rotation' }));
+    assert.equal((await refresh('ngx-oidc-demo-no-rotation', echoed.refresh_token)).refresh_token, echoed.refresh_token, "oidc-provider's default: the same token again");
+    await quirks({ unrotatedRefreshToken: 'omitted' });
+    const first = await refresh('ngx-oidc-demo-no-rotation', echoed.refresh_token);
+    assert.equal(first.refresh_token, undefined);
+    assert.ok(first.access_token);
+    assert.ok((await refresh('ngx-oidc-demo-no-rotation', echoed.refresh_token)).access_token, 'the one refresh token keeps working');
+    const rotating = await exchange(await authorize(browser));
+    const rotated = await refresh('ngx-oidc-demo', rotating.refresh_token);
+    assert.ok(rotated.refresh_token && rotated.refresh_token !== rotating.refresh_token);
+  });
+
+  test('audience auth0: a JWT access token for the API (also after a refresh and through PAR); without audience an opaque one the API refuses', async () => {
+    await hook('reset', {});
+    const audience = env.apiUrl;
+    // Off: the audience parameter means nothing; the opaque token works at the API through introspection.
+    const plain = await exchange(await authorize(browser, { extra: { audience } }));
+    assert.equal(plain.access_token.split('.').length, 1, 'opaque');
+    assert.equal((await callApi(plain.access_token)).status, 200);
+
+    await quirks({ audience: 'auth0' });
+    await fetch(`${env.apiUrl}/__test/api-log/reset`, { method: 'POST' });
+    for (const pushed of [false, true]) {
+      const tokens = await exchange(await authorize(browser, { extra: { audience }, pushed }));
+      assert.equal(jwtPayload(tokens.access_token).aud, audience, `pushed: ${pushed}`);
+      assert.equal((await callApi(tokens.access_token)).status, 200);
+      const refreshed = await refresh('ngx-oidc-demo', tokens.refresh_token);
+      assert.equal(jwtPayload(refreshed.access_token).aud, audience, 'still for the API after a refresh');
+      assert.equal((await callApi(refreshed.access_token)).status, 200);
+    }
+    const { pushed } = await hook('authorization-requests');
+    assert.ok(pushed.at(-1).params.includes('audience'), 'the pushed request carried audience');
+    const opaque = await exchange(await authorize(browser));
+    assert.equal(opaque.access_token.split('.').length, 1);
+    const refusedCall = await callApi(opaque.access_token);
+    assert.equal(refusedCall.status, 401);
+    assert.match(refusedCall.headers.get('www-authenticate'), /invalid_token/);
+    // A JWT for the API signed by a key the OP does not publish is refused.
+    const forged = (await exchange(await authorize(browser, { extra: { audience } }))).access_token.split('.');
+    forged[2] = Buffer.from('not the signature').toString('base64url');
+    assert.equal((await callApi(forged.join('.'))).status, 401);
+    const log = await (await fetch(`${env.apiUrl}/__test/api-log`)).json();
+    assert.deepEqual(log.map((entry) => [entry.status, entry.tokenFormat]), [[200, 'jwt'], [200, 'jwt'], [200, 'jwt'], [200, 'jwt'], [401, 'opaque'], [401, 'jwt']]);
+  });
+});

@@ -50,7 +50,8 @@ export async function startDevEnvironment(options = {}) {
   const store = createStore();
   const state = config.testMode ? testHooks.createTestState(ttl) : undefined;
   const dpopNonceRequired = () => state?.dpop.opNonceRequired ?? true;
-  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store, dpopNonceRequired });
+  const autoConfirmLogout = () => (state ? testHooks.autoConfirmsLogout(state) : false);
+  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store, dpopNonceRequired, autoConfirmLogout, apiAudience: apiUrl });
   const partnerProvider = createProvider({ issuer: partnerIssuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store: createStore(), cookiePrefix: 'partner' });
 
   if (log) {

@@ -88,6 +88,34 @@ export const TOKEN_ENDPOINT_AUTH_MODES = ['none', 'secret-required'];
  * with a published test key; a client that checks `iss` exactly must refuse it.
  */
 export const ID_TOKEN_ISS_MODES = ['as-issued', 'scheme-less'];
+/**
+ * How the OP offers logout (quirk `endSession`): `rp-initiated` (the default, RP-Initiated
+ * Logout 1.0 at the discovered end_session_endpoint); `absent` (no end_session_endpoint in
+ * discovery, as Auth0 tenants without RP-initiated logout discovery, and Google); `auth0-v2`
+ * (absent, plus Auth0's GET /v2/logout?client_id&returnTo); `cognito` (Amazon Cognito: discovery
+ * names `<origin>/logout`, which takes client_id and logout_uri, not RP-initiated parameters).
+ */
+export const END_SESSION_MODES = ['rp-initiated', 'absent', 'auth0-v2', 'cognito'];
+/** Vendor logout routes per endSession mode, and the parameter naming the return URL there. */
+const VENDOR_LOGOUT = { 'auth0-v2': { path: '/v2/logout', returnParam: 'returnTo' }, cognito: { path: '/logout', returnParam: 'logout_uri' } };
+/**
+ * Access tokens for an API (quirk `audience`): `off` (the default; an `audience` parameter is
+ * ignored, access tokens are opaque); `auth0` (as Auth0: `audience` on an authorization or
+ * pushed request names the API, whose access tokens are then JWTs with that `aud`, and the
+ * demo API takes JWTs only).
+ */
+export const AUDIENCE_MODES = ['off', 'auth0'];
+/**
+ * A refresh that did not rotate (quirk `unrotatedRefreshToken`): `echoed` (the default,
+ * oidc-provider's answer: the same refresh token again) or `omitted` (Cognito's: no
+ * refresh_token in the response; the client keeps the one it has).
+ */
+export const UNROTATED_REFRESH_TOKEN_MODES = ['echoed', 'omitted'];
+
+/** Whether the OP ends its session without asking (the vendor logout routes hand over to it). */
+export function autoConfirmsLogout(state) {
+  return state.quirks.endSession in VENDOR_LOGOUT;
+}
 
 const TAMPERED_ISSUER = 'https://tampered-issuer.example';
 const LOG_LIMIT = 1000;
@@ -126,7 +154,12 @@ export function createTestState(ttl) {
       revocation: 'ok',
       tokenEndpointAuth: 'none',
       idTokenIss: 'as-issued',
+      endSession: 'rp-initiated',
+      audience: 'off',
+      unrotatedRefreshToken: 'echoed',
     },
+    /** Requests at the vendor logout routes (endSession auth0-v2, cognito): path, parameter names and status, never values. */
+    vendorLogoutLog: [],
     /**
      * The authorization requests the OP got, per client, names of parameters only (values could
      * be secrets), with `prompt`: `pushed` (at the PAR endpoint) and `authorize` (at the
@@ -253,6 +286,10 @@ export function createTestState(ttl) {
       state.quirks.revocation = 'ok';
       state.quirks.tokenEndpointAuth = 'none';
       state.quirks.idTokenIss = 'as-issued';
+      state.quirks.endSession = 'rp-initiated';
+      state.quirks.audience = 'off';
+      state.quirks.unrotatedRefreshToken = 'echoed';
+      state.vendorLogoutLog.length = 0;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -442,8 +479,15 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.idTokenIss !== undefined && !ID_TOKEN_ISS_MODES.includes(body.idTokenIss)) throw new HookError(400, `"idTokenIss" must be one of ${ID_TOKEN_ISS_MODES.join(', ')}`);
       if (body.idTokenIss !== undefined) state.quirks.idTokenIss = body.idTokenIss;
       if (body.idTokenIss === 'scheme-less') quirkIdTokenKey();
+      if (body.endSession !== undefined && !END_SESSION_MODES.includes(body.endSession)) throw new HookError(400, `"endSession" must be one of ${END_SESSION_MODES.join(', ')}`);
+      if (body.endSession !== undefined) state.quirks.endSession = body.endSession;
+      if (body.audience !== undefined && !AUDIENCE_MODES.includes(body.audience)) throw new HookError(400, `"audience" must be one of ${AUDIENCE_MODES.join(', ')}`);
+      if (body.audience !== undefined) state.quirks.audience = body.audience;
+      if (body.unrotatedRefreshToken !== undefined && !UNROTATED_REFRESH_TOKEN_MODES.includes(body.unrotatedRefreshToken)) throw new HookError(400, `"unrotatedRefreshToken" must be one of ${UNROTATED_REFRESH_TOKEN_MODES.join(', ')}`);
+      if (body.unrotatedRefreshToken !== undefined) state.quirks.unrotatedRefreshToken = body.unrotatedRefreshToken;
       return { ...state.quirks };
     },
+    'GET /__test/vendor-logout-requests': () => state.vendorLogoutLog,
     'GET /__test/authorization-requests': () => state.authorizationLog,
     'POST /__test/authorization-requests/reset': () => {
       state.authorizationLog = { pushed: [], authorize: [] };
@@ -752,6 +796,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       params: [...new Set(form.keys())].sort(),
       prompt: form.get('prompt'),
     });
+    if (state.quirks.audience === 'auth0') audienceToResource(form);
     const body = Buffer.from(form.toString(), 'utf8');
     // ctx.request (headers, content length) stays; only the stream oidc-provider reads is new.
     ctx.request.headers['content-length'] = String(body.length);
@@ -767,6 +812,53 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (state.pushedByUri.size > LOG_LIMIT) state.pushedByUri.delete(state.pushedByUri.keys().next().value);
   }
 
+  /** A refresh response that repeats the presented refresh token leaves it out (RFC 6749 6: the new one is OPTIONAL). */
+  function omitUnrotatedRefreshToken(ctx) {
+    const body = ctx.body;
+    if (ctx.status !== 200 || !body || typeof body !== 'object' || ctx.oidc?.params?.grant_type !== 'refresh_token') return;
+    if (body.refresh_token !== ctx.oidc.params.refresh_token) return;
+    const rest = { ...body };
+    delete rest.refresh_token;
+    ctx.body = rest;
+  }
+
+  /** Auth0's `audience` is RFC 8707's `resource` at oidc-provider (quirk audience 'auth0'). */
+  function audienceToResource(params) {
+    if (!params.has('audience')) return;
+    params.set('resource', params.get('audience'));
+    params.delete('audience');
+  }
+
+  /**
+   * A vendor logout endpoint (quirk endSession `auth0-v2`: GET /v2/logout with client_id and
+   * returnTo; `cognito`: GET /logout with client_id and logout_uri). The client must be known
+   * and the return URL one of its post_logout_redirect_uris, else a 400 page (RP-initiated
+   * parameters at Cognito's /logout get one too). Then oidc-provider's own end_session ends the
+   * OP session for real (auto-confirmed in these modes: autoConfirmsLogout) and sends the
+   * browser to the return URL, without state.
+   */
+  async function answerVendorLogout(ctx, { returnParam }) {
+    const clientId = typeof ctx.query.client_id === 'string' ? ctx.query.client_id : '';
+    const returnTo = typeof ctx.query[returnParam] === 'string' ? ctx.query[returnParam] : '';
+    const client = clientId ? await provider.Client.find(clientId) : undefined;
+    const problem = !client
+      ? 'client_id is missing or names no client'
+      : !returnTo
+        ? `${returnParam} is required${ctx.query.post_logout_redirect_uri === undefined ? '' : ' (post_logout_redirect_uri is not a parameter of this endpoint)'}`
+        : !client.postLogoutRedirectUriAllowed(returnTo)
+          ? `${returnParam} is not an allowed sign-out URL of this client`
+          : null;
+    state.record(state.vendorLogoutLog, { path: ctx.path, params: Object.keys(ctx.query).sort(), status: problem ? 400 : 302 });
+    ctx.set('Cache-Control', 'no-store');
+    if (problem) {
+      ctx.status = 400;
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = `<!doctype html><title>Dev OP error</title><h1>Logout failed</h1><p>invalid_request: ${problem.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}.</p>`;
+      return;
+    }
+    ctx.redirect(`${ROUTES.end_session}?${new URLSearchParams({ client_id: clientId, post_logout_redirect_uri: returnTo })}`);
+  }
+
   /** The discovery document as the quirks in force shape it (each quirk edits its own fields). */
   function adjustDiscovery(ctx) {
     const body = ctx.body;
@@ -778,6 +870,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     } else {
       rest.require_pushed_authorization_requests = state.quirks.par === 'required';
     }
+    if (state.quirks.endSession === 'absent' || state.quirks.endSession === 'auth0-v2') delete rest.end_session_endpoint;
+    if (state.quirks.endSession === 'cognito') rest.end_session_endpoint = `${issuer}${VENDOR_LOGOUT.cognito.path}`;
     ctx.body = rest;
   }
 
@@ -877,6 +971,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
   return async function testMode(ctx, next) {
     if (ctx.path === REDIRECT_SINK_PATH && ctx.method !== 'OPTIONS') return answerRedirectSink(ctx);
     if (ctx.path === '/__test' || ctx.path.startsWith('/__test/')) return answerHook(ctx);
+    const vendorLogout = VENDOR_LOGOUT[state.quirks.endSession];
+    if (vendorLogout && ctx.method === 'GET' && ctx.path === vendorLogout.path) return answerVendorLogout(ctx, vendorLogout);
 
     const endpoint = endpointOf(ctx.path);
     const preflight = ctx.method === 'OPTIONS';
@@ -901,6 +997,11 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token' && state.quirks.tokenEndpointAuth === 'secret-required' && ctx.method === 'POST' && (await requireClientSecret(ctx))) return undefined;
     const pushedForm = endpoint === 'par' && ctx.method === 'POST' && ctx.is('urlencoded') ? await takePushedRequest(ctx) : undefined;
     countRequest(ctx, endpoint);
+    if (endpoint === 'authorize' && ctx.path === ROUTES.authorization && state.quirks.audience === 'auth0' && ctx.query.audience !== undefined) {
+      const query = new URLSearchParams(ctx.querystring);
+      audienceToResource(query);
+      ctx.querystring = query.toString();
+    }
     if (endpoint === 'authorize' && state.tampers.has('nonce')) tamperNonce(ctx);
     if ((endpoint === 'authorize' || endpoint === 'end_session') && state.keys.all.size) dropTestSignedHint(ctx);
     const held = endpoint && state.holdIfArmed(endpoint);
@@ -913,6 +1014,7 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token' && state.quirks.omitExpiresIn) omitExpiresIn(ctx);
     if (endpoint === 'token' && state.quirks.bearerTokenType) sayBearer(ctx);
     if (endpoint === 'token' && (state.quirks.refreshIdToken !== 'repeat-nonce' || state.quirks.idTokenIss !== 'as-issued')) changeIdToken(ctx);
+    if (endpoint === 'token' && state.quirks.unrotatedRefreshToken === 'omitted') omitUnrotatedRefreshToken(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
     if (endpoint === 'discovery') adjustDiscovery(ctx);

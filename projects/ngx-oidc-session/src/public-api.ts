@@ -7,6 +7,7 @@ export type { AuthFeature, AuthFeatureKind } from './lib/provide-auth';
 export { withPopupSignIn } from './lib/popup/popup-sign-in';
 export type { PopupSignInOptions } from './lib/popup/popup-sign-in';
 export type { AuthConfig, RenewConfig, RenewStrategy, PushedAuthorizationMode } from './lib/core/config';
+export type { LogoutConfig, LogoutDialect } from './lib/core/config';
 export { AuthService } from './lib/auth.service';
 export type {
   AuthState,

@@ -1,7 +1,7 @@
 import { Component, DestroyRef, computed, inject, signal } from '@angular/core';
 import { HttpClient, HttpErrorResponse } from '@angular/common/http';
 import { JsonPipe } from '@angular/common';
-import { AuthError, AuthService, isAuthError } from 'ngx-oidc-session';
+import { AuthError, AuthService, LogoutResult, isAuthError } from 'ngx-oidc-session';
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
 import { PartnerOp } from './partner-op';
@@ -71,6 +71,10 @@ interface ApiResult {
         }
         @if (logoutError(); as error) {
           <p class="error" data-testid="logout-error"><code>{{ error.code }}</code> {{ error.details.configKey }}: {{ error.message }}</p>
+        }
+        @if (logoutResult(); as result) {
+          <!-- A logout that stayed on this page: why, and what failed (an OP's logout endpoint refused, a failed revocation). -->
+          <p class="muted" data-testid="logout-result">Signed out here only ({{ result.reason }}){{ result.error ? ': ' + result.error.code + ' ' + (result.error.details.configKey ?? '') : '' }}</p>
         }
         @if (state().error; as error) {
           <p class="error" data-testid="error"><code>{{ error.code }}</code> {{ error.message }}
@@ -225,6 +229,7 @@ export class HomePage {
   protected readonly logoutError = signal<AuthError | null>(null);
   /** What the last logout() of this tab reported (kept across the OP's end-session round trip). */
   protected readonly lastLogout = signal(lastLogout());
+  protected readonly logoutResult = signal<LogoutResult | null>(null);
   protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
   /** The dev OP's password-and-second-factor level (tools/dev-op/provider.mjs). */
   protected readonly stepUpAcr = 'urn:dev-op:loa:2';
@@ -323,7 +328,9 @@ export class HomePage {
     this.logoutError.set(null);
     try {
       // The options are the e2e suite's bad override, when it set one; none otherwise.
-      this.lastLogout.set(rememberLogout(await this.auth.logout(testOverride().logout)));
+      const result = await this.auth.logout(testOverride().logout);
+      this.lastLogout.set(rememberLogout(result));
+      if (result.outcome === 'local') this.logoutResult.set(result);
     } catch (error) {
       if (!isAuthError(error)) throw error;
       this.logoutError.set(error);

@@ -104,10 +104,14 @@ export interface LogoutOptions {
  * What logout did. `redirected`: the browser is on its way to the OP's end-session endpoint.
  * `local`: the session was cleared here only, because it was asked for or because the OP
  * has no end_session_endpoint (then the OP session may still be alive).
+ * `end_session_endpoint_refused`: the logout endpoint (config.logout.endpoint or the
+ * discovered one) is not on the origin of the OP's authorization endpoint; the browser was
+ * not sent there, and `error` is `config_invalid` (configKey `logout.endpoint`).
  */
 export interface LogoutResult {
   readonly outcome: 'redirected' | 'local';
-  readonly reason?: 'local_only' | 'no_end_session_endpoint' | 'not_in_browser';
+  readonly reason?: 'local_only' | 'no_end_session_endpoint' | 'not_in_browser'
+    | 'end_session_endpoint_refused';
   /** Whether the refresh token was revoked at the OP (RFC 7009). */
   readonly refreshTokenRevoked: boolean;
   /**

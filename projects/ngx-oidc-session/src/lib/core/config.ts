@@ -12,6 +12,32 @@ export type PushedAuthorizationMode = 'auto' | 'always' | 'never';
 /** How tokens are renewed before they expire. */
 export type RenewStrategy = 'refresh_token' | 'iframe' | 'none';
 
+/**
+ * Which parameters logout() sends to the OP's logout endpoint. See {@link LogoutConfig}.
+ */
+export type LogoutDialect = 'rp-initiated' | 'auth0-v2' | 'cognito';
+
+/**
+ * The OP's logout endpoint, for OPs whose logout is not (only) OpenID Connect RP-Initiated
+ * Logout 1.0. The parameters come from the dialect alone: there is no free-form map, so no
+ * token can be routed into a parameter of the app's choosing.
+ */
+export interface LogoutConfig {
+  /**
+   * `rp-initiated` (default): client_id, id_token_hint, post_logout_redirect_uri and state
+   * (RP-Initiated Logout 1.0). `auth0-v2`: client_id and returnTo (Auth0's /v2/logout; needs
+   * `endpoint`). `cognito`: client_id and logout_uri (Amazon Cognito's /logout). The last two
+   * send no token and no state: the OP returns to `postLogoutRedirectUrl` without a `state`.
+   */
+  readonly dialect?: LogoutDialect;
+  /**
+   * The logout endpoint's absolute URL (https; plain http only for localhost; no query or
+   * fragment). Default: the discovered end_session_endpoint. At logout it must be on the origin
+   * of the OP's authorization endpoint, or logout stays local (`config_invalid`).
+   */
+  readonly endpoint?: string;
+}
+
 export interface RenewConfig {
   /**
    * `refresh_token` (default): the refresh-token grant. `iframe`: a hidden iframe with an
@@ -94,6 +120,8 @@ export interface AuthConfig {
    * (default) when the OP advertises them, `always`, or `never`. See {@link PushedAuthorizationMode}.
    */
   readonly pushedAuthorization?: PushedAuthorizationMode;
+  /** The OP's logout endpoint and its parameters; see {@link LogoutConfig}. Default: RP-Initiated Logout at the discovered end_session_endpoint. */
+  readonly logout?: LogoutConfig;
 }
 
 /** The config after validation and defaults; URLs resolved against the app's origin. */
@@ -114,6 +142,8 @@ export interface ResolvedAuthConfig {
   readonly tabs: 'shared' | 'isolated';
   readonly clockToleranceSeconds: number;
   readonly pushedAuthorization: PushedAuthorizationMode;
+  /** `endpoint` null: the discovered end_session_endpoint. */
+  readonly logout: { readonly dialect: LogoutDialect; readonly endpoint: string | null };
   /** Prefix of every storage key: one namespace per authority and client. */
   readonly storageNamespace: string;
   /** The withName() name of a named instance; absent for the default instance. */
@@ -310,8 +340,39 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
     // Kept in production: a huge tolerance would switch off the exp and iat checks of ID tokens.
     clockToleranceSeconds: seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
     pushedAuthorization,
+    logout: resolveLogout(config.logout),
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
   };
+}
+
+/**
+ * Kept in production: a dialect taken for another would send the user's logout with the wrong
+ * parameters, and the endpoint is where the browser (and, RP-initiated, the ID token) goes.
+ * Its origin is checked at logout, against the discovered authorization endpoint.
+ */
+function resolveLogout({ dialect = 'rp-initiated', endpoint }: LogoutConfig = {}): ResolvedAuthConfig['logout'] {
+  if (!['rp-initiated', 'auth0-v2', 'cognito'].includes(dialect)) {
+    throw configError('logout.dialect', ngDevMode ? `must be "rp-initiated", "auth0-v2" or "cognito" (got "${String(dialect)}").` : '');
+  }
+  // Auth0's /v2/logout is never in discovery (its end_session_endpoint takes other parameters).
+  if (endpoint === undefined && dialect !== 'auth0-v2') return { dialect, endpoint: null };
+  let url: URL | null = null;
+  try {
+    url = new URL(endpoint!);
+  } catch {
+    // refused below
+  }
+  if (!url || !isSecure(url) || /[?#]/.test(url.href)) {
+    throw configError(
+      'logout.endpoint',
+      ngDevMode
+        ? endpoint === undefined
+          ? 'is required with logout.dialect "auth0-v2": set it to "https://<your tenant domain>/v2/logout".'
+          : `must be an absolute https URL without query or fragment (plain http only for localhost; got "${String(endpoint)}").`
+        : '',
+    );
+  }
+  return { dialect, endpoint: url.href };
 }
 
 /**
@@ -371,4 +432,8 @@ function checkConfigShape(config: AuthConfig): void {
   oneOf(config.unauthenticatedRequests, 'unauthenticatedRequests', ['send', 'fail']);
   oneOf(config.retryOn401, 'retryOn401', ['invalid_token', 'any']);
   oneOf(config.tabs, 'tabs', ['shared', 'isolated']);
+  if (config.logout !== undefined && (typeof config.logout !== 'object' || config.logout === null || Array.isArray(config.logout))) {
+    throw configError('logout', 'must be an object: { dialect?, endpoint? }.');
+  }
+  if (config.logout?.endpoint !== undefined && typeof config.logout.endpoint !== 'string') throw configError('logout.endpoint', 'must be a string.');
 }

@@ -206,6 +206,21 @@ describe('Named auth instances', () => {
       expect(harness.auth.isAuthenticated()).toBeTrue();
       expect(named('partner').isAuthenticated()).toBeFalse();
     });
+
+    it("log out with each instance's own logout dialect: the named one's cognito logout keeps no state, the default's RP-initiated one does", async () => {
+      const harness = await withInstances({}, { partner: { logout: { dialect: 'cognito' } } });
+      await harness.signIn();
+      await signInNamed(harness, 'partner');
+      await named('partner').logout();
+      const partnerLogout = new URL(harness.browser.navigations.at(-1)!);
+      expect([...partnerLogout.searchParams.keys()]).toEqual(['client_id', 'logout_uri']);
+      expect(harness.attempts.getItem(`${PARTNER_NAMESPACE}:sign-out`)).toBeNull();
+      expect(harness.auth.isAuthenticated()).toBeTrue();
+      await harness.auth.logout();
+      const defaultLogout = new URL(harness.browser.navigations.at(-1)!);
+      expect([...defaultLogout.searchParams.keys()]).toEqual(['client_id', 'id_token_hint', 'post_logout_redirect_uri', 'state']);
+      expect(harness.attempts.getItem(`${DEFAULT_NAMESPACE}:sign-out`)).toBe(defaultLogout.searchParams.get('state'));
+    });
   });
 
   describe('the interceptor', () => {

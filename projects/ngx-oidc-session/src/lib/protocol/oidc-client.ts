@@ -1,7 +1,7 @@
 // The protocol chunk: everything that uses oauth4webapi. It is loaded with import() by
 // ProtocolLoader, so that an app that restores a stored session starts without it.
 import * as oauth from 'oauth4webapi';
-import { RESERVED_AUTHORIZE_PARAMS, ResolvedAuthConfig, checkParams } from '../core/config';
+import { RESERVED_AUTHORIZE_PARAMS, ResolvedAuthConfig, checkParams, configError } from '../core/config';
 import { AuthError } from '../core/errors';
 import type { DPoPSupport } from '../dpop/dpop-support';
 import { IdTokenClaims, Session, newChainId } from '../core/session';
@@ -462,15 +462,40 @@ export class OidcClient {
     }
   }
 
-  /** RP-Initiated Logout 1.0 URL, or null when the OP has no end_session_endpoint. */
-  async endSessionUrl(options: { idTokenHint?: string; postLogoutRedirectUri: string; state: string }): Promise<URL | null> {
+  /**
+   * The URL of the OP's logout endpoint with the parameters of config.logout's dialect, or null
+   * when there is no endpoint (none configured, none discovered). Rejects with `config_invalid`
+   * when the endpoint is not on the origin of the authorization endpoint, where the user signed
+   * in: neither the browser nor (RP-initiated) the ID token goes anywhere else.
+   */
+  async logoutUrl(options: { idTokenHint?: string; postLogoutRedirectUri: string; state: string }): Promise<URL | null> {
     const as = await this.discover();
-    if (!as.end_session_endpoint) return null;
-    const url = new URL(as.end_session_endpoint);
-    url.searchParams.set('client_id', this.config.clientId);
-    if (options.idTokenHint) url.searchParams.set('id_token_hint', options.idTokenHint);
-    url.searchParams.set('post_logout_redirect_uri', options.postLogoutRedirectUri);
-    url.searchParams.set('state', options.state);
+    const { dialect, endpoint } = this.config.logout;
+    if (ngDevMode && dialect === 'auth0-v2' && as.end_session_endpoint) {
+      // Cognito is left out: its discovery names its own /logout, which needs the cognito dialect.
+      // eslint-disable-next-line no-console -- a dev-mode diagnostic, dropped from production builds
+      console.warn(
+        `ngx-oidc-session: config.logout.dialect is "auth0-v2", but the OP's discovery document advertises an end_session_endpoint (${as.end_session_endpoint}): prefer the default "rp-initiated" dialect there, which sends id_token_hint and comes back with state.`,
+      );
+    }
+    const href = endpoint ?? as.end_session_endpoint;
+    if (!href) return null;
+    const url = new URL(href);
+    const front = as.authorization_endpoint ? new URL(as.authorization_endpoint).origin : null;
+    if (url.origin !== front) {
+      throw configError('logout.endpoint', ngDevMode ? `is on ${url.origin}, but the OP's authorization endpoint is on ${String(front)}: the logout endpoint must be on the origin where the user signs in. The browser was not sent there; the session was cleared here only.` : '');
+    }
+    const post = options.postLogoutRedirectUri;
+    const params =
+      dialect === 'auth0-v2'
+        ? // https://auth0.com/docs/api/authentication/logout/auth-0-logout
+          { returnTo: post }
+        : dialect === 'cognito'
+          ? // https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html
+            { logout_uri: post }
+          : // RP-Initiated Logout 1.0, section 2
+            { ...(options.idTokenHint && { id_token_hint: options.idTokenHint }), post_logout_redirect_uri: post, state: options.state };
+    for (const [name, value] of Object.entries({ client_id: this.config.clientId, ...params })) url.searchParams.set(name, value);
     return url;
   }
 

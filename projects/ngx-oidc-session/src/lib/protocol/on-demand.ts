@@ -243,7 +243,8 @@ export class OnDemand {
 
   /**
    * Signs out in every tab, revokes the newest refresh token (RFC 7009), then sends the
-   * browser to the OP's end-session endpoint (RP-Initiated Logout 1.0) when it has one.
+   * browser to the OP's logout endpoint (RP-Initiated Logout 1.0, or config.logout's dialect)
+   * when it has one.
    */
   async logout(mine: Session | null, options: LogoutOptions): Promise<LogoutResult> {
     const { events, clock, browser, config, attempts } = this.context;
@@ -269,15 +270,21 @@ export class OnDemand {
       }
     }
     let endSession: URL | null = null;
+    let refused = false;
     const state = generateRandomState();
     try {
       const postLogout = options.postLogoutRedirectUrl ? new URL(options.postLogoutRedirectUrl, browser.origin).href : config.postLogoutRedirectUrl;
-      endSession = await this.client.endSessionUrl({ idTokenHint: mine?.idToken, postLogoutRedirectUri: postLogout, state });
+      endSession = await this.client.logoutUrl({ idTokenHint: mine?.idToken, postLogoutRedirectUri: postLogout, state });
     } catch (discoveryError) {
-      error ??= isAuthError(discoveryError) ? discoveryError : null;
+      const caught = isAuthError(discoveryError) ? discoveryError : null;
+      refused = caught?.code === 'config_invalid';
+      // The refused endpoint is what the app must fix: it is reported over a revocation failure.
+      error = refused ? caught : (error ?? caught);
     }
-    if (!endSession) return { outcome: 'local', reason: 'no_end_session_endpoint', refreshTokenRevoked, error };
-    attempts.saveLogoutState(state);
+    if (!endSession) return { outcome: 'local', reason: refused ? 'end_session_endpoint_refused' : 'no_end_session_endpoint', refreshTokenRevoked, error };
+    // Only RP-Initiated Logout sends a state back; the other dialects return without one, to a
+    // page that finds no session and no response to handle.
+    if (config.logout.dialect === 'rp-initiated') attempts.saveLogoutState(state);
     browser.navigate(endSession.href);
     return { outcome: 'redirected', refreshTokenRevoked, error };
   }

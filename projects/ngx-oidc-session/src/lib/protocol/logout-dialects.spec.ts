@@ -1,0 +1,182 @@
+import { APP, AuthHarness } from '../../testing/harness';
+import { AuthConfig, resolveAuthConfig } from '../core/config';
+import { AuthError } from '../core/errors';
+
+const logoutKey = (harness: AuthHarness) => `ngx-oidc-session:spa@${harness.op.issuer}/:sign-out`;
+
+/** The query of the URL logout() sent the browser to, as [name, value] pairs in order. */
+function sentParams(harness: AuthHarness): [string, string][] {
+  return [...new URL(harness.browser.navigations.at(-1)!).searchParams];
+}
+
+function configRejection(logout: unknown, devMode = true): AuthError {
+  const global = globalThis as unknown as { ngDevMode: unknown };
+  const saved = global.ngDevMode;
+  global.ngDevMode = devMode ? saved : false;
+  try {
+    resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa', logout } as AuthConfig, APP);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AuthError);
+    return error as AuthError;
+  } finally {
+    global.ngDevMode = saved;
+  }
+  throw new Error(`expected logout ${JSON.stringify(logout)} to be refused`);
+}
+
+describe('config.logout', () => {
+  it('defaults to RP-Initiated Logout at the discovered endpoint', () => {
+    const config = resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa' }, APP);
+    expect(config.logout).toEqual({ dialect: 'rp-initiated', endpoint: null });
+    const cognito = resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa', logout: { dialect: 'cognito', endpoint: 'https://auth.example.com/logout' } }, APP);
+    expect(cognito.logout).toEqual({ dialect: 'cognito', endpoint: 'https://auth.example.com/logout' });
+  });
+
+  it('refuses an unknown dialect, in production too (the logout would carry the wrong parameters)', () => {
+    for (const devMode of [true, false]) {
+      for (const dialect of ['auth0', 'Cognito', 'rp_initiated', 42]) {
+        const error = configRejection({ dialect }, devMode);
+        expect(error.code).toBe('config_invalid');
+        expect(error.details.configKey).withContext(String(dialect)).toBe('logout.dialect');
+      }
+    }
+  });
+
+  it('refuses an endpoint that is not an absolute https URL without query or fragment, in production too', () => {
+    const bad = ['/v2/logout', '//op.example.com/logout', 'http://op.example.com/logout', 'javascript:alert(1)', 'https://op.example.com/logout?federated', 'https://op.example.com/logout?', 'https://op.example.com/logout#x', 'https://op.example.com/logout#', ''];
+    for (const devMode of [true, false]) {
+      for (const endpoint of bad) {
+        expect(configRejection({ endpoint }, devMode).details.configKey).withContext(`${endpoint} (dev mode ${devMode})`).toBe('logout.endpoint');
+      }
+    }
+    expect(configRejection({ endpoint: 'http://op.example.com/logout' }).message).toContain('https');
+    // Plain http only on loopback, as for the authority.
+    expect(resolveAuthConfig({ authority: 'http://localhost:4400', clientId: 'spa', logout: { endpoint: 'http://localhost:4400/logout' } }, APP).logout.endpoint).toBe('http://localhost:4400/logout');
+  });
+
+  it('requires the endpoint with the auth0-v2 dialect: discovery never names /v2/logout', () => {
+    for (const devMode of [true, false]) expect(configRejection({ dialect: 'auth0-v2' }, devMode).details.configKey).toBe('logout.endpoint');
+    expect(configRejection({ dialect: 'auth0-v2' }).message).toContain('/v2/logout');
+  });
+
+  it('checks the shape in dev mode', () => {
+    expect(configRejection('cognito').details.configKey).toBe('logout');
+    expect(configRejection({ endpoint: 42 }).details.configKey).toBe('logout.endpoint');
+  });
+});
+
+describe('logout() per dialect', () => {
+  it('rp-initiated (default): client_id, id_token_hint, post_logout_redirect_uri and state at the discovered endpoint; the state is kept for the return', async () => {
+    const harness = await AuthHarness.create();
+    const auth = await harness.signIn();
+    const result = await auth.logout();
+    expect(result).toEqual({ outcome: 'redirected', refreshTokenRevoked: true, error: null });
+    const sent = new URL(harness.browser.navigations.at(-1)!);
+    expect(sent.origin + sent.pathname).toBe(`${harness.op.issuer}/logout`);
+    expect(sentParams(harness).map(([name]) => name)).toEqual(['client_id', 'id_token_hint', 'post_logout_redirect_uri', 'state']);
+    expect(harness.attempts.getItem(logoutKey(harness))).toBe(sent.searchParams.get('state'));
+  });
+
+  it('auth0-v2: exactly client_id and returnTo at the configured endpoint, no token, no state kept', async () => {
+    const harness = await AuthHarness.create({ logout: { dialect: 'auth0-v2', endpoint: 'https://op.example.com/v2/logout' } });
+    delete harness.op.metadata['end_session_endpoint'];
+    const auth = await harness.signIn();
+    const result = await auth.logout({ postLogoutRedirectUrl: '/signed-out' });
+    expect(result).toEqual({ outcome: 'redirected', refreshTokenRevoked: true, error: null });
+    const sent = new URL(harness.browser.navigations.at(-1)!);
+    expect(sent.origin + sent.pathname).toBe('https://op.example.com/v2/logout');
+    expect(sentParams(harness)).toEqual([
+      ['client_id', 'spa'],
+      ['returnTo', `${APP}/signed-out`],
+    ]);
+    expect(harness.attempts.getItem(logoutKey(harness))).toBeNull();
+  });
+
+  it('cognito: exactly client_id and logout_uri at the discovered endpoint (Cognito advertises its /logout), no token, no state kept', async () => {
+    const harness = await AuthHarness.create({ logout: { dialect: 'cognito' } });
+    const warn = spyOn(console, 'warn');
+    const auth = await harness.signIn();
+    await auth.logout();
+    const sent = new URL(harness.browser.navigations.at(-1)!);
+    expect(sent.origin + sent.pathname).toBe(`${harness.op.issuer}/logout`);
+    expect(sentParams(harness)).toEqual([
+      ['client_id', 'spa'],
+      ['logout_uri', `${APP}/`],
+    ]);
+    expect(harness.attempts.getItem(logoutKey(harness))).toBeNull();
+    // Cognito's discovery names its own /logout: no advice to use RP-initiated logout there.
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('warns in dev mode when auth0-v2 is used with an OP whose discovery advertises RP-initiated logout', async () => {
+    const harness = await AuthHarness.create({ logout: { dialect: 'auth0-v2', endpoint: 'https://op.example.com/v2/logout' } });
+    const warn = spyOn(console, 'warn');
+    const auth = await harness.signIn();
+    await auth.logout();
+    expect(warn).toHaveBeenCalledOnceWith(jasmine.stringContaining('"rp-initiated"'));
+    // The dialect the app chose still applies.
+    expect(sentParams(harness).map(([name]) => name)).toEqual(['client_id', 'returnTo']);
+  });
+
+  it('a return without state from a non-RP dialect is harmless: signed out, no request to the OP, nothing replaced, no error', async () => {
+    const harness = await AuthHarness.create({ logout: { dialect: 'cognito' } });
+    const auth = await harness.signIn();
+    await auth.logout();
+    const returnTo = new URL(harness.browser.navigations.at(-1)!).searchParams.get('logout_uri')!;
+    const requests = harness.op.requests.length;
+    const replaced = harness.browser.replacedUrls.length;
+    harness.events.length = 0;
+    const back = await harness.load(returnTo);
+    expect(back.state()).toEqual(jasmine.objectContaining({ status: 'unauthenticated', error: null }));
+    expect(harness.op.requests.length).toBe(requests);
+    expect(harness.browser.replacedUrls.length).toBe(replaced);
+    expect(harness.events).toEqual([]);
+  });
+
+  describe('the origin pin', () => {
+    it('refuses an endpoint on another origin than the authorization endpoint: no navigation, local logout, config_invalid', async () => {
+      const harness = await AuthHarness.create({ logout: { dialect: 'auth0-v2', endpoint: 'https://evil.example.com/v2/logout' } });
+      delete harness.op.metadata['end_session_endpoint'];
+      const auth = await harness.signIn();
+      const navigations = harness.browser.navigations.length;
+      const result = await auth.logout();
+      expect(result.outcome).toBe('local');
+      expect(result.reason).toBe('end_session_endpoint_refused');
+      expect(result.refreshTokenRevoked).toBeTrue();
+      expect(result.error).toEqual(jasmine.objectContaining({ code: 'config_invalid', details: { configKey: 'logout.endpoint' } }));
+      expect(result.error!.message).not.toContain('eyJ'); // no token in the message
+      expect(harness.browser.navigations.length).toBe(navigations);
+      expect(auth.state().status).toBe('unauthenticated');
+      expect(harness.attempts.getItem(logoutKey(harness))).toBeNull();
+    });
+
+    it('refuses a discovered end_session_endpoint on another origin too (the ID token would go there)', async () => {
+      const harness = await AuthHarness.create();
+      harness.op.metadata['end_session_endpoint'] = 'https://logout.example.net/end';
+      const auth = await harness.signIn();
+      const navigations = harness.browser.navigations.length;
+      const result = await auth.logout();
+      expect(result).toEqual(jasmine.objectContaining({ outcome: 'local', reason: 'end_session_endpoint_refused' }));
+      expect(result.error?.code).toBe('config_invalid');
+      expect(harness.browser.navigations.length).toBe(navigations);
+    });
+
+    it('compares origins, not prefixes: a look-alike host or another port is refused', async () => {
+      for (const endpoint of ['https://op.example.com.evil.example/logout', 'https://op.example.com:8443/logout']) {
+        const harness = await AuthHarness.create({ logout: { dialect: 'cognito', endpoint } });
+        const auth = await harness.signIn();
+        const result = await auth.logout();
+        expect(result.reason).withContext(endpoint).toBe('end_session_endpoint_refused');
+      }
+    });
+
+    it('reports the refusal over a revocation failure: it is what the app must fix', async () => {
+      const harness = await AuthHarness.create({ logout: { dialect: 'cognito', endpoint: 'https://evil.example.com/logout' } });
+      harness.op.handlers['/revoke'] = () => harness.op.oauthError('server_error', 500);
+      const auth = await harness.signIn();
+      const result = await auth.logout();
+      expect(result.refreshTokenRevoked).toBeFalse();
+      expect(result.error?.code).toBe('config_invalid');
+    });
+  });
+});
