@@ -94,6 +94,25 @@ export interface AuthConfig {
    * (default) when the OP advertises them, `always`, or `never`. See {@link PushedAuthorizationMode}.
    */
   readonly pushedAuthorization?: PushedAuthorizationMode;
+  /**
+   * Only for an OP whose discovery `issuer` is a template, as Microsoft Entra ID's multi-tenant
+   * authorities (`/organizations/v2.0`, `/common/v2.0`) announce
+   * `https://login.microsoftonline.com/{tenantid}/v2.0`. `template` is that issuer, verbatim:
+   * `{tenantid}` once, as a whole path segment, on the authority's origin. Each ID token must
+   * then carry a `tid` (a lower-case GUID) and an `iss` equal to the template with that `tid`
+   * in place of `{tenantid}`. `allowedTenants` (lower-case GUIDs) limits the tenants that may
+   * sign in; without it, any tenant of that OP can. Everything else is checked as usual.
+   */
+  readonly tenantIssuer?: {
+    readonly template: string;
+    readonly allowedTenants?: readonly string[];
+  };
+}
+
+/** tenantIssuer after validation: allowedTenants null when any tenant may sign in. */
+export interface ResolvedTenantIssuer {
+  readonly template: string;
+  readonly allowedTenants: readonly string[] | null;
 }
 
 /** The config after validation and defaults; URLs resolved against the app's origin. */
@@ -118,6 +137,8 @@ export interface ResolvedAuthConfig {
   readonly storageNamespace: string;
   /** The withName() name of a named instance; absent for the default instance. */
   readonly instanceName?: string;
+  /** Set only when the app configured tenantIssuer. */
+  readonly tenantIssuer?: ResolvedTenantIssuer;
 }
 
 export const AUTH_CONFIG = new InjectionToken<ResolvedAuthConfig>('ngx-oidc-session config');
@@ -142,6 +163,10 @@ export const RESERVED_AUTHORIZE_PARAMS = [
   'dpop_jkt',
 ];
 const RESERVED_TOKEN_PARAMS = ['client_id', 'grant_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token'];
+/** The placeholder of a tenant-templated issuer (tenantIssuer.template). */
+export const TENANT_PLACEHOLDER = '{tenantid}';
+/** A tenant id as tenantIssuer accepts it: a GUID, in lower case (as Entra ID writes `tid`). */
+export const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Resolves app-relative URLs during server-side rendering, where no URL is used. */
 const SERVER_ORIGIN = 'http://server.invalid';
@@ -311,7 +336,60 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
     clockToleranceSeconds: seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
     pushedAuthorization,
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
+    ...(config.tenantIssuer === undefined ? {} : { tenantIssuer: resolveTenantIssuer(config.tenantIssuer, authority, authorityUrl) }),
   };
+}
+
+/**
+ * Kept in production: tenantIssuer replaces the exact issuer check of discovery and ID tokens
+ * (OIDC Discovery 4.3, OIDC Core 3.1.3.7 step 2) by a bound one, so the bounds are checked
+ * here. The template must be a canonical URL (as oauth4webapi and the OP compare issuers as
+ * strings) on the authority's own origin, over https outside loopback, with `{tenantid}` once,
+ * as a whole path segment, so that no tid can move the issuer to another host or path; the
+ * allow-list holds tenant ids as ID tokens write them.
+ */
+function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer']>, authority: string, authorityUrl: URL): ResolvedTenantIssuer {
+  const template = typeof value?.template === 'string' ? value.template : '';
+  const sample = '00000000-0000-0000-0000-000000000000';
+  let filled: URL | null = null;
+  try {
+    filled = new URL(template.replace(TENANT_PLACEHOLDER, sample));
+  } catch {
+    // refused below
+  }
+  if (
+    !filled ||
+    template.split(TENANT_PLACEHOLDER).length !== 2 ||
+    filled.href !== template.replace(TENANT_PLACEHOLDER, sample) ||
+    filled.search ||
+    template.includes('#') ||
+    !filled.pathname.split('/').includes(sample) ||
+    filled.origin !== authorityUrl.origin ||
+    !isSecure(filled)
+  ) {
+    throw configError(
+      'tenantIssuer.template',
+      ngDevMode
+        ? `must be the OP's discovery issuer verbatim, with "${TENANT_PLACEHOLDER}" once as a whole path segment, no query or fragment, on the origin of config.authority (${authorityUrl.origin}), e.g. "https://login.microsoftonline.com/{tenantid}/v2.0" (got "${template}").`
+        : '',
+    );
+  }
+  if (/\{tenantid\}|%7btenantid%7d/i.test(authority)) {
+    throw configError('authority', ngDevMode ? `must be the URL discovery is fetched from, not the issuer template (got "${authority}"): for Entra ID, "https://login.microsoftonline.com/organizations/v2.0".` : '');
+  }
+  const allowed = value.allowedTenants;
+  if (allowed !== undefined && (!Array.isArray(allowed) || allowed.length === 0 || !allowed.every((tenant) => typeof tenant === 'string' && TENANT_ID.test(tenant)))) {
+    throw configError(
+      'tenantIssuer.allowedTenants',
+      ngDevMode ? `must be a non-empty array of tenant ids, lower-case GUIDs such as "72f988bf-86f1-41af-91ab-2d7cd011db47" (got ${JSON.stringify(allowed)}); leave it out to let any tenant sign in.` : '',
+    );
+  }
+  if (ngDevMode && allowed === undefined) {
+    console.warn(
+      'ngx-oidc-session: config.tenantIssuer has no allowedTenants: a user of any tenant of this OP can sign in (the issuer check only ties each ID token to its own tid). Set allowedTenants unless the app is meant for every tenant, and have your API authorise by tid.',
+    );
+  }
+  return { template, allowedTenants: allowed === undefined ? null : [...allowed] };
 }
 
 /**
