@@ -110,7 +110,7 @@ const escapeHtml = (value) =>
  * @param {ReturnType<import('./store.mjs').createStore>} params.store
  * @param {string} [params.cookiePrefix] prefix of the OP's cookie names, for a second OP on the same host
  */
-export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '', dpopNonceRequired = () => true }) {
+export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '', dpopNonceRequired = () => true, spaRefreshLifetime = () => null }) {
   const allowedOrigins = new Set(appOrigins);
 
   const configuration = {
@@ -163,6 +163,9 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
         // cannot extend a public client's session forever (oidc-provider's default policy).
         const rotated = ctx?.oidc?.entities?.RotatedRefreshToken;
         if (rotated && client.clientAuthMethod === 'none') return rotated.remainingTTL;
+        // A fixed life for the public clients' refresh tokens (Entra ID's 24 hours for SPAs),
+        // which the rule above keeps from being extended by rotation.
+        if (client.clientAuthMethod === 'none' && spaRefreshLifetime()) return spaRefreshLifetime();
         return ttl.refreshTokenTtl;
       },
     },

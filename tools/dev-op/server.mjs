@@ -50,7 +50,8 @@ export async function startDevEnvironment(options = {}) {
   const store = createStore();
   const state = config.testMode ? testHooks.createTestState(ttl) : undefined;
   const dpopNonceRequired = () => state?.dpop.opNonceRequired ?? true;
-  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store, dpopNonceRequired });
+  const spaRefreshLifetime = () => state?.quirks.spaRefreshLifetime ?? null;
+  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store, dpopNonceRequired, spaRefreshLifetime });
   const partnerProvider = createProvider({ issuer: partnerIssuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store: createStore(), cookiePrefix: 'partner' });
 
   if (log) {
