@@ -14,6 +14,9 @@ interface ApiResult {
   readonly sentToken: boolean;
 }
 
+/** sessionStorage key of the last logout()'s result, shown after the OP sends the browser back. */
+const LAST_LOGOUT_KEY = 'ngx-oidc-session-demo:last-logout';
+
 @Component({
   selector: 'app-home',
   imports: [JsonPipe, PartnerOp],
@@ -71,6 +74,9 @@ interface ApiResult {
         }
         @if (logoutError(); as error) {
           <p class="error" data-testid="logout-error"><code>{{ error.code }}</code> {{ error.details.configKey }}: {{ error.message }}</p>
+        }
+        @if (lastLogout) {
+          <p class="muted">Last sign-out: <code data-testid="last-logout">{{ lastLogout }}</code></p>
         }
         @if (state().error; as error) {
           <p class="error" data-testid="error"><code>{{ error.code }}</code> {{ error.message }}</p>
@@ -210,6 +216,8 @@ export class HomePage {
   protected readonly baseUrl = document.baseURI;
   protected readonly ownApiResult = signal<string | null>(null);
   protected readonly logoutError = signal<AuthError | null>(null);
+  /** What the last logout() of this tab resolved with (outcome, whether the refresh token was revoked, error code). */
+  protected readonly lastLogout = globalThis.sessionStorage?.getItem(LAST_LOGOUT_KEY) ?? null;
   protected readonly tally = signal({ ok: 0, unauthorized: 0, failed: 0 });
   /** The dev OP's password-and-second-factor level (tools/dev-op/provider.mjs). */
   protected readonly stepUpAcr = 'urn:dev-op:loa:2';
@@ -308,7 +316,9 @@ export class HomePage {
     this.logoutError.set(null);
     try {
       // The options are the e2e suite's bad override, when it set one; none otherwise.
-      await this.auth.logout(testOverride().logout);
+      const result = await this.auth.logout(testOverride().logout);
+      // Kept for the page the OP's end-session endpoint brings the browser back to.
+      globalThis.sessionStorage?.setItem(LAST_LOGOUT_KEY, JSON.stringify({ outcome: result.outcome, refreshTokenRevoked: result.refreshTokenRevoked, error: result.error?.code ?? null }));
     } catch (error) {
       if (!isAuthError(error)) throw error;
       this.logoutError.set(error);
