@@ -343,30 +343,22 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
 /**
  * Kept in production: tenantIssuer replaces the exact issuer check of discovery and ID tokens
  * (OIDC Discovery 4.3, OIDC Core 3.1.3.7 step 2) by a bound one, so the bounds are checked
- * here. The template must be a canonical URL (as oauth4webapi and the OP compare issuers as
- * strings) on the authority's own origin, over https outside loopback, with `{tenantid}` once,
- * as a whole path segment, so that no tid can move the issuer to another host or path; the
- * allow-list holds tenant ids as ID tokens write them.
+ * here: the template, filled with a tenant id, must be a canonical URL (issuers are compared as
+ * strings) on the authority's own origin, so over https outside loopback as the authority is,
+ * with `{tenantid}` as a whole path segment, so that no tid can move the issuer to another host
+ * or path. A second `{tenantid}` cannot pass: the URL parser percent-encodes its braces. The
+ * allow-list must be a list (a string would match by substring). The rest is dev-mode advice.
  */
 function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer']>, authority: string, authorityUrl: URL): ResolvedTenantIssuer {
-  const template = typeof value?.template === 'string' ? value.template : '';
+  const template = String(value?.template);
   const sample = '00000000-0000-0000-0000-000000000000';
-  let filled: URL | null = null;
+  let filled: URL | undefined;
   try {
     filled = new URL(template.replace(TENANT_PLACEHOLDER, sample));
   } catch {
     // refused below
   }
-  if (
-    !filled ||
-    template.split(TENANT_PLACEHOLDER).length !== 2 ||
-    filled.href !== template.replace(TENANT_PLACEHOLDER, sample) ||
-    filled.search ||
-    template.includes('#') ||
-    !filled.pathname.split('/').includes(sample) ||
-    filled.origin !== authorityUrl.origin ||
-    !isSecure(filled)
-  ) {
+  if (!filled || filled.href !== template.replace(TENANT_PLACEHOLDER, sample) || /[?#]/.test(template) || !filled.pathname.split('/').includes(sample) || filled.origin !== authorityUrl.origin) {
     throw configError(
       'tenantIssuer.template',
       ngDevMode
@@ -374,22 +366,28 @@ function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer']>, aut
         : '',
     );
   }
-  if (/\{tenantid\}|%7btenantid%7d/i.test(authority)) {
-    throw configError('authority', ngDevMode ? `must be the URL discovery is fetched from, not the issuer template (got "${authority}"): for Entra ID, "https://login.microsoftonline.com/organizations/v2.0".` : '');
-  }
   const allowed = value.allowedTenants;
-  if (allowed !== undefined && (!Array.isArray(allowed) || allowed.length === 0 || !allowed.every((tenant) => typeof tenant === 'string' && TENANT_ID.test(tenant)))) {
+  if (allowed !== undefined && !Array.isArray(allowed)) throw configError('tenantIssuer.allowedTenants', ngDevMode ? 'must be an array of tenant ids.' : '');
+  if (ngDevMode) checkTenantIssuerShape(authority, allowed);
+  return { template, allowedTenants: allowed ? [...allowed] : null };
+}
+
+/** Dev mode: mistakes that would refuse every sign-in, and a warning for an app open to any tenant. */
+function checkTenantIssuerShape(authority: string, allowed: readonly string[] | undefined): void {
+  if (/\{tenantid\}|%7btenantid%7d/i.test(authority)) {
+    throw configError('authority', `must be the URL discovery is fetched from, not the issuer template (got "${authority}"): for Entra ID, "https://login.microsoftonline.com/organizations/v2.0".`);
+  }
+  if (allowed && (allowed.length === 0 || !allowed.every((tenant) => typeof tenant === 'string' && TENANT_ID.test(tenant)))) {
     throw configError(
       'tenantIssuer.allowedTenants',
-      ngDevMode ? `must be a non-empty array of tenant ids, lower-case GUIDs such as "72f988bf-86f1-41af-91ab-2d7cd011db47" (got ${JSON.stringify(allowed)}); leave it out to let any tenant sign in.` : '',
+      `must be a non-empty array of tenant ids, lower-case GUIDs such as "72f988bf-86f1-41af-91ab-2d7cd011db47" (got ${JSON.stringify(allowed)}); leave it out to let any tenant sign in.`,
     );
   }
-  if (ngDevMode && allowed === undefined) {
+  if (!allowed) {
     console.warn(
       'ngx-oidc-session: config.tenantIssuer has no allowedTenants: a user of any tenant of this OP can sign in (the issuer check only ties each ID token to its own tid). Set allowedTenants unless the app is meant for every tenant, and have your API authorise by tid.',
     );
   }
-  return { template, allowedTenants: allowed === undefined ? null : [...allowed] };
 }
 
 /**

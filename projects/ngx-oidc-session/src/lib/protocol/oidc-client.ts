@@ -13,7 +13,7 @@ import { AuthorizationAttempt } from '../state/sign-in-attempts';
 import { callbackUrlMismatch, runSilentIframe } from './iframe-renew';
 import { opFetch } from './oidc-http';
 import { toAuthError } from './protocol-errors';
-import { authorizationResponseServer, checkDiscoveredTemplate, checkTenantClaims, tokenResponseServer } from './tenant-issuer';
+import type { TenantIssuerChecks } from './tenant-issuer';
 
 export interface AuthorizationRequestOptions {
   readonly redirectUri: string;
@@ -75,6 +75,8 @@ export class OidcClient {
   /** How often this page fetched the JWKS, and when the last answer came (Clock time). */
   private readonly jwksFetches = { count: 0, answeredAt: 0 };
   private readonly requestOptions: RequestOptions;
+  /** config.tenantIssuer's checks, once loaded (discover()); null without tenantIssuer. */
+  private tenant: TenantIssuerChecks | null = null;
 
   constructor(private readonly context: OidcClientContext) {
     this.config = context.config;
@@ -103,7 +105,7 @@ export class OidcClient {
    * refetch rules apply across renewals.
    */
   discover(): Promise<oauth.AuthorizationServer> {
-    this.metadata ??= this.loadMetadata().then((metadata) => {
+    this.metadata ??= this.loadTenantChecks().then(() => this.loadMetadata()).then((metadata) => {
       this.jwksUri = metadata.jwks_uri ?? null;
       return metadata;
     }).catch((error: unknown) => {
@@ -113,19 +115,32 @@ export class OidcClient {
     return this.metadata;
   }
 
+  /**
+   * config.tenantIssuer's checks come in a chunk of their own, fetched before the first
+   * discovery (every flow discovers before it needs them): an app without tenantIssuer never
+   * downloads them.
+   */
+  private async loadTenantChecks(): Promise<void> {
+    const tenant = this.config.tenantIssuer;
+    if (!tenant || this.tenant) return;
+    try {
+      this.tenant = new (await import('./tenant-issuer')).TenantIssuerChecks(tenant);
+    } catch {
+      throw new AuthError('network_error', ngDevMode ? 'The tenantIssuer checks (a lazy chunk of ngx-oidc-session) could not be loaded.' : '', true);
+    }
+  }
+
   private async loadMetadata(): Promise<oauth.AuthorizationServer> {
     const cached = this.context.discovery.read();
     if (cached) return cached;
     const issuer = new URL(this.config.authority);
-    const tenant = this.config.tenantIssuer;
+    const template = this.config.tenantIssuer?.template;
     try {
       const response = await oauth.discoveryRequest(issuer, this.requestOptions);
       // tenantIssuer: discovery is fetched from the authority, and names the template as its
       // issuer; oauth4webapi compares its URL form, the raw string is compared after it.
-      const metadata = await oauth.processDiscoveryResponse(tenant ? new URL(tenant.template) : issuer, response).catch((error: unknown) => {
-        throw ngDevMode ? withIssuerHint(error, this.config.authority, tenant?.template) : error;
-      });
-      if (tenant) checkDiscoveredTemplate(tenant, metadata.issuer);
+      const metadata = await oauth.processDiscoveryResponse(template ? new URL(template) : issuer, response);
+      this.tenant?.checkDiscovered(metadata.issuer);
       for (const endpoint of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
         if (typeof metadata[endpoint] !== 'string') {
           throw new AuthError('discovery_failed', ngDevMode ? `The OP's discovery document has no ${endpoint}.` : '');
@@ -134,7 +149,7 @@ export class OidcClient {
       this.context.discovery.write(metadata);
       return metadata;
     } catch (error) {
-      throw toAuthError(error, 'discovery');
+      throw toAuthError(ngDevMode ? withIssuerHint(error, this.config.authority, template) : error, 'discovery');
     }
   }
 
@@ -240,12 +255,12 @@ export class OidcClient {
     // must also have arrived at this attempt's own redirect URI (each instance has its own).
     if (!isResponseAt(responseUrl, attempt.redirectUri)) throw callbackUrlMismatch();
     const as = await this.discover();
-    const tenant = this.config.tenantIssuer;
+    const tenant = this.tenant;
     // tenantIssuer: a present `iss` names the tenant's issuer, which oauth4webapi then checks it against.
     const responseIssuer = tenant ? responseUrl.searchParams.get('iss') : null;
     let callbackParams: URLSearchParams;
     try {
-      const responseAs = tenant ? authorizationResponseServer(tenant, as, responseIssuer) : as;
+      const responseAs = tenant ? tenant.responseServer(as, responseIssuer) : as;
       callbackParams = oauth.validateAuthResponse(responseAs, this.client, responseUrl.searchParams, attempt.state);
     } catch (error) {
       throw authorizationResponseError(error, attempt.state);
@@ -276,7 +291,7 @@ export class OidcClient {
     await this.verifyIdTokenSignature(as, response);
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
     if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
-    if (tenant) checkTenantClaims(tenant, claims, responseIssuer);
+    tenant?.checkClaims(claims, responseIssuer);
     return { ...this.toSession(result, claims, undefined, requestedAt), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}) };
   }
 
@@ -286,8 +301,7 @@ export class OidcClient {
    * is checked with the discovered object, whose JWKS cache lives across renewals.
    */
   private tokenIssuerServer(as: oauth.AuthorizationServer, response: Response): Promise<oauth.AuthorizationServer> {
-    const tenant = this.config.tenantIssuer;
-    return tenant ? tokenResponseServer(tenant, as, response) : Promise.resolve(as);
+    return this.tenant ? this.tenant.tokenServer(as, response) : Promise.resolve(as);
   }
 
   /**
@@ -377,7 +391,7 @@ export class OidcClient {
     // Rotated (a new refresh token came): the one presented is spent, the response must not be lost.
     const rotated = typeof result.refresh_token === 'string' && result.refresh_token !== previous.refreshToken;
     await this.verifyIdTokenSignature(as, response, rotated);
-    if (this.config.tenantIssuer) checkTenantClaims(this.config.tenantIssuer, claims);
+    this.tenant?.checkClaims(claims);
     // With tenantIssuer, the same iss also keeps the tenant of the sign-in.
     checkRefreshedIdToken(claims, previous.idTokenClaims);
     return this.toSession(result, claims, previous, requestedAt);
