@@ -110,6 +110,15 @@ test.describe('Entra ID, multi-tenant: tenantIssuer', () => {
     await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
   });
 
+  test('renews by hidden iframe too: the prompt=none answer of tenant A is taken', async ({ demoPage, rig }) => {
+    const { page } = await demoPage('iframe', { testOverride: recipe() });
+    await signInFromHome(page);
+    await page.getByTestId('renew').click();
+    await waitForEvents(page, 'token_renewed', 1);
+    assert.equal(await page.getByTestId('status').textContent(), 'authenticated');
+    assert.equal((await rig.counters()).authorizeNone, 1);
+  });
+
   const refused = [
     ['tid-other-tenant', 'the tid of tenant B with the issuer of A', 'id_token_invalid'],
     ['tid-common', 'tid "common" with the template filled with it', 'id_token_invalid'],

@@ -165,8 +165,6 @@ export const RESERVED_AUTHORIZE_PARAMS = [
 const RESERVED_TOKEN_PARAMS = ['client_id', 'grant_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token'];
 /** The placeholder of a tenant-templated issuer (tenantIssuer.template). */
 export const TENANT_PLACEHOLDER = '{tenantid}';
-/** A tenant id as tenantIssuer accepts it: a GUID, in lower case (as Entra ID writes `tid`). */
-export const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Resolves app-relative URLs during server-side rendering, where no URL is used. */
 const SERVER_ORIGIN = 'http://server.invalid';
@@ -372,18 +370,23 @@ function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer']>, aut
   return { template, allowedTenants: allowed ? [...allowed] : null };
 }
 
-/** Dev mode: mistakes that would refuse every sign-in, and a warning for an app open to any tenant. */
+/**
+ * Dev mode: mistakes that would refuse every sign-in (a tenant id that is not a lower-case GUID
+ * never matches, as TENANT_ID in protocol/tenant-issuer.ts requires), and a warning for an app
+ * open to any tenant.
+ */
 function checkTenantIssuerShape(authority: string, allowed: readonly string[] | undefined): void {
   if (/\{tenantid\}|%7btenantid%7d/i.test(authority)) {
     throw configError('authority', `must be the URL discovery is fetched from, not the issuer template (got "${authority}"): for Entra ID, "https://login.microsoftonline.com/organizations/v2.0".`);
   }
-  if (allowed && (allowed.length === 0 || !allowed.every((tenant) => typeof tenant === 'string' && TENANT_ID.test(tenant)))) {
+  if (allowed && (allowed.length === 0 || !allowed.every((tenant) => typeof tenant === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenant)))) {
     throw configError(
       'tenantIssuer.allowedTenants',
       `must be a non-empty array of tenant ids, lower-case GUIDs such as "72f988bf-86f1-41af-91ab-2d7cd011db47" (got ${JSON.stringify(allowed)}); leave it out to let any tenant sign in.`,
     );
   }
   if (!allowed) {
+    // eslint-disable-next-line no-console -- a dev-mode diagnostic, dropped from production builds
     console.warn(
       'ngx-oidc-session: config.tenantIssuer has no allowedTenants: a user of any tenant of this OP can sign in (the issuer check only ties each ID token to its own tid). Set allowedTenants unless the app is meant for every tenant, and have your API authorise by tid.',
     );

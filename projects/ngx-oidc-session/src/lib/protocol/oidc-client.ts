@@ -13,7 +13,7 @@ import { AuthorizationAttempt } from '../state/sign-in-attempts';
 import { callbackUrlMismatch, runSilentIframe } from './iframe-renew';
 import { opFetch } from './oidc-http';
 import { toAuthError } from './protocol-errors';
-import type { TenantIssuerChecks } from './tenant-issuer';
+import { TenantIssuerChecks } from './tenant-issuer';
 
 export interface AuthorizationRequestOptions {
   readonly redirectUri: string;
@@ -75,12 +75,13 @@ export class OidcClient {
   /** How often this page fetched the JWKS, and when the last answer came (Clock time). */
   private readonly jwksFetches = { count: 0, answeredAt: 0 };
   private readonly requestOptions: RequestOptions;
-  /** config.tenantIssuer's checks, once loaded (discover()); null without tenantIssuer. */
-  private tenant: TenantIssuerChecks | null = null;
+  /** config.tenantIssuer's checks; null without tenantIssuer. */
+  private readonly tenant: TenantIssuerChecks | null;
 
   constructor(private readonly context: OidcClientContext) {
     this.config = context.config;
     this.dpop = context.dpop ?? null;
+    this.tenant = this.config.tenantIssuer ? new TenantIssuerChecks(this.config.tenantIssuer) : null;
     this.client = { client_id: this.config.clientId, [oauth.clockTolerance]: this.config.clockToleranceSeconds };
     const fetch = opFetch(context.fetch, REQUEST_TIMEOUT_MS);
     this.requestOptions = {
@@ -105,7 +106,7 @@ export class OidcClient {
    * refetch rules apply across renewals.
    */
   discover(): Promise<oauth.AuthorizationServer> {
-    this.metadata ??= this.loadTenantChecks().then(() => this.loadMetadata()).then((metadata) => {
+    this.metadata ??= this.loadMetadata().then((metadata) => {
       this.jwksUri = metadata.jwks_uri ?? null;
       return metadata;
     }).catch((error: unknown) => {
@@ -113,21 +114,6 @@ export class OidcClient {
       throw error;
     });
     return this.metadata;
-  }
-
-  /**
-   * config.tenantIssuer's checks come in a chunk of their own, fetched before the first
-   * discovery (every flow discovers before it needs them): an app without tenantIssuer never
-   * downloads them.
-   */
-  private async loadTenantChecks(): Promise<void> {
-    const tenant = this.config.tenantIssuer;
-    if (!tenant || this.tenant) return;
-    try {
-      this.tenant = new (await import('./tenant-issuer')).TenantIssuerChecks(tenant);
-    } catch {
-      throw new AuthError('network_error', ngDevMode ? 'The tenantIssuer checks (a lazy chunk of ngx-oidc-session) could not be loaded.' : '', true);
-    }
   }
 
   private async loadMetadata(): Promise<oauth.AuthorizationServer> {

@@ -15,7 +15,8 @@ const issuerOf = (tid: string) => `${ORIGIN}/${tid}/v2.0`;
 async function entra(tenantIssuer: { template: string; allowedTenants?: string[] } | null = { template: TEMPLATE, allowedTenants: [TENANT_A] }, discoveredIssuer = TEMPLATE) {
   const harness = await AuthHarness.create({ authority: AUTHORITY, ...(tenantIssuer ? { tenantIssuer } : {}) });
   harness.op.handlers[DISCOVERY] = () => harness.op.json({ ...harness.op.metadata, issuer: discoveredIssuer });
-  harness.op.idTokenOverrides = { iss: issuerOf(TENANT_A), tid: TENANT_A };
+  // A name beyond ASCII: the tid is read from the token before its checks, the claims after.
+  harness.op.idTokenOverrides = { iss: issuerOf(TENANT_A), tid: TENANT_A, name: 'Zoë Brontë 山田' };
   return harness;
 }
 
@@ -41,6 +42,7 @@ describe('tenantIssuer (Entra ID multi-tenant issuer)', () => {
     await signIn(harness);
     expect(harness.auth.state().status).toBe('authenticated');
     expect(harness.auth.state().user?.['tid']).toBe(TENANT_A);
+    expect(harness.auth.state().user?.name).toBe('Zoë Brontë 山田');
     expect((await harness.runNextTimer()).type).toBe('token_renewed');
     expect(harness.auth.state().status).toBe('authenticated');
     await harness.load();
