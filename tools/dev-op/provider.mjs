@@ -114,7 +114,7 @@ const escapeHtml = (value) =>
  * @param {string} [params.apiAudience] the demo API's identifier: a `resource` (RFC 8707) naming it
  *   gets a JWT access token with that `aud`; no other resource is known
  */
-export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '', dpopNonceRequired = () => true, autoConfirmLogout = () => false, apiAudience }) {
+export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, store, cookiePrefix = '', dpopNonceRequired = () => true, autoConfirmLogout = () => false, apiAudience, spaRefreshLifetime = () => null }) {
   const allowedOrigins = new Set(appOrigins);
 
   const configuration = {
@@ -167,6 +167,9 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
         // cannot extend a public client's session forever (oidc-provider's default policy).
         const rotated = ctx?.oidc?.entities?.RotatedRefreshToken;
         if (rotated && client.clientAuthMethod === 'none') return rotated.remainingTTL;
+        // A fixed life for the public clients' refresh tokens (Entra ID's 24 hours for SPAs),
+        // which the rule above keeps from being extended by rotation.
+        if (client.clientAuthMethod === 'none' && spaRefreshLifetime()) return spaRefreshLifetime();
         return ttl.refreshTokenTtl;
       },
     },

@@ -11,6 +11,7 @@ import { createApiHandler } from './api.mjs';
 import { resolveConfig } from './config.mjs';
 import { API_NONCE_GRACE_MS, API_NONCE_ROTATION_MS, DPoPCheckError, IAT_WINDOW_SECONDS, checkProof, createApiNonce, createReplayCache } from './dpop.mjs';
 import { redirectUrisFor } from './provider.mjs';
+import { ENTRA_TENANTS } from './test-hooks.mjs';
 import { startDevEnvironment } from './server.mjs';
 
 const APP = 'http://localhost:4200';
@@ -474,6 +475,100 @@ describe('dev OP in test mode', () => {
       tokenRefreshWithDPoP: 0,
       tokenDPoPNonceChallenges: 0,
     });
+  });
+
+  test('issuer quirk tenant-template (Entra ID): templated and tenant discovery, tenant A\'s ID tokens and iss, tenant tampers', async () => {
+    await hook('reset', {});
+    await hook('quirks', { issuer: 'tenant-template' });
+    const tenantIssuer = (tid) => `${env.issuer}/${tid}/v2.0`;
+    const discover = (prefix) => fetch(`${env.issuer}${prefix}/.well-known/openid-configuration`, { headers: { Origin: APP } });
+    const templated = await discover('/organizations/v2.0');
+    assert.equal(templated.headers.get('access-control-allow-origin'), APP);
+    const templatedAs = await templated.json();
+    assert.equal(templatedAs.issuer, `${env.issuer}/{tenantid}/v2.0`);
+    assert.equal(templatedAs.token_endpoint, as.token_endpoint);
+    assert.equal((await (await discover('/common/v2.0')).json()).issuer, `${env.issuer}/{tenantid}/v2.0`);
+    assert.equal((await (await discover(`/${ENTRA_TENANTS.a}/v2.0`)).json()).issuer, tenantIssuer(ENTRA_TENANTS.a));
+    assert.equal((await (await discover('')).json()).issuer, env.issuer, "the OP's own discovery is unchanged");
+
+    const flow = await authorize(new Browser());
+    assert.equal(flow.callback.searchParams.get('iss'), tenantIssuer(ENTRA_TENANTS.a));
+    // Tenant A's issuer is what oauth4webapi must find in the ID token, signed with a published key.
+    const tenantAs = { ...as, issuer: tenantIssuer(ENTRA_TENANTS.a) };
+    const client = { client_id: flow.clientId };
+    const params = oauth.validateAuthResponse(tenantAs, client, flow.callback, flow.state);
+    const response = await oauth.authorizationCodeGrantRequest(tenantAs, client, oauth.None(), params, REDIRECT_URI, flow.verifier, insecure);
+    const result = await oauth.processAuthorizationCodeResponse(tenantAs, client, response, { expectedNonce: flow.nonce, requireIdToken: true });
+    await oauth.validateApplicationLevelSignature(tenantAs, response, insecure);
+    assert.equal(oauth.getValidatedIdTokenClaims(result).tid, ENTRA_TENANTS.a);
+
+    const claimsOf = (tokens) => JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
+    const tampered = [
+      ['tid-other-tenant', ENTRA_TENANTS.b, tenantIssuer(ENTRA_TENANTS.a)],
+      ['tid-common', 'common', tenantIssuer('common')],
+      ['tid-upper-case', ENTRA_TENANTS.a.toUpperCase(), tenantIssuer(ENTRA_TENANTS.a.toUpperCase())],
+      ['tenant-b', ENTRA_TENANTS.b, tenantIssuer(ENTRA_TENANTS.b)],
+      ['iss-other-host', ENTRA_TENANTS.a, tenantIssuer(ENTRA_TENANTS.a).replace('localhost', '127.0.0.1')],
+    ];
+    let refreshToken = result.refresh_token;
+    for (const [what, tid, iss] of tampered) {
+      await hook('tenant-tamper', { what });
+      // Read raw: the tampered claims are what a client must refuse.
+      const raw = await (await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, insecure)).json();
+      refreshToken = raw.refresh_token;
+      assert.deepEqual([claimsOf(raw).tid, claimsOf(raw).iss], [tid, iss], what);
+    }
+    const untampered = await (await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, insecure)).json();
+    assert.deepEqual([claimsOf(untampered).tid, claimsOf(untampered).iss], [ENTRA_TENANTS.a, tenantIssuer(ENTRA_TENANTS.a)], 'tampers are one-shot');
+
+    await hook('tenant-tamper', { what: 'response-iss-tenant-b' });
+    assert.equal((await authorize(new Browser())).callback.searchParams.get('iss'), tenantIssuer(ENTRA_TENANTS.b));
+    const unknown = await fetch(`${env.issuer}/__test/tenant-tamper`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ what: 'tid' }) });
+    assert.equal(unknown.status, 400);
+
+    await hook('reset', {});
+    assert.equal((await discover('/organizations/v2.0')).status, 404, 'the tenant paths exist only in the quirk');
+  });
+
+  test('issuer quirk trailing-slash: discovery at /realms/dev names the issuer with a slash', async () => {
+    await hook('reset', {});
+    await hook('quirks', { issuer: 'trailing-slash' });
+    const discovered = await (await fetch(`${env.issuer}/realms/dev/.well-known/openid-configuration`)).json();
+    assert.equal(discovered.issuer, `${env.issuer}/realms/dev/`);
+    await hook('reset', {});
+  });
+
+  test('quirks revocation absent and spaRefreshLifetime (Entra ID single tenant): no revocation endpoint; a fixed refresh token life that rotation does not extend', async () => {
+    await hook('reset', {});
+    const setQuirk = (body) => fetch(`${env.issuer}/__test/quirks`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    for (const bad of [{ revocation: 'cors' }, { spaRefreshLifetime: 0 }, { spaRefreshLifetime: '60' }, { issuer: 'proxy' }]) {
+      assert.equal((await setQuirk(bad)).status, 400, JSON.stringify(bad));
+    }
+    assert.deepEqual(await hook('quirks', { revocation: 'absent', spaRefreshLifetime: 120 }), { ...(await hook('quirks')), revocation: 'absent', spaRefreshLifetime: 120 });
+    const discovered = await (await fetch(`${env.issuer}/.well-known/openid-configuration`)).json();
+    assert.equal(discovered.revocation_endpoint, undefined);
+    assert.equal((await fetch(as.revocation_endpoint, { method: 'POST', headers: { Origin: APP } })).status, 404);
+
+    const introspect = async (token) =>
+      (
+        await fetch(as.introspection_endpoint, {
+          method: 'POST',
+          headers: { Authorization: `Basic ${Buffer.from('demo-api:demo-api-secret').toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token }),
+        })
+      ).json();
+    const first = await exchange(await authorize(new Browser()));
+    const before = await introspect(first.refresh_token);
+    assert.equal(before.exp - before.iat, 120);
+    // The OP counts lifetimes in whole seconds: the refresh must come in a later second than the
+    // sign-in, or a sliding life would give the same exp. No event marks that; the OP's clock decides.
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 50));
+    const rotated = await refresh('ngx-oidc-demo', first.refresh_token);
+    const after = await introspect(rotated.refresh_token);
+    assert.ok(after.iat > before.iat, 'a new refresh token');
+    assert.equal(after.exp, before.exp, 'the same end of life: not extended by the refresh');
+    await hook('reset', {});
+    assert.equal((await fetch(`${env.issuer}/.well-known/openid-configuration`).then((r) => r.json())).revocation_endpoint, as.revocation_endpoint);
   });
 
   test('pushed authorization requests: offered, CORS for the app, recorded per client, and switchable', async () => {

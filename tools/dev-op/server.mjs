@@ -51,7 +51,8 @@ export async function startDevEnvironment(options = {}) {
   const state = config.testMode ? testHooks.createTestState(ttl) : undefined;
   const dpopNonceRequired = () => state?.dpop.opNonceRequired ?? true;
   const autoConfirmLogout = () => (state ? testHooks.autoConfirmsLogout(state) : false);
-  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store, dpopNonceRequired, autoConfirmLogout, apiAudience: apiUrl });
+  const spaRefreshLifetime = () => state?.quirks.spaRefreshLifetime ?? null;
+  const provider = createProvider({ issuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store, dpopNonceRequired, autoConfirmLogout, apiAudience: apiUrl, spaRefreshLifetime });
   const partnerProvider = createProvider({ issuer: partnerIssuer, appOrigins: config.appOrigins, appUrls: config.appUrls, ttl, store: createStore(), cookiePrefix: 'partner' });
 
   if (log) {

@@ -71,11 +71,12 @@ export const PAR_MODES = ['offered', 'off', 'required'];
  */
 export const REFRESH_ID_TOKEN_MODES = ['repeat-nonce', 'omit-nonce', 'other-nonce', 'other-auth_time'];
 /**
- * The revocation endpoint (RFC 7009): `ok`, or `cors-blocked`: a request from a browser (one
- * with an Origin) is refused with 403 and no Access-Control-Allow-Origin, and nothing is
- * revoked, as Okta has answered apps whose origin it does not trust; preflights still pass.
+ * The revocation endpoint (RFC 7009, quirk `revocation`): `ok`; `absent` (Entra ID: not in
+ * discovery, and the route answers 404); or `cors-blocked`: a request from a browser (one with
+ * an Origin) is refused with 403 and no Access-Control-Allow-Origin, and nothing is revoked, as
+ * Okta has answered apps whose origin it does not trust; preflights still pass.
  */
-export const REVOCATION_MODES = ['ok', 'cors-blocked'];
+export const REVOCATION_MODES = ['ok', 'absent', 'cors-blocked'];
 /**
  * How the token endpoint authenticates the public clients: `none` (as registered), or
  * `secret-required`: a code or refresh grant without client_secret gets 400 invalid_request
@@ -116,6 +117,26 @@ export const UNROTATED_REFRESH_TOKEN_MODES = ['echoed', 'omitted'];
 export function autoConfirmsLogout(state) {
   return state.quirks.endSession in VENDOR_LOGOUT;
 }
+/**
+ * How the OP's issuer differs from its authority (quirk `issuer`). `tenant-template`: Microsoft
+ * Entra ID's tenants. Discovery at `/organizations/v2.0` (and `/common/v2.0`) names the issuer
+ * template `<op>/{tenantid}/v2.0`, discovery at `/<tenant A>/v2.0` tenant A's concrete issuer
+ * `<op>/<tenant A>/v2.0`; every ID token is signed again (with a published test key) with that
+ * concrete issuer and `tid` = tenant A, and authorization responses carry it as `iss`.
+ * `trailing-slash`: discovery at `/realms/dev` names `<op>/realms/dev/` (Keycloak spelled with
+ * a slash), which an authority without it must refuse.
+ */
+export const ISSUER_MODES = ['normal', 'tenant-template', 'trailing-slash'];
+/** The tenants of the `tenant-template` quirk: users sign in to A; B is another tenant, for the tampers. */
+export const ENTRA_TENANTS = Object.freeze({ a: '5b1f7c3e-2d4a-4e6b-9c8d-0a1b2c3d4e5f', b: 'c0ffee00-1234-4abc-8def-0123456789ab' });
+/**
+ * One-shot tampers of the `tenant-template` quirk (POST /__test/tenant-tamper), on the next ID
+ * token from the token endpoint (code or refresh grant), or the next authorization response:
+ * `tid-other-tenant` (tid B, iss A), `tid-common` (tid and iss with "common"), `tid-upper-case`
+ * (A in upper case, in tid and iss), `tenant-b` (tid and iss of B), `iss-other-host` (A's issuer
+ * on 127.0.0.1), `response-iss-tenant-b` (the authorization response's iss is B's issuer).
+ */
+export const TENANT_TAMPERS = ['tid-other-tenant', 'tid-common', 'tid-upper-case', 'tenant-b', 'iss-other-host', 'response-iss-tenant-b'];
 
 const TAMPERED_ISSUER = 'https://tampered-issuer.example';
 const LOG_LIMIT = 1000;
@@ -157,6 +178,9 @@ export function createTestState(ttl) {
       endSession: 'rp-initiated',
       audience: 'off',
       unrotatedRefreshToken: 'echoed',
+      issuer: 'normal',
+      // Entra ID's SPA refresh tokens: a fixed life (seconds) for the public clients' refresh tokens, not extended by rotation; null: the usual TTL.
+      spaRefreshLifetime: null,
     },
     /** Requests at the vendor logout routes (endSession auth0-v2, cognito): path, parameter names and status, never values. */
     vendorLogoutLog: [],
@@ -290,6 +314,8 @@ export function createTestState(ttl) {
       state.quirks.audience = 'off';
       state.quirks.unrotatedRefreshToken = 'echoed';
       state.vendorLogoutLog.length = 0;
+      state.quirks.issuer = 'normal';
+      state.quirks.spaRefreshLifetime = null;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -485,9 +511,18 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.audience !== undefined) state.quirks.audience = body.audience;
       if (body.unrotatedRefreshToken !== undefined && !UNROTATED_REFRESH_TOKEN_MODES.includes(body.unrotatedRefreshToken)) throw new HookError(400, `"unrotatedRefreshToken" must be one of ${UNROTATED_REFRESH_TOKEN_MODES.join(', ')}`);
       if (body.unrotatedRefreshToken !== undefined) state.quirks.unrotatedRefreshToken = body.unrotatedRefreshToken;
+      if (body.issuer !== undefined && !ISSUER_MODES.includes(body.issuer)) throw new HookError(400, `"issuer" must be one of ${ISSUER_MODES.join(', ')}`);
+      if (body.issuer !== undefined) state.quirks.issuer = body.issuer;
+      if (body.spaRefreshLifetime !== undefined && body.spaRefreshLifetime !== null && !(Number.isInteger(body.spaRefreshLifetime) && body.spaRefreshLifetime > 0)) throw new HookError(400, '"spaRefreshLifetime" must be a positive number of seconds or null');
+      if (body.spaRefreshLifetime !== undefined) state.quirks.spaRefreshLifetime = body.spaRefreshLifetime;
       return { ...state.quirks };
     },
     'GET /__test/vendor-logout-requests': () => state.vendorLogoutLog,
+    'POST /__test/tenant-tamper': (body) => {
+      if (!TENANT_TAMPERS.includes(body.what)) throw new HookError(400, `"what" must be one of ${TENANT_TAMPERS.join(', ')}`);
+      state.tampers.add(body.what);
+      return { pending: [...state.tampers] };
+    },
     'GET /__test/authorization-requests': () => state.authorizationLog,
     'POST /__test/authorization-requests/reset': () => {
       state.authorizationLog = { pushed: [], authorize: [] };
@@ -872,7 +907,62 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     }
     if (state.quirks.endSession === 'absent' || state.quirks.endSession === 'auth0-v2') delete rest.end_session_endpoint;
     if (state.quirks.endSession === 'cognito') rest.end_session_endpoint = `${issuer}${VENDOR_LOGOUT.cognito.path}`;
+    // issuer: the issuer the discovery path in use announces (discoveryIssuerFor).
+    if (ctx.state.discoveryIssuer) rest.issuer = ctx.state.discoveryIssuer;
+    if (state.quirks.revocation === 'absent') delete rest.revocation_endpoint;
     ctx.body = rest;
+  }
+
+  const tenantIssuer = (tid) => `${issuer}/${tid}/v2.0`;
+
+  /**
+   * The issuer a discovery path announces under the `issuer` quirk, or undefined for the OP's
+   * own discovery path (and for every path when the quirk is off: those are then 404s).
+   */
+  function discoveryIssuerFor(path) {
+    const [, prefix] = /^(.*)\/\.well-known\/openid-configuration$/.exec(path) ?? [];
+    if (!prefix) return undefined;
+    if (state.quirks.issuer === 'tenant-template') {
+      if (prefix === '/organizations/v2.0' || prefix === '/common/v2.0') return tenantIssuer('{tenantid}');
+      if (prefix === `/${ENTRA_TENANTS.a}/v2.0`) return tenantIssuer(ENTRA_TENANTS.a);
+    }
+    if (state.quirks.issuer === 'trailing-slash' && prefix === '/realms/dev') return `${issuer}/realms/dev/`;
+    return undefined;
+  }
+
+  /**
+   * `tenant-template`: the ID token of a token response as Entra ID would issue it for tenant A
+   * (its concrete issuer and tid), or as a pending tenant tamper changes it; signed again with
+   * the test signing key, which the JWKS publishes (a new one if none signs yet).
+   */
+  function tenantIdToken(ctx) {
+    const body = ctx.body;
+    if (ctx.status !== 200 || !body || typeof body !== 'object' || typeof body.id_token !== 'string') return;
+    const claims = JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString());
+    let tid = ENTRA_TENANTS.a;
+    let iss = tenantIssuer(tid);
+    if (state.takeTamper('tid-other-tenant')) tid = ENTRA_TENANTS.b;
+    else if (state.takeTamper('tid-common')) iss = tenantIssuer((tid = 'common'));
+    else if (state.takeTamper('tid-upper-case')) iss = tenantIssuer((tid = tid.toUpperCase()));
+    else if (state.takeTamper('tenant-b')) iss = tenantIssuer((tid = ENTRA_TENANTS.b));
+    else if (state.takeTamper('iss-other-host')) iss = iss.replace('//localhost:', '//127.0.0.1:');
+    if (!state.keys.signing) state.changeSigningKey('rotate');
+    const key = state.keys.signing;
+    const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: key.kid }));
+    const payload = base64url(JSON.stringify({ ...claims, iss, tid }));
+    const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(key.privateKey).toString('base64url');
+    ctx.body = { ...body, id_token: `${header}.${payload}.${signature}` };
+  }
+
+  /** `tenant-template`: the authorization response's iss (RFC 9207) is the tenant's concrete issuer. */
+  function tenantResponseIss(ctx) {
+    if (ctx.status < 300 || ctx.status >= 400) return;
+    const response = authorizationResponse(ctx.response.get('Location'), issuer);
+    if (!response || !response.params.has('iss')) return;
+    response.params.set('iss', tenantIssuer(state.takeTamper('response-iss-tenant-b') ? ENTRA_TENANTS.b : ENTRA_TENANTS.a));
+    const status = ctx.status;
+    ctx.redirect(response.write());
+    ctx.status = status;
   }
 
   function refuseUnpushed(ctx) {
@@ -973,6 +1063,9 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (ctx.path === '/__test' || ctx.path.startsWith('/__test/')) return answerHook(ctx);
     const vendorLogout = VENDOR_LOGOUT[state.quirks.endSession];
     if (vendorLogout && ctx.method === 'GET' && ctx.path === vendorLogout.path) return answerVendorLogout(ctx, vendorLogout);
+    // issuer: another discovery path, served as the OP's own, with the issuer it announces.
+    ctx.state.discoveryIssuer = discoveryIssuerFor(ctx.path);
+    if (ctx.state.discoveryIssuer) ctx.path = '/.well-known/openid-configuration';
 
     const endpoint = endpointOf(ctx.path);
     const preflight = ctx.method === 'OPTIONS';
@@ -982,6 +1075,11 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (preflight) return next();
 
     if (endpoint === 'par' && state.quirks.par === 'off') {
+      ctx.status = 404;
+      ctx.body = { error: 'not_found' };
+      return undefined;
+    }
+    if (endpoint === 'revocation' && state.quirks.revocation === 'absent') {
       ctx.status = 404;
       ctx.body = { error: 'not_found' };
       return undefined;
@@ -1016,9 +1114,11 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     if (endpoint === 'token' && (state.quirks.refreshIdToken !== 'repeat-nonce' || state.quirks.idTokenIss !== 'as-issued')) changeIdToken(ctx);
     if (endpoint === 'token' && state.quirks.unrotatedRefreshToken === 'omitted') omitUnrotatedRefreshToken(ctx);
     if (endpoint === 'token') resignIdToken(ctx);
+    if (endpoint === 'token' && state.quirks.issuer === 'tenant-template') tenantIdToken(ctx);
     if (endpoint === 'jwks') publishTestKeys(ctx);
     if (endpoint === 'discovery') adjustDiscovery(ctx);
     if (pushedForm) rememberPushedRequest(ctx, pushedForm);
+    if (endpoint === 'authorize' && state.quirks.issuer === 'tenant-template') tenantResponseIss(ctx);
     if (endpoint === 'authorize' && (state.tampers.has('state') || state.tampers.has('iss'))) {
       tamperAuthorizationResponse(ctx);
     }

@@ -122,6 +122,25 @@ export interface AuthConfig {
   readonly pushedAuthorization?: PushedAuthorizationMode;
   /** The OP's logout endpoint and its parameters; see {@link LogoutConfig}. Default: RP-Initiated Logout at the discovered end_session_endpoint. */
   readonly logout?: LogoutConfig;
+  /**
+   * Only for an OP whose discovery `issuer` is a template, as Microsoft Entra ID's multi-tenant
+   * authorities (`/organizations/v2.0`, `/common/v2.0`) announce
+   * `https://login.microsoftonline.com/{tenantid}/v2.0`. `template` is that issuer, verbatim:
+   * `{tenantid}` once, as a whole path segment, on the authority's origin. Each ID token must
+   * then carry a `tid` (a lower-case GUID) and an `iss` equal to the template with that `tid`
+   * in place of `{tenantid}`. `allowedTenants` (lower-case GUIDs) limits the tenants that may
+   * sign in; without it, any tenant of that OP can. Everything else is checked as usual.
+   */
+  readonly tenantIssuer?: {
+    readonly template: string;
+    readonly allowedTenants?: readonly string[];
+  };
+}
+
+/** tenantIssuer after validation: allowedTenants null when any tenant may sign in. */
+export interface ResolvedTenantIssuer {
+  readonly template: string;
+  readonly allowedTenants: readonly string[] | null;
 }
 
 /** The config after validation and defaults; URLs resolved against the app's origin. */
@@ -148,6 +167,8 @@ export interface ResolvedAuthConfig {
   readonly storageNamespace: string;
   /** The withName() name of a named instance; absent for the default instance. */
   readonly instanceName?: string;
+  /** Set only when the app configured tenantIssuer. */
+  readonly tenantIssuer?: ResolvedTenantIssuer;
 }
 
 export const AUTH_CONFIG = new InjectionToken<ResolvedAuthConfig>('ngx-oidc-session config');
@@ -172,6 +193,8 @@ export const RESERVED_AUTHORIZE_PARAMS = [
   'dpop_jkt',
 ];
 const RESERVED_TOKEN_PARAMS = ['client_id', 'grant_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token'];
+/** The placeholder of a tenant-templated issuer (tenantIssuer.template). */
+export const TENANT_PLACEHOLDER = '{tenantid}';
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Resolves app-relative URLs during server-side rendering, where no URL is used. */
 const SERVER_ORIGIN = 'http://server.invalid';
@@ -342,6 +365,7 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
     pushedAuthorization,
     logout: resolveLogout(config.logout),
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
+    ...(config.tenantIssuer === undefined ? {} : { tenantIssuer: resolveTenantIssuer(config.tenantIssuer, authority, authorityUrl) }),
   };
 }
 
@@ -373,6 +397,61 @@ function resolveLogout({ dialect = 'rp-initiated', endpoint }: LogoutConfig = {}
     );
   }
   return { dialect, endpoint: url.href };
+}
+
+/**
+ * Kept in production: tenantIssuer replaces the exact issuer check of discovery and ID tokens
+ * (OIDC Discovery 4.3, OIDC Core 3.1.3.7 step 2) by a bound one, so the bounds are checked
+ * here: the template, filled with a tenant id, must be a canonical URL (issuers are compared as
+ * strings) on the authority's own origin, so over https outside loopback as the authority is,
+ * with `{tenantid}` as a whole path segment, so that no tid can move the issuer to another host
+ * or path. A second `{tenantid}` cannot pass: the URL parser percent-encodes its braces. The
+ * allow-list must be a list (a string would match by substring). The rest is dev-mode advice.
+ */
+function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer']>, authority: string, authorityUrl: URL): ResolvedTenantIssuer {
+  const template = String(value?.template);
+  const sample = '00000000-0000-0000-0000-000000000000';
+  let filled: URL | undefined;
+  try {
+    filled = new URL(template.replace(TENANT_PLACEHOLDER, sample));
+  } catch {
+    // refused below
+  }
+  if (!filled || filled.href !== template.replace(TENANT_PLACEHOLDER, sample) || /[?#]/.test(template) || !filled.pathname.split('/').includes(sample) || filled.origin !== authorityUrl.origin) {
+    throw configError(
+      'tenantIssuer.template',
+      ngDevMode
+        ? `must be the OP's discovery issuer verbatim, with "${TENANT_PLACEHOLDER}" once as a whole path segment, no query or fragment, on the origin of config.authority (${authorityUrl.origin}), e.g. "https://login.microsoftonline.com/{tenantid}/v2.0" (got "${template}").`
+        : '',
+    );
+  }
+  const allowed = value.allowedTenants;
+  if (allowed !== undefined && !Array.isArray(allowed)) throw configError('tenantIssuer.allowedTenants', ngDevMode ? 'must be an array of tenant ids.' : '');
+  if (ngDevMode) checkTenantIssuerShape(authority, allowed);
+  return { template, allowedTenants: allowed ? [...allowed] : null };
+}
+
+/**
+ * Dev mode: mistakes that would refuse every sign-in (a tenant id that is not a lower-case GUID
+ * never matches, as TENANT_ID in protocol/tenant-issuer.ts requires), and a warning for an app
+ * open to any tenant.
+ */
+function checkTenantIssuerShape(authority: string, allowed: readonly string[] | undefined): void {
+  if (/\{tenantid\}|%7btenantid%7d/i.test(authority)) {
+    throw configError('authority', `must be the URL discovery is fetched from, not the issuer template (got "${authority}"): for Entra ID, "https://login.microsoftonline.com/organizations/v2.0".`);
+  }
+  if (allowed && (allowed.length === 0 || !allowed.every((tenant) => typeof tenant === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenant)))) {
+    throw configError(
+      'tenantIssuer.allowedTenants',
+      `must be a non-empty array of tenant ids, lower-case GUIDs such as "72f988bf-86f1-41af-91ab-2d7cd011db47" (got ${JSON.stringify(allowed)}); leave it out to let any tenant sign in.`,
+    );
+  }
+  if (!allowed) {
+    // eslint-disable-next-line no-console -- a dev-mode diagnostic, dropped from production builds
+    console.warn(
+      'ngx-oidc-session: config.tenantIssuer has no allowedTenants: a user of any tenant of this OP can sign in (the issuer check only ties each ID token to its own tid). Set allowedTenants unless the app is meant for every tenant, and have your API authorise by tid.',
+    );
+  }
 }
 
 /**

@@ -71,7 +71,12 @@ export type AuthErrorCode =
    * ECDSA P-256, or not a secure context). The app starts unauthenticated and login() rejects;
    * there is no fallback to bearer tokens.
    */
-  | 'dpop_unavailable';
+  | 'dpop_unavailable'
+  /**
+   * config.tenantIssuer with allowedTenants: the ID token (or the authorization response's `iss`)
+   * names a tenant that is not in the list. Nothing is stored.
+   */
+  | 'tenant_not_allowed';
 
 /** What is safe to expose about a failure: protocol error codes, never token material. */
 export interface AuthErrorDetails {

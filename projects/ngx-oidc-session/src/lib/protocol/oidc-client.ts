@@ -13,6 +13,7 @@ import { AuthorizationAttempt } from '../state/sign-in-attempts';
 import { callbackUrlMismatch, runSilentIframe } from './iframe-renew';
 import { opFetch } from './oidc-http';
 import { toAuthError } from './protocol-errors';
+import { TenantIssuerChecks } from './tenant-issuer';
 
 export interface AuthorizationRequestOptions {
   readonly redirectUri: string;
@@ -74,10 +75,13 @@ export class OidcClient {
   /** How often this page fetched the JWKS, and when the last answer came (Clock time). */
   private readonly jwksFetches = { count: 0, answeredAt: 0 };
   private readonly requestOptions: RequestOptions;
+  /** config.tenantIssuer's checks; null without tenantIssuer. */
+  private readonly tenant: TenantIssuerChecks | null;
 
   constructor(private readonly context: OidcClientContext) {
     this.config = context.config;
     this.dpop = context.dpop ?? null;
+    this.tenant = this.config.tenantIssuer ? new TenantIssuerChecks(this.config.tenantIssuer) : null;
     this.client = { client_id: this.config.clientId, [oauth.clockTolerance]: this.config.clockToleranceSeconds };
     const fetch = opFetch(context.fetch, REQUEST_TIMEOUT_MS);
     this.requestOptions = {
@@ -116,9 +120,13 @@ export class OidcClient {
     const cached = this.context.discovery.read();
     if (cached) return cached;
     const issuer = new URL(this.config.authority);
+    const template = this.config.tenantIssuer?.template;
     try {
       const response = await oauth.discoveryRequest(issuer, this.requestOptions);
-      const metadata = await oauth.processDiscoveryResponse(issuer, response);
+      // tenantIssuer: discovery is fetched from the authority, and names the template as its
+      // issuer; oauth4webapi compares its URL form, the raw string is compared after it.
+      const metadata = await oauth.processDiscoveryResponse(template ? new URL(template) : issuer, response);
+      this.tenant?.checkDiscovered(metadata.issuer);
       for (const endpoint of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
         if (typeof metadata[endpoint] !== 'string') {
           throw new AuthError('discovery_failed', ngDevMode ? `The OP's discovery document has no ${endpoint}.` : '');
@@ -127,7 +135,7 @@ export class OidcClient {
       this.context.discovery.write(metadata);
       return metadata;
     } catch (error) {
-      throw toAuthError(error, 'discovery');
+      throw toAuthError(ngDevMode ? withIssuerHint(error, this.config.authority, template) : error, 'discovery');
     }
   }
 
@@ -233,9 +241,13 @@ export class OidcClient {
     // must also have arrived at this attempt's own redirect URI (each instance has its own).
     if (!isResponseAt(responseUrl, attempt.redirectUri)) throw callbackUrlMismatch();
     const as = await this.discover();
+    const tenant = this.tenant;
+    // tenantIssuer: a present `iss` names the tenant's issuer, which oauth4webapi then checks it against.
+    const responseIssuer = tenant ? responseUrl.searchParams.get('iss') : null;
     let callbackParams: URLSearchParams;
     try {
-      callbackParams = oauth.validateAuthResponse(as, this.client, responseUrl.searchParams, attempt.state);
+      const responseAs = tenant ? tenant.responseServer(as, responseIssuer) : as;
+      callbackParams = oauth.validateAuthResponse(responseAs, this.client, responseUrl.searchParams, attempt.state);
     } catch (error) {
       throw authorizationResponseError(error, attempt.state);
     }
@@ -251,7 +263,7 @@ export class OidcClient {
         // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here; and, when the
         // request had max_age, auth_time: it must be present (3.1.2.1) and recent enough
         // (3.1.3.7 step 11), or the user was not authenticated again as asked.
-        const result = await oauth.processAuthorizationCodeResponse(as, this.client, response, {
+        const result = await oauth.processAuthorizationCodeResponse(await this.tokenIssuerServer(as, response), this.client, response, {
           expectedNonce: attempt.nonce,
           requireIdToken: true,
           maxAge: attempt.maxAge,
@@ -265,7 +277,17 @@ export class OidcClient {
     await this.verifyIdTokenSignature(as, response);
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
     if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
+    tenant?.checkClaims(claims, responseIssuer);
     return { ...this.toSession(result, claims, undefined, requestedAt), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}) };
+  }
+
+  /**
+   * The metadata a token response is processed with: the discovered one, or with tenantIssuer
+   * one whose issuer is that of the tenant the ID token names (tenant-issuer.ts). The signature
+   * is checked with the discovered object, whose JWKS cache lives across renewals.
+   */
+  private tokenIssuerServer(as: oauth.AuthorizationServer, response: Response): Promise<oauth.AuthorizationServer> {
+    return this.tenant ? this.tenant.tokenServer(as, response) : Promise.resolve(as);
   }
 
   /**
@@ -341,7 +363,7 @@ export class OidcClient {
           ...options,
           additionalParameters: this.config.tokenParams,
         });
-        return [response, await oauth.processRefreshTokenResponse(as, this.client, response)] as const;
+        return [response, await oauth.processRefreshTokenResponse(await this.tokenIssuerServer(as, response), this.client, response)] as const;
       });
     } catch (error) {
       throw toAuthError(error, 'token');
@@ -356,6 +378,8 @@ export class OidcClient {
     const rotated = typeof result.refresh_token === 'string' && result.refresh_token !== previous.refreshToken;
     try {
       await this.verifyIdTokenSignature(as, response, rotated);
+      this.tenant?.checkClaims(claims);
+      // With tenantIssuer, the same iss also keeps the tenant of the sign-in.
       checkRefreshedIdToken(claims, previous.idTokenClaims);
     } catch (error) {
       // The session ends on a refused ID token: the new refresh token of the refused response
@@ -375,7 +399,8 @@ export class OidcClient {
     const params: Record<string, string> = {};
     if (previous.idToken) params['id_token_hint'] = previous.idToken;
     const session = await this.silentAuthorization(params, this.config.renew.iframeTimeoutSeconds * 1000, previous.dpopJkt);
-    if (session.idTokenClaims.sub !== previous.idTokenClaims.sub) {
+    // A user is sub within its issuer (OIDC Core 2); with tenantIssuer the issuer names the tenant.
+    if (session.idTokenClaims.sub !== previous.idTokenClaims.sub || session.idTokenClaims.iss !== previous.idTokenClaims.iss) {
       throw new AuthError('id_token_invalid', ngDevMode ? 'The silent renewal signed in a different user than the current session.' : '');
     }
     return { ...session, userInfo: previous.userInfo, epoch: previous.epoch, chain: previous.chain, version: previous.version + 1 };
@@ -581,6 +606,33 @@ function authorizationResponseError(error: unknown, expectedState: string): Auth
     }
   }
   return toAuthError(error, 'authorization');
+}
+
+/**
+ * Dev mode: an issuer_mismatch of discovery that says what to change, for the usual causes: an
+ * Entra ID issuer template without config.tenantIssuer, a trailing slash, another host (a
+ * proxy, the OP's hostname setting, 127.0.0.1 for localhost). Other errors pass unchanged.
+ */
+function withIssuerHint(error: unknown, authority: string, template: string | undefined): unknown {
+  if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.JSON_ATTRIBUTE_COMPARISON) return error;
+  const issuer = (error.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
+  if (typeof issuer !== 'string') return error;
+  const expected = template ?? authority;
+  let hint = 'Set config.authority to the issuer exactly as the discovery document writes it.';
+  if (issuer.includes('{tenantid}') && !template) {
+    hint = `It is a Microsoft Entra ID multi-tenant issuer template: set config.tenantIssuer = { template: "${issuer}", allowedTenants: [...] } (see the README, tenantIssuer).`;
+  } else if (issuer.replace(/\/$/, '') === expected.replace(/\/$/, '')) {
+    hint = 'They differ only in a trailing slash: copy the issuer verbatim into config.authority.';
+  } else {
+    try {
+      if (new URL(issuer).host !== new URL(expected).host) {
+        hint = `The hosts differ: use the host the OP names, or fix the OP's hostname setting (a proxy, Keycloak's hostname, 127.0.0.1 for localhost).`;
+      }
+    } catch {
+      // an issuer that is not a URL: the default hint
+    }
+  }
+  return new AuthError('issuer_mismatch', `The OP's discovery document names the issuer "${issuer}", config ${template ? 'tenantIssuer.template' : 'authority'} is "${expected}". ${hint}`);
 }
 
 /**

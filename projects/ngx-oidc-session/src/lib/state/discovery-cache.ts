@@ -32,7 +32,8 @@ export class DiscoveryCache {
         age >= 0 &&
         age < DISCOVERY_CACHE_MS &&
         typeof metadata.issuer === 'string' &&
-        new URL(metadata.issuer).href === new URL(this.config.authority).href &&
+        // tenantIssuer: the template, compared as a string (new URL() would percent-encode its braces).
+        (this.config.tenantIssuer ? metadata.issuer === this.config.tenantIssuer.template : new URL(metadata.issuer).href === new URL(this.config.authority).href) &&
         typeof metadata.authorization_endpoint === 'string' &&
         typeof metadata.token_endpoint === 'string'
       ) {

@@ -1,0 +1,199 @@
+import { AuthErrorCode } from '../core/errors';
+import { AuthHarness } from '../../testing/harness';
+
+// config.tenantIssuer against the fake OP dressed as Entra ID's /organizations authority: its
+// discovery names the template, its ID tokens the tenant's concrete issuer and tid.
+const TENANT_A = '3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b';
+const TENANT_B = '9e8d7c6b-5a49-4382-9170-fedcba987654';
+const ORIGIN = 'https://op.example.com';
+const AUTHORITY = `${ORIGIN}/organizations/v2.0`;
+const TEMPLATE = `${ORIGIN}/{tenantid}/v2.0`;
+const DISCOVERY = '/organizations/v2.0/.well-known/openid-configuration';
+const issuerOf = (tid: string) => `${ORIGIN}/${tid}/v2.0`;
+
+/** A harness whose OP serves a templated discovery at the authority and tenant A's tokens. */
+async function entra(tenantIssuer: { template: string; allowedTenants?: string[] } | null = { template: TEMPLATE, allowedTenants: [TENANT_A] }, discoveredIssuer = TEMPLATE) {
+  const harness = await AuthHarness.create({ authority: AUTHORITY, ...(tenantIssuer ? { tenantIssuer } : {}) });
+  harness.op.handlers[DISCOVERY] = () => harness.op.json({ ...harness.op.metadata, issuer: discoveredIssuer });
+  // A name beyond ASCII: the tid is read from the token before its checks, the claims after.
+  harness.op.idTokenOverrides = { iss: issuerOf(TENANT_A), tid: TENANT_A, name: 'Zoë Brontë 山田' };
+  return harness;
+}
+
+/** Starts a sign-in, sets the OP's next ID token claims, and comes back with `iss` (RFC 9207) as given. */
+async function signIn(harness: AuthHarness, idToken: Record<string, unknown> = {}, iss: string | null = issuerOf(TENANT_A)) {
+  await harness.load();
+  const authorize = await harness.startLogin();
+  harness.op.idTokenOverrides = { ...harness.op.idTokenOverrides, ...idToken };
+  return harness.load(harness.callbackUrl(authorize, { iss }));
+}
+
+function expectRefused(harness: AuthHarness, code: AuthErrorCode) {
+  expect(harness.auth.state().status).toBe('unauthenticated');
+  expect(harness.auth.state().error?.code).toBe(code);
+  expect(harness.storage.getItem(`ngx-oidc-session:spa@${AUTHORITY}:session`)).toBeNull();
+}
+
+const codeGrants = (harness: AuthHarness) => harness.op.requestsTo('/token').filter((request) => String(request.body).includes('grant_type=authorization_code')).length;
+
+describe('tenantIssuer (Entra ID multi-tenant issuer)', () => {
+  it('signs in with a token of an allowed tenant, renews it, and restores the session with the cached discovery', async () => {
+    const harness = await entra();
+    await signIn(harness);
+    expect(harness.auth.state().status).toBe('authenticated');
+    expect(harness.auth.state().user?.['tid']).toBe(TENANT_A);
+    expect(harness.auth.state().user?.name).toBe('Zoë Brontë 山田');
+    expect((await harness.runNextTimer()).type).toBe('token_renewed');
+    expect(harness.auth.state().status).toBe('authenticated');
+    await harness.load();
+    expect(harness.auth.state().status).toBe('authenticated');
+    expect((await harness.runNextTimer()).type).toBe('token_renewed');
+    // The stored discovery (issuer: the template) was taken on the reload, not fetched again.
+    expect(harness.op.requestsTo(DISCOVERY).length).toBe(1);
+  });
+
+  it('accepts any tenant without allowedTenants (a truly multi-tenant app)', async () => {
+    const harness = await entra({ template: TEMPLATE });
+    await signIn(harness, { iss: issuerOf(TENANT_B), tid: TENANT_B }, issuerOf(TENANT_B));
+    expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  describe('discovery', () => {
+    it('refuses a discovered issuer that equals the template only after URL normalisation (percent-encoded braces)', async () => {
+      const harness = await entra(undefined, `${ORIGIN}/%7Btenantid%7D/v2.0`);
+      await harness.load();
+      await expectAsync(harness.auth.login()).toBeRejectedWith(jasmine.objectContaining({ code: 'issuer_mismatch' }));
+    });
+
+    it('refuses a templated discovery issuer without tenantIssuer, with a message that names the option', async () => {
+      const harness = await entra(null);
+      await harness.load();
+      await expectAsync(harness.auth.login()).toBeRejectedWith(jasmine.objectContaining({ code: 'issuer_mismatch', message: jasmine.stringMatching(/tenantIssuer/) }));
+    });
+
+    it('says when the issuer differs from the authority by a trailing slash only', async () => {
+      const harness = await AuthHarness.create({ authority: `${ORIGIN}/realms/main` });
+      harness.op.handlers['/realms/main/.well-known/openid-configuration'] = () => harness.op.json({ ...harness.op.metadata, issuer: `${ORIGIN}/realms/main/` });
+      await harness.load();
+      await expectAsync(harness.auth.login()).toBeRejectedWith(jasmine.objectContaining({ code: 'issuer_mismatch', message: jasmine.stringMatching(/trailing slash/) }));
+    });
+
+    it('says when the issuer names another host than the authority (a proxy, 127.0.0.1 for localhost)', async () => {
+      const harness = await AuthHarness.create();
+      harness.op.metadata['issuer'] = 'https://internal.example.com';
+      await harness.load();
+      await expectAsync(harness.auth.login()).toBeRejectedWith(jasmine.objectContaining({ code: 'issuer_mismatch', message: jasmine.stringMatching(/hosts differ/) }));
+    });
+  });
+
+  describe('ID token', () => {
+    const refused: [string, Record<string, unknown>, AuthErrorCode][] = [
+      ['the tid of another tenant with the issuer of A', { tid: TENANT_B }, 'id_token_invalid'],
+      ['no tid', { tid: undefined }, 'id_token_invalid'],
+      ['tid "common", with the template filled with it', { tid: 'common', iss: issuerOf('common') }, 'id_token_invalid'],
+      ['an upper-case tid, with the template filled with it', { tid: TENANT_A.toUpperCase(), iss: issuerOf(TENANT_A.toUpperCase()) }, 'id_token_invalid'],
+      ['a tid that is not a string', { tid: 42 }, 'id_token_invalid'],
+      ['the issuer of A on another host', { iss: `https://evil.example.com/${TENANT_A}/v2.0` }, 'id_token_invalid'],
+      ['the template itself as issuer', { iss: TEMPLATE }, 'id_token_invalid'],
+    ];
+    for (const [what, claims, code] of refused) {
+      it(`refuses ${what} (${code}), storing nothing`, async () => {
+        const harness = await entra();
+        await signIn(harness, claims);
+        expectRefused(harness, code);
+      });
+    }
+
+    it('refuses the issuer and tid of a tenant outside allowedTenants (tenant_not_allowed)', async () => {
+      const harness = await entra();
+      // An OP that sends no iss in the response: the ID token is the only place the tenant shows.
+      harness.op.metadata['authorization_response_iss_parameter_supported'] = false;
+      await signIn(harness, { iss: issuerOf(TENANT_B), tid: TENANT_B }, null);
+      expectRefused(harness, 'tenant_not_allowed');
+    });
+
+    it('still checks the signature: a token of an allowed tenant signed with an unpublished key is refused', async () => {
+      const harness = await entra();
+      await harness.op.addKey('RS256', 'attacker');
+      harness.op.publishedKids = ['rs-1'];
+      harness.op.signingKid = 'attacker';
+      await signIn(harness);
+      expectRefused(harness, 'id_token_invalid');
+    });
+
+    it('still checks the nonce', async () => {
+      const harness = await entra();
+      await signIn(harness, { nonce: 'replayed' });
+      expectRefused(harness, 'id_token_invalid');
+    });
+  });
+
+  describe('authorization response iss (RFC 9207)', () => {
+    it('refuses the issuer of a tenant outside allowedTenants before the code is redeemed', async () => {
+      const harness = await entra();
+      await signIn(harness, {}, issuerOf(TENANT_B));
+      expectRefused(harness, 'tenant_not_allowed');
+      expect(codeGrants(harness)).toBe(0);
+    });
+
+    for (const [what, iss] of [
+      ['the template itself', TEMPLATE],
+      ['an issuer with a tenant name', issuerOf('organizations')],
+      ['the issuer of another OP', 'https://evil.example.com'],
+    ]) {
+      it(`refuses ${what} as iss before the code is redeemed (iss_mismatch)`, async () => {
+        const harness = await entra();
+        await signIn(harness, {}, iss);
+        expectRefused(harness, 'iss_mismatch');
+        expect(codeGrants(harness)).toBe(0);
+      });
+    }
+
+    it('refuses a missing iss when discovery advertises authorization_response_iss_parameter_supported', async () => {
+      const harness = await entra();
+      await signIn(harness, {}, null);
+      expectRefused(harness, 'iss_mismatch');
+      expect(codeGrants(harness)).toBe(0);
+    });
+
+    it('accepts a missing iss from an OP that does not advertise it', async () => {
+      const harness = await entra();
+      harness.op.metadata['authorization_response_iss_parameter_supported'] = false;
+      await signIn(harness, {}, null);
+      expect(harness.auth.state().status).toBe('authenticated');
+    });
+
+    it("refuses an ID token of another tenant than the response's iss names", async () => {
+      const harness = await entra({ template: TEMPLATE, allowedTenants: [TENANT_A, TENANT_B] });
+      await signIn(harness, {}, issuerOf(TENANT_B));
+      expectRefused(harness, 'iss_mismatch');
+    });
+  });
+
+  describe('refresh', () => {
+    it("ends the session when the refreshed ID token names another tenant (OIDC Core 12.2's same iss)", async () => {
+      const harness = await entra({ template: TEMPLATE, allowedTenants: [TENANT_A, TENANT_B] });
+      await signIn(harness);
+      harness.op.idTokenOverrides = { iss: issuerOf(TENANT_B), tid: TENANT_B };
+      const outcome = await harness.runNextTimer();
+      expect(outcome.type === 'renew_failed' && outcome.error.code).toBe('id_token_invalid');
+      expectRefused(harness, 'id_token_invalid');
+    });
+
+    it('ends the session when the refreshed ID token names a tenant outside allowedTenants', async () => {
+      const harness = await entra();
+      await signIn(harness);
+      harness.op.idTokenOverrides = { iss: issuerOf(TENANT_B), tid: TENANT_B };
+      await harness.runNextTimer();
+      expectRefused(harness, 'tenant_not_allowed');
+    });
+
+    it('ends the session when the refreshed ID token has a malformed tid', async () => {
+      const harness = await entra();
+      await signIn(harness);
+      harness.op.idTokenOverrides = { iss: issuerOf(TENANT_A), tid: TENANT_A.toUpperCase() };
+      await harness.runNextTimer();
+      expectRefused(harness, 'id_token_invalid');
+    });
+  });
+});
