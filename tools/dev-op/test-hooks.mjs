@@ -97,6 +97,7 @@ export function createTestState(ttl) {
       par: 'offered',
       coopSameOrigin: false,
       bearerTokenType: false,
+      frontchannelLogout: false,
     },
     /**
      * The authorization requests the OP got, per client, names of parameters only (values could
@@ -220,6 +221,7 @@ export function createTestState(ttl) {
       state.pushedByUri.clear();
       state.quirks.coopSameOrigin = false;
       state.quirks.bearerTokenType = false;
+      state.quirks.frontchannelLogout = false;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -398,6 +400,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.coopSameOrigin !== undefined) state.quirks.coopSameOrigin = body.coopSameOrigin;
       if (body.bearerTokenType !== undefined && typeof body.bearerTokenType !== 'boolean') throw new HookError(400, '"bearerTokenType" must be a boolean');
       if (body.bearerTokenType !== undefined) state.quirks.bearerTokenType = body.bearerTokenType;
+      if (body.frontchannelLogout !== undefined && typeof body.frontchannelLogout !== 'boolean') throw new HookError(400, '"frontchannelLogout" must be a boolean');
+      if (body.frontchannelLogout !== undefined) state.quirks.frontchannelLogout = body.frontchannelLogout;
       return { ...state.quirks };
     },
     'GET /__test/authorization-requests': () => state.authorizationLog,

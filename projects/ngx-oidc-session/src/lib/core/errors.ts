@@ -71,7 +71,14 @@ export type AuthErrorCode =
    * ECDSA P-256, or not a secure context). The app starts unauthenticated and login() rejects;
    * there is no fallback to bearer tokens.
    */
-  | 'dpop_unavailable';
+  | 'dpop_unavailable'
+  /**
+   * withSessionMonitor(): this browser cannot watch the session at the OP (no check_session
+   * iframe, one on another origin than the OP's authorization endpoint, or an iframe that cannot
+   * read the OP's cookies, as where third-party cookies are blocked). Reported once, in a
+   * `session_monitor` event; the session goes on, and the renewals still end it when the OP refuses.
+   */
+  | 'session_monitor_unavailable';
 
 /** What is safe to expose about a failure: protocol error codes, never token material. */
 export interface AuthErrorDetails {

@@ -265,7 +265,9 @@ export class OidcClient {
     await this.verifyIdTokenSignature(as, response);
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
     if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
-    return { ...this.toSession(result, claims, undefined, requestedAt), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}) };
+    // OIDC Session Management 3: the OP's session_state, kept for withSessionMonitor().
+    const sessionState = responseUrl.searchParams.get('session_state');
+    return { ...this.toSession(result, claims, undefined, requestedAt), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}), ...(sessionState ? { sessionState } : {}) };
   }
 
   /**
@@ -493,6 +495,7 @@ export class OidcClient {
       chain: previous?.chain ?? newChainId(),
       version: previous ? previous.version + 1 : 0,
       ...(previous?.dpopJkt ? { dpopJkt: previous.dpopJkt } : {}),
+      ...(previous?.sessionState ? { sessionState: previous.sessionState } : {}),
     };
   }
 
