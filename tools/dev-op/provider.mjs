@@ -247,7 +247,7 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
   // (oidc-provider includes it only for back-channel logout clients).
   const includeSid = provider.Client.prototype.includeSid;
   provider.Client.prototype.includeSid = function includeSidForFrontchannel() {
-    return includeSid.call(this) || Boolean(this.frontchannelLogoutUri && this.frontchannelLogoutSessionRequired);
+    return includeSid.call(this) || Boolean(this.frontchannel_logout_uri && this.frontchannel_logout_session_required);
   };
   provider.use(revokeOnLogout(provider, store));
   return provider;

@@ -118,7 +118,7 @@ export function sessionManagement(provider, { issuer, cookiePrefix = '', frontch
     const clients = [];
     for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
       const client = await provider.Client.find(clientId).catch(() => undefined);
-      if (client?.frontchannelLogoutUri) clients.push({ client, sid: authorization.sid });
+      if (client?.frontchannel_logout_uri) clients.push({ client, sid: authorization.sid });
     }
     return clients;
   }
@@ -167,8 +167,8 @@ export function sessionManagement(provider, { issuer, cookiePrefix = '', frontch
     }
     if (loggingOut?.length && endedSession && ctx.status === 303 && location) {
       const iframes = loggingOut.map(({ client, sid }) => {
-        const url = new URL(client.frontchannelLogoutUri);
-        if (client.frontchannelLogoutSessionRequired) {
+        const url = new URL(client.frontchannel_logout_uri);
+        if (client.frontchannel_logout_session_required) {
           url.searchParams.set('iss', issuer);
           if (sid) url.searchParams.set('sid', sid);
         }

@@ -98,6 +98,7 @@ export function createTestState(ttl) {
       coopSameOrigin: false,
       bearerTokenType: false,
       frontchannelLogout: false,
+      checkSessionIframe: true,
     },
     /**
      * The authorization requests the OP got, per client, names of parameters only (values could
@@ -222,6 +223,7 @@ export function createTestState(ttl) {
       state.quirks.coopSameOrigin = false;
       state.quirks.bearerTokenType = false;
       state.quirks.frontchannelLogout = false;
+      state.quirks.checkSessionIframe = true;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -402,6 +404,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.bearerTokenType !== undefined) state.quirks.bearerTokenType = body.bearerTokenType;
       if (body.frontchannelLogout !== undefined && typeof body.frontchannelLogout !== 'boolean') throw new HookError(400, '"frontchannelLogout" must be a boolean');
       if (body.frontchannelLogout !== undefined) state.quirks.frontchannelLogout = body.frontchannelLogout;
+      if (body.checkSessionIframe !== undefined && typeof body.checkSessionIframe !== 'boolean') throw new HookError(400, '"checkSessionIframe" must be a boolean');
+      if (body.checkSessionIframe !== undefined) state.quirks.checkSessionIframe = body.checkSessionIframe;
       return { ...state.quirks };
     },
     'GET /__test/authorization-requests': () => state.authorizationLog,
@@ -737,6 +741,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     } else {
       rest.require_pushed_authorization_requests = state.quirks.par === 'required';
     }
+    // An OP without OpenID Connect Session Management (session-management.mjs adds it).
+    if (!state.quirks.checkSessionIframe) delete rest.check_session_iframe;
     ctx.body = rest;
   }
 
