@@ -6,7 +6,7 @@
 // login_required. The app must say once that it cannot monitor, and never sign the user out.
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
-import { APP, OP, signInAtOp } from './support.mjs';
+import { APP, OP, launchPartitioningChromium, signInAtOp } from './support.mjs';
 
 const CROSS_SITE_APP = APP.replace('//localhost:', '//127.0.0.1:');
 const INTERVAL_MS = 5_000;
@@ -61,4 +61,52 @@ test('an OP on another site: the app says once that it cannot monitor, stops ask
   await unavailable.filter({ hasText: 'unavailable' }).waitFor({ timeout: 30_000 });
   assert.equal((await rig.counters()).authorizeNone, 1);
   assert.equal(await page.locator('iframe[title="session check"]').count(), 0);
+});
+
+test('front-channel logout from an OP on another site does not reach the app: the browser partitions the page frame channel', async ({ rig }) => {
+  await rig.hook('/quirks', { method: 'POST', body: { frontchannelLogout: true } });
+  // Chrome partitions a third-party frame's storage and channels; Playwright's Chromium does not.
+  const browser = await launchPartitioningChromium();
+  try {
+    const context = await browser.newContext();
+    await context.addInitScript(
+      ([app]) => {
+        if (location.origin !== app) return;
+        localStorage.setItem('ngx-oidc-session-demo:session-monitor', 'on');
+        // What reaches this page on the front-channel logout page's channel (read only).
+        window.__frontchannel = [];
+        new BroadcastChannel('ngx-oidc-session:frontchannel-logout').onmessage = (event) => window.__frontchannel.push(event.data);
+      },
+      [CROSS_SITE_APP],
+    );
+    const frontchannel = [];
+    context.on('requestfinished', (request) => {
+      if (request.url().startsWith(`${CROSS_SITE_APP}/frontchannel-logout.html`)) frontchannel.push(new URL(request.url()));
+    });
+    const page = await context.newPage();
+    await page.goto(CROSS_SITE_APP);
+    await page.getByTestId('login').click();
+    await signInAtOp(page, 'alice', { app: CROSS_SITE_APP });
+    await status(page, 'authenticated');
+
+    const other = await context.newPage();
+    await other.goto(`${OP}/session/end?client_id=ngx-oidc-demo-no-rotation`);
+    await other.locator('button[name="logout"][value="yes"]').click();
+    // The OP's page goes on once the front-channel iframe (on the app's origin) has loaded and run.
+    await other.getByText('You have been signed out of the dev OP.').waitFor();
+    assert.equal(frontchannel.length, 1);
+    assert.ok(frontchannel[0].searchParams.get('sid'));
+
+    // A message posted afterwards by a top-level page of the app's origin reaches the app: the
+    // channel works, and the front-channel page's message, posted before it, never came.
+    const marker = await context.newPage();
+    await marker.goto(`${CROSS_SITE_APP}/frontchannel-logout.html`); // no iss, no sid: it posts nothing itself
+    await marker.evaluate(() => new BroadcastChannel('ngx-oidc-session:frontchannel-logout').postMessage({ type: 'test-marker' }));
+    await page.waitForFunction(() => window.__frontchannel.some((message) => message?.type === 'test-marker'));
+    assert.deepEqual(await page.evaluate(() => window.__frontchannel), [{ type: 'test-marker' }]);
+    assert.equal(await page.getByTestId('status').textContent(), 'authenticated');
+    assert.deepEqual(await page.locator('li[data-type="signed_out"]').allTextContents(), []);
+  } finally {
+    await browser.close();
+  }
 });

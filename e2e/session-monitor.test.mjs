@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { expect } from '@playwright/test';
 import { test } from './fixtures.mjs';
-import { APP, OP, signInAtOp, signInFromHome } from './support.mjs';
+import { APP, OP, launchPartitioningChromium, signInAtOp, signInFromHome } from './support.mjs';
 
 const MONITOR_KEY = 'ngx-oidc-session-demo:session-monitor';
 /** Another client of the dev OP: the "other app" of these scenarios. */
@@ -113,26 +113,32 @@ test('a new sign-in of the same user at the OP (session_state changes) signs nob
   assert.ok((await answers(page)).includes('changed'));
 });
 
-test('front-channel logout: the OP loads frontchannel-logout.html with iss and sid, and the session with that sid ends', async ({ newContext, rig }) => {
+test('front-channel logout: the OP loads frontchannel-logout.html with iss and sid, and the session with that sid ends', async ({ rig }) => {
   // Without a check_session iframe, so that only the front-channel page can end the session.
   await rig.hook('/quirks', { method: 'POST', body: { frontchannelLogout: true, checkSessionIframe: false } });
-  const context = await monitoredContext(newContext);
-  const page = await context.newPage();
-  const frontchannel = [];
-  context.on('request', (request) => {
-    if (request.url().startsWith(`${APP}/frontchannel-logout.html`)) frontchannel.push(new URL(request.url()));
-  });
-  await signInFromHome(page);
-  await monitorSays(page, 'unavailable');
-  assert.match((await events(page, 'session_monitor')).join(), /session_monitor_unavailable/);
+  // Storage partitioned as in Chrome: app and OP on one site share the channel all the same.
+  const browser = await launchPartitioningChromium();
+  try {
+    const context = await monitoredContext(() => browser.newContext());
+    const page = await context.newPage();
+    const frontchannel = [];
+    context.on('request', (request) => {
+      if (request.url().startsWith(`${APP}/frontchannel-logout.html`)) frontchannel.push(new URL(request.url()));
+    });
+    await signInFromHome(page);
+    await monitorSays(page, 'unavailable');
+    assert.match((await events(page, 'session_monitor')).join(), /session_monitor_unavailable/);
 
-  await signOutAtOp(context);
-  await status(page, 'unauthenticated');
-  assert.match((await events(page, 'signed_out')).join(), /op_session_ended/);
-  assert.equal(frontchannel.length, 1);
-  assert.equal(frontchannel[0].searchParams.get('iss'), OP);
-  assert.ok(frontchannel[0].searchParams.get('sid'), 'the OP named the session (sid)');
-  assert.deepEqual(await answers(page), [], 'no check_session iframe was polled');
+    await signOutAtOp(context);
+    await status(page, 'unauthenticated');
+    assert.match((await events(page, 'signed_out')).join(), /op_session_ended/);
+    assert.equal(frontchannel.length, 1);
+    assert.equal(frontchannel[0].searchParams.get('iss'), OP);
+    assert.ok(frontchannel[0].searchParams.get('sid'), 'the OP named the session (sid)');
+    assert.deepEqual(await answers(page), [], 'no check_session iframe was polled');
+  } finally {
+    await browser.close();
+  }
 });
 
 test('without withSessionMonitor() nothing watches the OP session: no check_session iframe, no poll', async ({ newContext }) => {
