@@ -159,8 +159,8 @@ export class OpSessionMonitor {
     try {
       metadata = await (await this.context.protocol()).discover();
     } catch {
-      // Discovery failed (offline): tried again with the next session change.
-      if (still()) this.chain = null;
+      // Discovery failed (offline, the OP down): tried again after an interval.
+      if (still()) this.timer = this.context.outsideZone(() => this.context.clock.setTimeout(() => this.retry(session), this.context.intervalMs));
       return;
     }
     if (!still()) return;
@@ -201,6 +201,11 @@ export class OpSessionMonitor {
     });
     iframe.src = iframeUrl;
     this.context.window.document.body.appendChild(iframe);
+  }
+
+  private retry(session: Session): void {
+    this.timer = null;
+    if (this.context.store.session()?.chain === session.chain) void this.begin(session);
   }
 
   /** Asks the OP's iframe about the session now, and again every interval. */

@@ -314,6 +314,19 @@ describe('OpSessionMonitor (check_session iframe, prompt=none confirmation, fron
     expect(signOutReasons()).toEqual(['op_session_ended']);
   });
 
+  it('tries discovery again after an interval when it failed (the OP down), then monitors', async () => {
+    protocol.discover.and.rejectWith(new AuthError('network_error', '', true));
+    await start();
+    expect(frames).toEqual([]);
+    expect(statuses()).toEqual([]);
+    protocol.discover.and.callFake(async () => metadata);
+    clock.advance(INTERVAL);
+    await settle();
+    frame().load();
+    answer('unchanged');
+    expect(statuses()).toEqual(['monitoring']);
+  });
+
   it('stops polling when the session ends, and starts again for the next sign-in', async () => {
     await startWorking();
     current = null;
