@@ -71,7 +71,7 @@ function startSessionMonitor(intervalMs: number): void {
     );
   }
   const browser = inject(AuthBrowser);
-  const window = browser.window;
+  const window = browser.isBrowser ? browser.window : null;
   if (!window) return; // server-side rendering: nothing to watch
   const store = inject(SessionStore);
   const tabs = inject(TabCoordinator);

@@ -1,4 +1,5 @@
 import { TestBed } from '@angular/core/testing';
+import { FakeBrowser, FakeWindow } from '../../testing/fake-browser';
 import { AuthHarness } from '../../testing/harness';
 import { AuthError } from '../core/errors';
 import { provideAuth } from '../provide-auth';
@@ -65,5 +66,49 @@ describe('withSessionMonitor()', () => {
     harness.providers = [provideAuth({ authority: harness.op.issuer, clientId: harness.op.clientId, storage: harness.storage, redirectUrl: '/?op=partner', renew: { silentRenewUrl: '/silent-renew.html?op=partner' } }, withName('partner'), withSessionMonitor())];
     // The default instance (no silent-renew page) does not run the partner's feature.
     await expectAsync(harness.load()).toBeResolved();
+  });
+
+  /** Just enough of a page for the monitor: an iframe that records what it is sent, storage. */
+  class MonitorWindow extends FakeWindow {
+    readonly frames: { src: string; sent: string[] }[] = [];
+    readonly localStorage = new Map<string, string>();
+    constructor() {
+      super();
+      const storage = { getItem: (key: string) => this.localStorage.get(key) ?? null, setItem: (key: string, value: string) => void this.localStorage.set(key, value), removeItem: (key: string) => void this.localStorage.delete(key) };
+      Object.assign(this, { sessionStorage: storage });
+      Object.defineProperty(this, 'localStorage', { value: storage });
+      Object.assign(this.document, {
+        createElement: () => {
+          const sent: string[] = [];
+          const frame = { src: '', title: '', style: {}, sent, setAttribute() {}, addEventListener(type: string, listener: () => void) { if (type === 'load') queueMicrotask(listener); }, remove() {}, contentWindow: { postMessage: (message: string) => sent.push(message) } };
+          this.frames.push(frame);
+          return frame;
+        },
+        body: { appendChild: () => undefined },
+      });
+    }
+  }
+
+  async function monitoredHarness(): Promise<{ harness: AuthHarness; window: MonitorWindow }> {
+    const harness = await AuthHarness.create({ renew: { silentRenewUrl: '/silent-renew.html' } });
+    harness.op.metadata['check_session_iframe'] = `${harness.op.issuer}/check-session`;
+    const window = new MonitorWindow();
+    const browser = new FakeBrowser();
+    browser.windowRef = window as unknown as Window;
+    Object.defineProperty(harness, 'browser', { value: browser });
+    harness.features = [withSessionMonitor({ intervalSeconds: 2 })];
+    await harness.load();
+    return { harness, window };
+  }
+
+  it('in the browser: loads the monitor once the tab holds a session, which asks the OP check_session iframe about it', async () => {
+    const { harness, window } = await monitoredHarness();
+    expect(window.frames).toEqual([]);
+    const authorize = await harness.startLogin();
+    await harness.load(harness.callbackUrl(authorize, { session_state: 'opaque-state.salt' }));
+    // The lazy chunk, discovery and the iframe's load are promises: wait until the first poll went out.
+    while (!window.frames[0]?.sent.length) await new Promise((resolve) => setTimeout(resolve));
+    expect(window.frames.map((frame) => frame.src)).toEqual([`${harness.op.issuer}/check-session`]);
+    expect(window.frames[0].sent).toEqual([`${harness.op.clientId} opaque-state.salt`]);
   });
 });
