@@ -183,3 +183,13 @@ export function waitForEvents(page, type, count, timeout = 60_000) {
     { timeout },
   );
 }
+
+/**
+ * A Chromium that partitions third-party storage (BroadcastChannel, localStorage, ... of a frame
+ * on another site than the page) as Chrome does. Playwright launches Chromium with that
+ * partitioning turned off, in its own --disable-features list (microsoft/playwright#32230); a
+ * later --disable-features replaces that list. Close it after use.
+ */
+export function launchPartitioningChromium() {
+  return chromium.launch({ executablePath: findChromium(), headless: true, args: [...CHROMIUM_FLAGS, '--disable-features=MediaRouter'] });
+}

@@ -2,6 +2,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
 import { API_CLIENT, CLIENT_IDS } from './config.mjs';
+import { FRONTCHANNEL_LOGOUT_PAGE } from './session-management.mjs';
 
 // Spelled out (they equal oidc-provider's defaults) because the test hooks map request paths to
 // endpoint names and must stay in step with the provider.
@@ -46,6 +47,9 @@ function clients(appUrls) {
     grant_types: refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
     redirect_uris: appUrls.flatMap((base) => redirectUrisFor(base, redirectQuery)),
     post_logout_redirect_uris: appUrls.map((base) => `${base}/`),
+    // Front-Channel Logout 1.0 (session-management.mjs): the default instance's clients of the
+    // demo, on the first app URL (a client has one such URI).
+    ...(redirectQuery ? {} : { frontchannel_logout_uri: `${appUrls[0]}/${FRONTCHANNEL_LOGOUT_PAGE}`, frontchannel_logout_session_required: true }),
   }));
   // A resource server identity: it only authenticates to the introspection endpoint.
   const api = {
@@ -128,6 +132,8 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
       names: { session: `${cookiePrefix}_session`, interaction: `${cookiePrefix}_interaction`, resume: `${cookiePrefix}_interaction_resume` },
     },
     routes: ROUTES,
+    // Front-Channel Logout 1.0 client metadata, which oidc-provider 9 no longer knows (see session-management.mjs).
+    extraClientMetadata: { properties: ['frontchannel_logout_uri', 'frontchannel_logout_session_required'] },
     responseTypes: ['code'],
     // Step-up: the dev login grants the first of these the app asks for in acr_values (see
     // loginWithAcr), else the first one; an unknown value is ignored, as acr_values is a
@@ -264,6 +270,12 @@ export function createProvider({ issuer, appOrigins, appUrls = appOrigins, ttl, 
   }
   // Everything runs on plain http://localhost, never behind a proxy.
   provider.proxy = false;
+  // Front-Channel Logout 1.0 3: a client that requires the session gets `sid` in its ID tokens
+  // (oidc-provider includes it only for back-channel logout clients).
+  const includeSid = provider.Client.prototype.includeSid;
+  provider.Client.prototype.includeSid = function includeSidForFrontchannel() {
+    return includeSid.call(this) || Boolean(this.frontchannel_logout_uri && this.frontchannel_logout_session_required);
+  };
   provider.use(revokeOnLogout(provider, store));
   return provider;
 }

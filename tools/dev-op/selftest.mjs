@@ -13,6 +13,7 @@ import { API_NONCE_GRACE_MS, API_NONCE_ROTATION_MS, DPoPCheckError, IAT_WINDOW_S
 import { redirectUrisFor } from './provider.mjs';
 import { ENTRA_TENANTS } from './test-hooks.mjs';
 import { startDevEnvironment } from './server.mjs';
+import { CHECK_SESSION_PATH, browserStateCookie, computeSessionState } from './session-management.mjs';
 
 const APP = 'http://localhost:4200';
 const REDIRECT_URI = `${APP}/`;
@@ -1367,5 +1368,113 @@ describe('provider quirks: endSession (vendor logout routes) and audience (Auth0
     assert.equal((await callApi(forged.join('.'))).status, 401);
     const log = await (await fetch(`${env.apiUrl}/__test/api-log`)).json();
     assert.deepEqual(log.map((entry) => [entry.status, entry.tokenFormat]), [[200, 'jwt'], [200, 'jwt'], [200, 'jwt'], [200, 'jwt'], [401, 'opaque'], [401, 'jwt']]);
+  });
+});
+
+describe('Session Management and Front-Channel Logout at the dev OP (session-management.mjs)', () => {
+  const cookieOf = (browser) => browser.cookies.get(browserStateCookie());
+  const expectedState = (clientId, browserState, sessionState) => {
+    const salt = sessionState.slice(sessionState.lastIndexOf('.') + 1);
+    return computeSessionState(clientId, APP, browserState, salt);
+  };
+  /** The browser's logout at the OP: the end-session page, then "Yes, sign me out" (or "No"). */
+  async function logout(browser, { yes = true } = {}) {
+    const start = `${env.issuer}/session/end?client_id=ngx-oidc-demo-no-rotation`;
+    const page = await browser.request(start);
+    const { action, fields } = parseForm(await page.text(), start);
+    return browser.post(action, yes ? { ...fields, logout: 'yes' } : fields);
+  }
+
+  before(async () => {
+    env = await startDevEnvironment({ port: 4460, apiPort: 4560, lookalikePort: 45601, testMode: true, env: {} });
+    const issuer = new URL(env.issuer);
+    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+  });
+  after(() => env?.close());
+
+  test('discovery advertises the check_session iframe on the OP origin and front-channel logout; the quirk takes the iframe away until reset', async () => {
+    await hook('reset', {});
+    assert.equal(as.check_session_iframe, `${env.issuer}${CHECK_SESSION_PATH}`);
+    assert.equal(as.frontchannel_logout_supported, true);
+    assert.equal(as.frontchannel_logout_session_supported, true);
+    const page = await fetch(as.check_session_iframe);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /html/);
+    assert.match(await page.text(), /_browser_state/);
+    await hook('quirks', { checkSessionIframe: false });
+    const without = await (await fetch(`${env.issuer}/.well-known/openid-configuration`)).json();
+    assert.equal(without.check_session_iframe, undefined);
+    await assert.rejects(hook('quirks', { checkSessionIframe: 'no' }));
+    await hook('reset', {});
+    const again = await (await fetch(`${env.issuer}/.well-known/openid-configuration`)).json();
+    assert.equal(again.check_session_iframe, `${env.issuer}${CHECK_SESSION_PATH}`);
+  });
+
+  test('session_state in every authorization response, computed from the browser-state cookie, the client and the RP origin', async () => {
+    await hook('reset', {});
+    const browser = new Browser();
+    const flow = await authorize(browser);
+    const browserState = cookieOf(browser);
+    assert.ok(browserState, 'signed in: a browser state');
+    const sessionState = flow.callback.searchParams.get('session_state');
+    assert.ok(sessionState);
+    assert.equal(sessionState, expectedState('ngx-oidc-demo', browserState, sessionState));
+    // prompt=none in the same browser session: the same browser state.
+    const silent = await authorize(browser, { extra: { prompt: 'none' } });
+    assert.equal(cookieOf(browser), browserState);
+    const silentState = silent.callback.searchParams.get('session_state');
+    assert.equal(silentState, expectedState('ngx-oidc-demo', browserState, silentState));
+    // An error response carries one too (no session: an empty browser state).
+    const stranger = await authorize(new Browser(), { extra: { prompt: 'none' } });
+    assert.equal(stranger.callback.searchParams.get('error'), 'login_required');
+    const errorState = stranger.callback.searchParams.get('session_state');
+    assert.equal(errorState, expectedState('ngx-oidc-demo', '', errorState));
+  });
+
+  test('the browser state is readable by script (not HttpOnly), SameSite=Lax, and changes at every sign-in and at logout', async () => {
+    await hook('reset', {});
+    const browser = new Browser();
+    await authorize(browser);
+    const first = cookieOf(browser);
+    const response = await browser.request(`${env.issuer}/auth?${new URLSearchParams({ client_id: 'ngx-oidc-demo', redirect_uri: REDIRECT_URI, response_type: 'code', scope: 'openid', state: 's', nonce: 'n', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', prompt: 'none' })}`);
+    const setCookie = response.headers.getSetCookie().find((cookie) => cookie.startsWith(`${browserStateCookie()}=`));
+    assert.ok(setCookie);
+    assert.doesNotMatch(setCookie, /httponly/i);
+    assert.match(setCookie, /samesite=lax/i);
+    // The same user signs in again (prompt=login): a new OP session, a new browser state.
+    await authorize(browser, { extra: { prompt: 'login' } });
+    const second = cookieOf(browser);
+    assert.ok(second);
+    assert.notEqual(second, first);
+    // "No, stay signed in": still signed in, yet the session changed (oidc-provider gives it a new id).
+    await logout(browser, { yes: false });
+    assert.ok(cookieOf(browser));
+    await logout(browser);
+    assert.equal(cookieOf(browser), undefined, 'signed out: no browser state');
+  });
+
+  test('front-channel logout: sid in the ID token; with the quirk, a confirmed logout loads each client frontchannel_logout_uri with iss and sid, then goes on', async () => {
+    await hook('reset', {});
+    const browser = new Browser();
+    const tokens = await exchange(await authorize(browser));
+    const sid = oauth.getValidatedIdTokenClaims(tokens).sid;
+    assert.ok(sid, 'the ID token names the session');
+    // Without the quirk (test mode): the plain 303 of oidc-provider.
+    assert.equal((await logout(browser)).status, 303);
+
+    await hook('quirks', { frontchannelLogout: true });
+    await exchange(await authorize(browser));
+    const page = await logout(browser);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const src = /<iframe[^>]*src="([^"]+)"/.exec(html)?.[1].replaceAll('&#38;', '&');
+    const frame = new URL(src);
+    assert.equal(`${frame.origin}${frame.pathname}`, `${APP}/frontchannel-logout.html`);
+    assert.equal(frame.searchParams.get('iss'), env.issuer);
+    assert.ok(frame.searchParams.get('sid'));
+    assert.match(html, /\/session\/end\/success/, 'then on to where oidc-provider was sending the browser');
+    // "No, stay signed in" ends no session: no front-channel page.
+    await authorize(browser);
+    assert.equal((await logout(browser, { yes: false })).status, 303);
   });
 });

@@ -12,6 +12,7 @@ import { CLIENT_IDS, DEFAULTS, resolveConfig } from './config.mjs';
 import { listen } from './http-util.mjs';
 import { createProvider, loginWithAcr } from './provider.mjs';
 import { createStore } from './store.mjs';
+import { sessionManagement } from './session-management.mjs';
 import * as testHooks from './test-hooks.mjs';
 import * as api from './api.mjs';
 
@@ -70,6 +71,10 @@ export async function startDevEnvironment(options = {}) {
       testHooks.opTestMiddleware({ state, issuer, appOrigins: config.appOrigins, store, provider }),
     );
   }
+  // Session Management and Front-Channel Logout (oidc-provider 9 has neither): after the test
+  // middleware, so that its outages come first. The front-channel page only with its quirk in test mode.
+  provider.use(sessionManagement(provider, { issuer, frontchannelLogout: () => state?.quirks.frontchannelLogout ?? true }));
+  partnerProvider.use(sessionManagement(partnerProvider, { issuer: partnerIssuer, cookiePrefix: 'partner' }));
   provider.use(loginWithAcr(provider));
   partnerProvider.use(loginWithAcr(partnerProvider));
   partnerProvider.on('server_error', (ctx, error) => console.error(`[partner op] server error on ${ctx.path}:`, error));

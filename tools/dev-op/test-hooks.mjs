@@ -181,6 +181,8 @@ export function createTestState(ttl) {
       issuer: 'normal',
       // Entra ID's SPA refresh tokens: a fixed life (seconds) for the public clients' refresh tokens, not extended by rotation; null: the usual TTL.
       spaRefreshLifetime: null,
+      frontchannelLogout: false,
+      checkSessionIframe: true,
     },
     /** Requests at the vendor logout routes (endSession auth0-v2, cognito): path, parameter names and status, never values. */
     vendorLogoutLog: [],
@@ -316,6 +318,8 @@ export function createTestState(ttl) {
       state.vendorLogoutLog.length = 0;
       state.quirks.issuer = 'normal';
       state.quirks.spaRefreshLifetime = null;
+      state.quirks.frontchannelLogout = false;
+      state.quirks.checkSessionIframe = true;
       state.apiLog.length = 0;
       state.lookalikeLog.length = 0;
       state.redirectSinkLog.length = 0;
@@ -515,6 +519,10 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
       if (body.issuer !== undefined) state.quirks.issuer = body.issuer;
       if (body.spaRefreshLifetime !== undefined && body.spaRefreshLifetime !== null && !(Number.isInteger(body.spaRefreshLifetime) && body.spaRefreshLifetime > 0)) throw new HookError(400, '"spaRefreshLifetime" must be a positive number of seconds or null');
       if (body.spaRefreshLifetime !== undefined) state.quirks.spaRefreshLifetime = body.spaRefreshLifetime;
+      if (body.frontchannelLogout !== undefined && typeof body.frontchannelLogout !== 'boolean') throw new HookError(400, '"frontchannelLogout" must be a boolean');
+      if (body.frontchannelLogout !== undefined) state.quirks.frontchannelLogout = body.frontchannelLogout;
+      if (body.checkSessionIframe !== undefined && typeof body.checkSessionIframe !== 'boolean') throw new HookError(400, '"checkSessionIframe" must be a boolean');
+      if (body.checkSessionIframe !== undefined) state.quirks.checkSessionIframe = body.checkSessionIframe;
       return { ...state.quirks };
     },
     'GET /__test/vendor-logout-requests': () => state.vendorLogoutLog,
@@ -910,6 +918,8 @@ export function opTestMiddleware({ state, issuer, appOrigins, store, provider })
     // issuer: the issuer the discovery path in use announces (discoveryIssuerFor).
     if (ctx.state.discoveryIssuer) rest.issuer = ctx.state.discoveryIssuer;
     if (state.quirks.revocation === 'absent') delete rest.revocation_endpoint;
+    // An OP without OpenID Connect Session Management (session-management.mjs adds it).
+    if (!state.quirks.checkSessionIframe) delete rest.check_session_iframe;
     ctx.body = rest;
   }
 

@@ -18,6 +18,7 @@ export type {
   FailureClass,
   SignOutReason,
   SilentSignInOutcome,
+  SessionMonitorStatus,
   LoginOptions,
   LogoutOptions,
   LogoutResult,
@@ -45,3 +46,7 @@ export { TabCoordinator as ɵTabCoordinator } from './lib/tabs/tab-coordinator';
 export { DPOP_PROOFS as ɵDPOP_PROOFS } from './lib/dpop/dpop-proofs';
 export type { DPoPProofs as ɵDPoPProofs, RequestRetries as ɵRequestRetries } from './lib/dpop/dpop-proofs';
 export type { DPoPSupport as ɵDPoPSupport, DPoPKeys as ɵDPoPKeys } from './lib/dpop/dpop-support';
+// And those the secondary entry point ngx-oidc-session/session-monitor (withSessionMonitor()) needs.
+export { AuthEvents as ɵAuthEvents } from './lib/state/auth-events';
+export { ProtocolLoader as ɵProtocolLoader } from './lib/protocol/protocol-loader';
+export type { Session as ɵSession } from './lib/core/session';

@@ -3,8 +3,9 @@ import { provideHttpClient, withFetch, withInterceptors } from '@angular/common/
 import { provideRouter } from '@angular/router';
 import { authInterceptor, provideAuth, withName, withPopupSignIn, withSilentSignIn } from 'ngx-oidc-session';
 import { withDPoP } from 'ngx-oidc-session/dpop';
+import { withSessionMonitor } from 'ngx-oidc-session/session-monitor';
 import { routes } from './app.routes';
-import { demoAuthConfig, demoDPoP, demoSilentSignIn, demoStrategy, partnerAuthConfig } from './demo-settings';
+import { demoAuthConfig, demoDPoP, demoSessionMonitor, demoSilentSignIn, demoStrategy, partnerAuthConfig } from './demo-settings';
 import { EventLog } from './event-log';
 
 export const appConfig: ApplicationConfig = {
@@ -19,7 +20,14 @@ export const appConfig: ApplicationConfig = {
     // withPopupSignIn(): the "Sign in with popup" button. Its popup lands on silent-renew.html
     // (renew.silentRenewUrl), which the dev OP has registered as a redirect URI.
     // withDPoP() (the "DPoP" switch): tokens bound to a key of this browser, a proof per request.
-    provideAuth(demoAuthConfig(demoStrategy()), withPopupSignIn(), ...(demoSilentSignIn() ? [withSilentSignIn()] : []), ...(demoDPoP() ? [withDPoP()] : [])),
+    // withSessionMonitor() (the "Session monitoring" switch): a sign-out at the OP ends the session here too.
+    provideAuth(
+      demoAuthConfig(demoStrategy()),
+      withPopupSignIn(),
+      ...(demoSilentSignIn() ? [withSilentSignIn()] : []),
+      ...(demoDPoP() ? [withDPoP()] : []),
+      ...(demoSessionMonitor() ? [withSessionMonitor()] : []),
+    ),
     // A second OP beside the first (the "Partner OP" section): its own session, its own API.
     provideAuth(partnerAuthConfig(), withName('partner')),
   ],

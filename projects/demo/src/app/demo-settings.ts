@@ -73,6 +73,20 @@ export function switchDemoDPoP(on: boolean): void {
   setStoredSwitch(DPOP_KEY, on);
 }
 
+const SESSION_MONITOR_KEY = 'ngx-oidc-session-demo:session-monitor';
+
+/**
+ * Whether the demo watches the session at the OP (withSessionMonitor(): check_session iframe and
+ * front-channel logout). Off by default and kept in localStorage, like the other switches.
+ */
+export function demoSessionMonitor(): boolean {
+  return storedSwitch(SESSION_MONITOR_KEY);
+}
+
+export function switchDemoSessionMonitor(on: boolean): void {
+  setStoredSwitch(SESSION_MONITOR_KEY, on);
+}
+
 /** A demo switch kept in localStorage: on when its key holds 'on', off (absent) by default. */
 function storedSwitch(key: string): boolean {
   return globalThis.localStorage?.getItem(key) === 'on';

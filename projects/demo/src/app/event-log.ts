@@ -23,6 +23,8 @@ function describe(event: AuthEvent): string {
       return `${event.error.code}: ${event.error.message}`;
     case 'session_expired':
       return event.error ? event.error.code : '';
+    case 'session_monitor':
+      return `${event.status}${event.error ? ` (${event.error.code})` : ''}`;
     case 'silent_sign_in':
       return `${event.outcome}${event.error ? ` (${event.error.details.oauthError ?? event.error.code})` : ''}`;
     default:

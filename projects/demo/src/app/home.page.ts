@@ -5,7 +5,7 @@ import { AuthError, AuthService, LogoutResult, isAuthError } from 'ngx-oidc-sess
 import { firstValueFrom } from 'rxjs';
 import { EventLog } from './event-log';
 import { PartnerOp } from './partner-op';
-import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoDPoP, demoSilentSignIn, demoStrategy, lastLogout, rememberLogout, switchDemoDPoP, switchDemoSilentSignIn, switchDemoStrategy, testOverride } from './demo-settings';
+import { DEMO_API, DemoStrategy, LOOKALIKE_API, OWN_API_RELATIVE, demoDPoP, demoSessionMonitor, demoSilentSignIn, demoStrategy, lastLogout, rememberLogout, switchDemoDPoP, switchDemoSessionMonitor, switchDemoSilentSignIn, switchDemoStrategy, testOverride } from './demo-settings';
 
 interface ApiResult {
   readonly status: number;
@@ -106,6 +106,10 @@ interface ApiResult {
         <label class="strategy">
           <input type="checkbox" [checked]="dpop" (change)="switchDPoP($any($event.target).checked)" data-testid="dpop" />
           DPoP: sender-constrained tokens (withDPoP(); sign in again after switching)
+        </label>
+        <label class="strategy">
+          <input type="checkbox" [checked]="sessionMonitor" (change)="switchSessionMonitor($any($event.target).checked)" data-testid="session-monitor" />
+          Session monitoring: a sign-out at the OP ends the session here (withSessionMonitor(); see the event log)
         </label>
       </section>
 
@@ -214,6 +218,7 @@ export class HomePage {
   protected readonly strategy = demoStrategy();
   protected readonly silentSignIn = demoSilentSignIn();
   protected readonly dpop = demoDPoP();
+  protected readonly sessionMonitor = demoSessionMonitor();
   protected readonly state = this.auth.state;
   protected readonly user = this.auth.user;
   protected readonly apiResult = signal<ApiResult | null>(null);
@@ -354,6 +359,11 @@ export class HomePage {
 
   protected switchSilentSignIn(on: boolean): void {
     switchDemoSilentSignIn(on);
+    location.reload();
+  }
+
+  protected switchSessionMonitor(on: boolean): void {
+    switchDemoSessionMonitor(on);
     location.reload();
   }
 

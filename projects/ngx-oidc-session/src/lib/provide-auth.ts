@@ -15,7 +15,7 @@ import { SilentSignIn, SilentSignInOptions } from './silent/silent-sign-in';
 import { START_UP_SIGN_IN } from './state/start-up-sign-in';
 
 /** The kinds of optional features of provideAuth(). */
-export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup' | 'name' | 'dpop';
+export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup' | 'name' | 'dpop' | 'session-monitor';
 
 /**
  * A feature of provideAuth(), made by one of the `with...()` functions. Its members are
@@ -23,7 +23,7 @@ export type AuthFeatureKind = 'clock' | 'silent-sign-in' | 'popup' | 'name' | 'd
  */
 export interface AuthFeature<Kind extends AuthFeatureKind = AuthFeatureKind> {
   readonly ɵkind: Kind;
-  readonly ɵproviders: Provider[];
+  readonly ɵproviders: (Provider | EnvironmentProviders)[];
   /**
    * Set by withName() only: registers the config as a named instance instead of the default
    * one. A hook rather than an import, so that an app without named instances ships none of it.
@@ -31,7 +31,7 @@ export interface AuthFeature<Kind extends AuthFeatureKind = AuthFeatureKind> {
   readonly ɵinstance?: (config: AuthConfig, features: readonly AuthFeature[]) => EnvironmentProviders;
 }
 
-export function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: Provider[]): AuthFeature<Kind> {
+export function authFeature<Kind extends AuthFeatureKind>(kind: Kind, providers: (Provider | EnvironmentProviders)[]): AuthFeature<Kind> {
   return { ɵkind: kind, ɵproviders: providers };
 }
 
@@ -69,7 +69,7 @@ export function checkFeatures(features: readonly AuthFeature[]): void {
   }
 }
 
-function authProviders(config: AuthConfig, features: readonly AuthFeature[]): Provider[] {
+function authProviders(config: AuthConfig, features: readonly AuthFeature[]): (Provider | EnvironmentProviders)[] {
   if (ngDevMode) checkFeatures(features);
   return [
     {

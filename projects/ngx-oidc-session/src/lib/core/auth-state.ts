@@ -26,7 +26,20 @@ export interface AuthState {
 
 export type RenewTrigger = 'timer' | 'wake-up' | 'token-request' | 'forced' | 'start-up';
 export type FailureClass = 'transient' | 'permanent';
-export type SignOutReason = 'logout' | 'session_ended' | 'other_tab';
+/**
+ * Why a `signed_out` event came. `op_session_ended` (withSessionMonitor()): the user's session
+ * at the OP ended (signed out there, in another app or tab, or another user signed in there),
+ * as the OP's check_session iframe and a prompt=none check, or its front-channel logout, said.
+ */
+export type SignOutReason = 'logout' | 'session_ended' | 'other_tab' | 'op_session_ended';
+/**
+ * withSessionMonitor(): `monitoring`: the OP's check_session iframe answered `unchanged` for
+ * this session in this browser, so a sign-out at the OP will be seen. `unavailable`: this browser
+ * cannot watch the OP session (the OP offers no check_session iframe, or the iframe cannot read
+ * the OP's cookies, as where third-party cookies are blocked): said once, and the user stays
+ * signed in; the error (`session_monitor_unavailable`) tells why in dev mode.
+ */
+export type SessionMonitorStatus = 'monitoring' | 'unavailable';
 /**
  * How the silent sign-in at start-up (withSilentSignIn) ended: `signed_in` by the OP's session
  * (a `signed_in` event follows too); `no_op_session`: the OP answered login_required,
@@ -55,7 +68,8 @@ export type AuthEvent =
       readonly retryInMs: number | null;
     }
   | { readonly type: 'session_expired'; readonly at: number; readonly error: AuthError | null }
-  | { readonly type: 'silent_sign_in'; readonly at: number; readonly outcome: SilentSignInOutcome; readonly error: AuthError | null };
+  | { readonly type: 'silent_sign_in'; readonly at: number; readonly outcome: SilentSignInOutcome; readonly error: AuthError | null }
+  | { readonly type: 'session_monitor'; readonly at: number; readonly status: SessionMonitorStatus; readonly error: AuthError | null };
 
 export type AuthEventType = AuthEvent['type'];
 

@@ -76,7 +76,14 @@ export type AuthErrorCode =
    * config.tenantIssuer with allowedTenants: the ID token (or the authorization response's `iss`)
    * names a tenant that is not in the list. Nothing is stored.
    */
-  | 'tenant_not_allowed';
+  | 'tenant_not_allowed'
+  /**
+   * withSessionMonitor(): this browser cannot watch the session at the OP (no check_session
+   * iframe, one on another origin than the OP's authorization endpoint, or an iframe that cannot
+   * read the OP's cookies, as where third-party cookies are blocked). Reported once, in a
+   * `session_monitor` event; the session goes on, and the renewals still end it when the OP refuses.
+   */
+  | 'session_monitor_unavailable';
 
 /** What is safe to expose about a failure: protocol error codes, never token material. */
 export interface AuthErrorDetails {

@@ -68,6 +68,12 @@ export interface Session {
    * which every tab finds the key in IndexedDB. Not a secret.
    */
   readonly dpopJkt?: string;
+  /**
+   * The `session_state` of the authorization response this token set came from (OpenID Connect
+   * Session Management 1.0 3), for withSessionMonitor(); kept across refreshes. Not a secret.
+   * Not checked by validSession() (start-up bytes): withSessionMonitor() ignores one that is not a string.
+   */
+  readonly sessionState?: string;
 }
 
 /** The identity of a token set, without the tokens. */

@@ -278,7 +278,8 @@ export class OidcClient {
     const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
     if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
     tenant?.checkClaims(claims, responseIssuer);
-    return { ...this.toSession(result, claims, undefined, requestedAt), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}) };
+    // OIDC Session Management 3: the OP's session_state, kept for withSessionMonitor().
+    return { ...this.toSession(result, claims, undefined, requestedAt, responseUrl.searchParams.get('session_state')), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}) };
   }
 
   /**
@@ -530,7 +531,7 @@ export class OidcClient {
    * receipt, a slow answer (a loaded machine, a JWKS fetch) made the token look valid for that
    * much longer than the API accepts it.
    */
-  private toSession(result: oauth.TokenEndpointResponse, claims: IdTokenClaims, previous: Session | undefined, requestedAt: number): Session {
+  private toSession(result: oauth.TokenEndpointResponse, claims: IdTokenClaims, previous: Session | undefined, requestedAt: number, sessionState: string | null | undefined = previous?.sessionState): Session {
     const now = this.context.clock.now();
     const lifetime = typeof result.expires_in === 'number' && result.expires_in > 0 ? result.expires_in : DEFAULT_ACCESS_TOKEN_SECONDS;
     return {
@@ -550,6 +551,8 @@ export class OidcClient {
       chain: previous?.chain ?? newChainId(),
       version: previous ? previous.version + 1 : 0,
       ...(previous?.dpopJkt ? { dpopJkt: previous.dpopJkt } : {}),
+      // The authorization response's (a sign-in), else the session's own (a refresh).
+      sessionState: sessionState || undefined,
     };
   }
 
