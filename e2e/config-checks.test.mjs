@@ -84,3 +84,39 @@ for (const target of ['https://evil.example/signed-out', '//evil.example/signed-
     await page.getByTestId('status').filter({ hasText: /^authenticated$/ }).waitFor();
   });
 }
+
+// config.logout and config.tenantIssuer are checked by the protocol chunk in production, where
+// they are first used (dev builds check them at start too): the app starts, and fails closed there.
+test('the production build starts with a tenantIssuer template on another origin, and refuses it before the first discovery: config_invalid, nothing sent to the OP', async ({ demoPage }) => {
+  const tenantIssuer = { template: `${API}/{tenantid}/v2.0` };
+  const { page, opNavigations } = await demoPage('refresh_token', { testOverride: { config: { authority: `${OP}/organizations/v2.0`, tenantIssuer } } });
+  const opRequests = [];
+  page.on('request', (request) => {
+    if (request.url().startsWith(OP)) opRequests.push(request.url());
+  });
+  await page.goto(`${APP}/`);
+  await page.getByTestId('status').filter({ hasText: /^unauthenticated$/ }).waitFor();
+  await page.getByTestId('login').click();
+  const error = page.getByTestId('error');
+  await error.waitFor();
+  assert.equal(await error.locator('code').textContent(), 'config_invalid');
+  assert.deepEqual(opRequests, [], 'nothing went to the OP, not even discovery');
+  assert.deepEqual(opNavigations, []);
+});
+
+test('the production build starts with a logout.endpoint that has a query, and refuses it at logout: a local logout, config_invalid naming logout.endpoint, no navigation', async ({ demoPage, rig }) => {
+  // On the OP's own origin, so that the origin pin alone would let it through.
+  const { page, opNavigations } = await demoPage('refresh_token', { testOverride: { config: { logout: { dialect: 'cognito', endpoint: `${OP}/logout?federated` } } } });
+  await signInFromHome(page);
+  await rig.resetCounters();
+  const navigations = opNavigations.length;
+  await page.getByTestId('logout').click();
+  await page.getByTestId('logout-result').waitFor();
+  assert.equal(await page.getByTestId('logout-result').textContent(), 'Signed out here only (end_session_endpoint_refused): config_invalid logout.endpoint');
+  assert.equal(await page.getByTestId('status').textContent(), 'unauthenticated');
+  assert.equal(opNavigations.length, navigations, 'the page did not go to the OP');
+  assert.equal(page.url(), `${APP}/`);
+  const counters = await rig.counters();
+  assert.equal(counters.endSession, 0);
+  assert.equal(counters.revocation, 1, 'the refresh token was still revoked');
+});

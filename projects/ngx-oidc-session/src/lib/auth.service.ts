@@ -80,6 +80,11 @@ export class AuthService {
 
   private async runInitialize(): Promise<void> {
     if (!this.browser.isBrowser) return; // the server never has a session; the state stays unknown
+    if (ngDevMode && (this.config.logout !== undefined || this.config.tenantIssuer !== undefined)) {
+      // Their checks live in the protocol chunk, so that apps without them do not ship them at
+      // start; dev mode loads it to run them now, and refuses the start as resolveAuthConfig would.
+      (await this.protocol.load()).client.checkProviderOptions();
+    }
     const url = new URL(this.browser.href);
     if (this.attempts.takeLogoutState(url.searchParams.has('code') ? null : url.searchParams.get('state'))) {
       this.browser.replaceUrl(withoutResponseParams(url));

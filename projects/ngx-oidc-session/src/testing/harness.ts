@@ -10,7 +10,7 @@ import {
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { Observable, Subject } from 'rxjs';
 import { AuthInterceptor, authInterceptor } from '../lib/http/auth-interceptor';
-import { EnvironmentProviders, Provider, inject, provideAppInitializer } from '@angular/core';
+import { ApplicationInitStatus, EnvironmentProviders, Provider, inject, provideAppInitializer } from '@angular/core';
 import { AuthEvents } from '../lib/state/auth-events';
 import { TestBed } from '@angular/core/testing';
 import { AuthConfig } from '../lib/core/config';
@@ -105,6 +105,9 @@ export class AuthHarness {
       ],
     });
     this.auth = TestBed.inject(AuthService);
+    // A start refused by initialize() (dev mode's checks of config.logout and tenantIssuer)
+    // rejects load() below; TestBed itself never waits for the initializers it ran.
+    TestBed.inject(ApplicationInitStatus).donePromise.catch(() => undefined);
     await this.auth.initialize();
     return this.auth;
   }

@@ -1,5 +1,7 @@
 import { AuthError } from './errors';
 import { AuthConfig, resolveAuthConfig } from './config';
+import { resolveTenantIssuer } from './provider-options';
+import { asProductionBuild } from '../../testing/production-build';
 
 const APP = 'https://app.example.com';
 const base: AuthConfig = { authority: 'https://op.example.com', clientId: 'spa' };
@@ -139,13 +141,7 @@ describe('resolveAuthConfig', () => {
 });
 
 describe('resolveAuthConfig in a production build (ngDevMode false)', () => {
-  const global = globalThis as unknown as { ngDevMode: unknown };
-  let devMode: unknown;
-  beforeEach(() => {
-    devMode = global.ngDevMode;
-    global.ngDevMode = false;
-  });
-  afterEach(() => (global.ngDevMode = devMode));
+  asProductionBuild();
 
   const productionRejection = (config: Partial<AuthConfig>): AuthError => {
     try {
@@ -198,6 +194,20 @@ describe('resolveAuthConfig in a production build (ngDevMode false)', () => {
     expect(productionRejection({ authority: 42 as never }).code).toBe('config_invalid');
   });
 
+  it('leaves config.logout and config.tenantIssuer to the protocol chunk: the start takes them as given, their checks refuse them there', () => {
+    const tenantIssuer = { template: 'https://evil.example.com/{tenantid}/v2.0', allowedTenants: ['x'] };
+    const config = resolveAuthConfig({ ...base, logout: { dialect: 'auth0' as never }, tenantIssuer }, APP);
+    expect(config.logout).toEqual({ dialect: 'auth0' as never });
+    expect(config.tenantIssuer).toBe(tenantIssuer);
+    let error: unknown;
+    try {
+      resolveTenantIssuer(tenantIssuer, config.authority);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toEqual(jasmine.objectContaining({ code: 'config_invalid', details: { configKey: 'tenantIssuer.template' }, message: 'ngx-oidc-session: config_invalid' }));
+  });
+
   it('drops the dev-mode checks of types and enums', () => {
     // A wrong tabs value is not a security matter: production takes it as given.
     expect(() => resolveAuthConfig({ ...base, tabs: 'everywhere' as never }, APP)).not.toThrow();
@@ -211,26 +221,38 @@ const tenantBase: AuthConfig = {
   tenantIssuer: { template: 'https://login.example.com/{tenantid}/v2.0', allowedTenants: [TENANT_A] },
 };
 
-/** config_invalid for this tenantIssuer (and authority), through rejection() above. */
+/**
+ * config_invalid for this tenantIssuer (and authority): from resolveAuthConfig's dev-mode checks,
+ * or from resolveTenantIssuer, which the protocol chunk runs before the first discovery (and dev
+ * mode at start, see protocol/tenant-issuer.spec.ts).
+ */
 function tenantRejection(tenantIssuer: unknown, authority = tenantBase.authority): AuthError {
-  return rejection({ ...tenantBase, authority, tenantIssuer });
+  try {
+    const config = resolveAuthConfig({ ...tenantBase, authority, tenantIssuer } as AuthConfig, APP);
+    resolveTenantIssuer(config.tenantIssuer!, config.authority);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).code).toBe('config_invalid');
+    return error as AuthError;
+  }
+  throw new Error(`expected tenantIssuer ${JSON.stringify(tenantIssuer)} to be refused`);
 }
 
 describe('resolveAuthConfig: tenantIssuer', () => {
   it('keeps a valid template and allow-list, and leaves the storage namespace to the authority', () => {
     const config = resolveAuthConfig(tenantBase, APP);
-    expect(config.tenantIssuer).toEqual({ template: 'https://login.example.com/{tenantid}/v2.0', allowedTenants: [TENANT_A] });
+    expect(config.tenantIssuer).toEqual(tenantBase.tenantIssuer);
+    expect(resolveTenantIssuer(config.tenantIssuer!, config.authority)).toEqual({ template: 'https://login.example.com/{tenantid}/v2.0', allowedTenants: [TENANT_A] });
     expect(config.storageNamespace).toBe('ngx-oidc-session:spa@https://login.example.com/organizations/v2.0');
   });
 
-  it('is absent from the resolved config when not configured', () => {
-    expect('tenantIssuer' in resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa' }, APP)).toBeFalse();
+  it('is undefined in the resolved config when not configured', () => {
+    expect(resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa' }, APP).tenantIssuer).toBeUndefined();
   });
 
   it('takes a loopback http template, like the authority', () => {
     const config = resolveAuthConfig({ ...tenantBase, authority: 'http://localhost:4400/organizations/v2.0', tenantIssuer: { template: 'http://localhost:4400/{tenantid}/v2.0' } }, APP);
-    expect(config.tenantIssuer?.template).toBe('http://localhost:4400/{tenantid}/v2.0');
-    expect(config.tenantIssuer?.allowedTenants).toBeNull();
+    expect(resolveTenantIssuer(config.tenantIssuer!, config.authority)).toEqual({ template: 'http://localhost:4400/{tenantid}/v2.0', allowedTenants: null });
   });
 
   const badTemplates: [string, unknown][] = [

@@ -137,12 +137,6 @@ export interface AuthConfig {
   };
 }
 
-/** tenantIssuer after validation: allowedTenants null when any tenant may sign in. */
-export interface ResolvedTenantIssuer {
-  readonly template: string;
-  readonly allowedTenants: readonly string[] | null;
-}
-
 /** The config after validation and defaults; URLs resolved against the app's origin. */
 export interface ResolvedAuthConfig {
   readonly authority: string;
@@ -161,14 +155,20 @@ export interface ResolvedAuthConfig {
   readonly tabs: 'shared' | 'isolated';
   readonly clockToleranceSeconds: number;
   readonly pushedAuthorization: PushedAuthorizationMode;
-  /** `endpoint` null: the discovered end_session_endpoint. */
-  readonly logout: { readonly dialect: LogoutDialect; readonly endpoint: string | null };
+  /**
+   * As configured: checked by the protocol chunk at logout (resolveLogout, in every build) and,
+   * in dev mode, at start too.
+   */
+  readonly logout?: LogoutConfig;
   /** Prefix of every storage key: one namespace per authority and client. */
   readonly storageNamespace: string;
   /** The withName() name of a named instance; absent for the default instance. */
   readonly instanceName?: string;
-  /** Set only when the app configured tenantIssuer. */
-  readonly tenantIssuer?: ResolvedTenantIssuer;
+  /**
+   * As configured: checked by the protocol chunk before the first discovery (resolveTenantIssuer,
+   * in every build) and, in dev mode, at start too.
+   */
+  readonly tenantIssuer?: AuthConfig['tenantIssuer'];
 }
 
 export const AUTH_CONFIG = new InjectionToken<ResolvedAuthConfig>('ngx-oidc-session config');
@@ -193,8 +193,6 @@ export const RESERVED_AUTHORIZE_PARAMS = [
   'dpop_jkt',
 ];
 const RESERVED_TOKEN_PARAMS = ['client_id', 'grant_type', 'code', 'code_verifier', 'redirect_uri', 'refresh_token'];
-/** The placeholder of a tenant-templated issuer (tenantIssuer.template). */
-export const TENANT_PLACEHOLDER = '{tenantid}';
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Resolves app-relative URLs during server-side rendering, where no URL is used. */
 const SERVER_ORIGIN = 'http://server.invalid';
@@ -232,7 +230,7 @@ export function resolveAppUrl(value: string, key: string, appOrigin: string): st
 }
 
 /** https, or plain http for a loopback host only: the URL carries codes or tokens. */
-function isSecure(url: URL): boolean {
+export function isSecure(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
 }
 
@@ -337,6 +335,10 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
     }
   }
 
+  // config.logout and config.tenantIssuer are carried as given: their security checks live in
+  // the protocol chunk (core/provider-options.ts), which runs them before the values are used,
+  // and in dev mode at start too (AuthService). Most apps use neither option.
+  if (ngDevMode && config.tenantIssuer) checkTenantIssuerShape(authority, config.tenantIssuer.allowedTenants);
   return {
     authority,
     clientId,
@@ -363,72 +365,10 @@ export function resolveAuthConfig(config: AuthConfig, appOrigin: string | null):
     // Kept in production: a huge tolerance would switch off the exp and iat checks of ID tokens.
     clockToleranceSeconds: seconds(config.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 600),
     pushedAuthorization,
-    logout: resolveLogout(config.logout),
+    logout: config.logout,
     storageNamespace: `ngx-oidc-session:${clientId}@${authorityUrl.href}`,
-    ...(config.tenantIssuer === undefined ? {} : { tenantIssuer: resolveTenantIssuer(config.tenantIssuer, authority, authorityUrl) }),
+    tenantIssuer: config.tenantIssuer,
   };
-}
-
-/**
- * Kept in production: a dialect taken for another would send the user's logout with the wrong
- * parameters, and the endpoint is where the browser (and, RP-initiated, the ID token) goes.
- * Its origin is checked at logout, against the discovered authorization endpoint.
- */
-function resolveLogout({ dialect = 'rp-initiated', endpoint }: LogoutConfig = {}): ResolvedAuthConfig['logout'] {
-  if (!['rp-initiated', 'auth0-v2', 'cognito'].includes(dialect)) {
-    throw configError('logout.dialect', ngDevMode ? `must be "rp-initiated", "auth0-v2" or "cognito" (got "${String(dialect)}").` : '');
-  }
-  // Auth0's /v2/logout is never in discovery (its end_session_endpoint takes other parameters).
-  if (endpoint === undefined && dialect !== 'auth0-v2') return { dialect, endpoint: null };
-  let url: URL | null = null;
-  try {
-    url = new URL(endpoint!);
-  } catch {
-    // refused below
-  }
-  if (!url || !isSecure(url) || /[?#]/.test(url.href)) {
-    throw configError(
-      'logout.endpoint',
-      ngDevMode
-        ? endpoint === undefined
-          ? 'is required with logout.dialect "auth0-v2": set it to "https://<your tenant domain>/v2/logout".'
-          : `must be an absolute https URL without query or fragment (plain http only for localhost; got "${String(endpoint)}").`
-        : '',
-    );
-  }
-  return { dialect, endpoint: url.href };
-}
-
-/**
- * Kept in production: tenantIssuer replaces the exact issuer check of discovery and ID tokens
- * (OIDC Discovery 4.3, OIDC Core 3.1.3.7 step 2) by a bound one, so the bounds are checked
- * here: the template, filled with a tenant id, must be a canonical URL (issuers are compared as
- * strings) on the authority's own origin, so over https outside loopback as the authority is,
- * with `{tenantid}` as a whole path segment, so that no tid can move the issuer to another host
- * or path. A second `{tenantid}` cannot pass: the URL parser percent-encodes its braces. The
- * allow-list must be a list (a string would match by substring). The rest is dev-mode advice.
- */
-function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer']>, authority: string, authorityUrl: URL): ResolvedTenantIssuer {
-  const template = String(value?.template);
-  const sample = '00000000-0000-0000-0000-000000000000';
-  let filled: URL | undefined;
-  try {
-    filled = new URL(template.replace(TENANT_PLACEHOLDER, sample));
-  } catch {
-    // refused below
-  }
-  if (!filled || filled.href !== template.replace(TENANT_PLACEHOLDER, sample) || /[?#]/.test(template) || !filled.pathname.split('/').includes(sample) || filled.origin !== authorityUrl.origin) {
-    throw configError(
-      'tenantIssuer.template',
-      ngDevMode
-        ? `must be the OP's discovery issuer verbatim, with "${TENANT_PLACEHOLDER}" once as a whole path segment, no query or fragment, on the origin of config.authority (${authorityUrl.origin}), e.g. "https://login.microsoftonline.com/{tenantid}/v2.0" (got "${template}").`
-        : '',
-    );
-  }
-  const allowed = value.allowedTenants;
-  if (allowed !== undefined && !Array.isArray(allowed)) throw configError('tenantIssuer.allowedTenants', ngDevMode ? 'must be an array of tenant ids.' : '');
-  if (ngDevMode) checkTenantIssuerShape(authority, allowed);
-  return { template, allowedTenants: allowed ? [...allowed] : null };
 }
 
 /**
@@ -440,7 +380,7 @@ function checkTenantIssuerShape(authority: string, allowed: readonly string[] | 
   if (/\{tenantid\}|%7btenantid%7d/i.test(authority)) {
     throw configError('authority', `must be the URL discovery is fetched from, not the issuer template (got "${authority}"): for Entra ID, "https://login.microsoftonline.com/organizations/v2.0".`);
   }
-  if (allowed && (allowed.length === 0 || !allowed.every((tenant) => typeof tenant === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenant)))) {
+  if (allowed !== undefined && (!Array.isArray(allowed) || allowed.length === 0 || !allowed.every((tenant) => typeof tenant === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenant)))) {
     throw configError(
       'tenantIssuer.allowedTenants',
       `must be a non-empty array of tenant ids, lower-case GUIDs such as "72f988bf-86f1-41af-91ab-2d7cd011db47" (got ${JSON.stringify(allowed)}); leave it out to let any tenant sign in.`,

@@ -1,6 +1,8 @@
 import { APP, AuthHarness } from '../../testing/harness';
 import { AuthConfig, resolveAuthConfig } from '../core/config';
+import { resolveLogout } from '../core/provider-options';
 import { AuthError } from '../core/errors';
+import { asProductionBuild } from '../../testing/production-build';
 
 const logoutKey = (harness: AuthHarness) => `ngx-oidc-session:spa@${harness.op.issuer}/:sign-out`;
 
@@ -9,12 +11,17 @@ function sentParams(harness: AuthHarness): [string, string][] {
   return [...new URL(harness.browser.navigations.at(-1)!).searchParams];
 }
 
+/**
+ * The refusal of this config.logout by its checks: resolveAuthConfig's (the shape, dev mode only),
+ * then resolveLogout, which the protocol chunk runs at logout in every build, and at start in
+ * dev mode (see the harness specs below).
+ */
 function configRejection(logout: unknown, devMode = true): AuthError {
   const global = globalThis as unknown as { ngDevMode: unknown };
   const saved = global.ngDevMode;
   global.ngDevMode = devMode ? saved : false;
   try {
-    resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa', logout } as AuthConfig, APP);
+    resolveLogout(resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa', logout } as AuthConfig, APP).logout);
   } catch (error) {
     expect(error).toBeInstanceOf(AuthError);
     return error as AuthError;
@@ -27,9 +34,12 @@ function configRejection(logout: unknown, devMode = true): AuthError {
 describe('config.logout', () => {
   it('defaults to RP-Initiated Logout at the discovered endpoint', () => {
     const config = resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa' }, APP);
-    expect(config.logout).toEqual({ dialect: 'rp-initiated', endpoint: null });
-    const cognito = resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa', logout: { dialect: 'cognito', endpoint: 'https://auth.example.com/logout' } }, APP);
-    expect(cognito.logout).toEqual({ dialect: 'cognito', endpoint: 'https://auth.example.com/logout' });
+    expect(resolveLogout(config.logout)).toEqual({ dialect: 'rp-initiated', endpoint: null });
+    const logout = { dialect: 'cognito', endpoint: 'https://auth.example.com/logout' } as const;
+    const cognito = resolveAuthConfig({ authority: 'https://op.example.com', clientId: 'spa', logout }, APP);
+    // The resolved config carries the value as configured; logout resolves it.
+    expect(cognito.logout).toEqual(logout);
+    expect(resolveLogout(cognito.logout)).toEqual({ dialect: 'cognito', endpoint: 'https://auth.example.com/logout' });
   });
 
   it('refuses an unknown dialect, in production too (the logout would carry the wrong parameters)', () => {
@@ -51,12 +61,21 @@ describe('config.logout', () => {
     }
     expect(configRejection({ endpoint: 'http://op.example.com/logout' }).message).toContain('https');
     // Plain http only on loopback, as for the authority.
-    expect(resolveAuthConfig({ authority: 'http://localhost:4400', clientId: 'spa', logout: { endpoint: 'http://localhost:4400/logout' } }, APP).logout.endpoint).toBe('http://localhost:4400/logout');
+    expect(resolveLogout(resolveAuthConfig({ authority: 'http://localhost:4400', clientId: 'spa', logout: { endpoint: 'http://localhost:4400/logout' } }, APP).logout).endpoint).toBe('http://localhost:4400/logout');
   });
 
   it('requires the endpoint with the auth0-v2 dialect: discovery never names /v2/logout', () => {
     for (const devMode of [true, false]) expect(configRejection({ dialect: 'auth0-v2' }, devMode).details.configKey).toBe('logout.endpoint');
     expect(configRejection({ dialect: 'auth0-v2' }).message).toContain('/v2/logout');
+  });
+
+  it('refuses a bad value at start in dev mode, with its message, before anything goes to the OP', async () => {
+    const harness = await AuthHarness.create({ logout: { dialect: 'auth0-v2' } });
+    await expectAsync(harness.load()).toBeRejectedWith(
+      jasmine.objectContaining({ code: 'config_invalid', details: { configKey: 'logout.endpoint' }, message: jasmine.stringContaining('/v2/logout') }),
+    );
+    expect(harness.op.requests).toEqual([]);
+    expect(harness.browser.navigations).toEqual([]);
   });
 
   it('checks the shape in dev mode', () => {
@@ -178,5 +197,43 @@ describe('logout() per dialect', () => {
       expect(result.refreshTokenRevoked).toBeFalse();
       expect(result.error?.code).toBe('config_invalid');
     });
+  });
+});
+
+describe('logout() in a production build (ngDevMode false): config.logout is checked at logout', () => {
+  asProductionBuild();
+
+  // Each endpoint is on the OP's origin, so that the origin pin alone would let it through.
+  const refused: [string, unknown, string][] = [
+    ['an unknown dialect', { dialect: 'auth0' }, 'logout.dialect'],
+    ['auth0-v2 without an endpoint', { dialect: 'auth0-v2' }, 'logout.endpoint'],
+    ['an endpoint with a query', { dialect: 'cognito', endpoint: 'https://op.example.com/logout?federated' }, 'logout.endpoint'],
+    ['an endpoint with a fragment', { endpoint: 'https://op.example.com/logout#x' }, 'logout.endpoint'],
+  ];
+  for (const [what, logout, key] of refused) {
+    it(`starts with ${what}, and refuses it at logout: no navigation, a local logout, config_invalid naming ${key}`, async () => {
+      const harness = await AuthHarness.create({ logout: logout as AuthConfig['logout'] });
+      const auth = await harness.signIn();
+      expect(auth.state().status).toBe('authenticated');
+      const navigations = harness.browser.navigations.length;
+      const result = await auth.logout();
+      expect(result).toEqual({
+        outcome: 'local',
+        reason: 'end_session_endpoint_refused',
+        refreshTokenRevoked: true,
+        error: jasmine.objectContaining({ code: 'config_invalid', details: { configKey: key } }),
+      });
+      expect(result.error!.message).toBe('ngx-oidc-session: config_invalid');
+      expect(harness.browser.navigations.length).toBe(navigations);
+      expect(auth.state().status).toBe('unauthenticated');
+      expect(harness.attempts.getItem(logoutKey(harness))).toBeNull();
+    });
+  }
+
+  it('sends a valid dialect as in dev mode', async () => {
+    const harness = await AuthHarness.create({ logout: { dialect: 'cognito', endpoint: 'https://op.example.com/logout' } });
+    const auth = await harness.signIn();
+    expect((await auth.logout()).outcome).toBe('redirected');
+    expect(sentParams(harness).map(([name]) => name)).toEqual(['client_id', 'logout_uri']);
   });
 });

@@ -2,6 +2,7 @@
 // ProtocolLoader, so that an app that restores a stored session starts without it.
 import * as oauth from 'oauth4webapi';
 import { RESERVED_AUTHORIZE_PARAMS, ResolvedAuthConfig, checkParams, configError } from '../core/config';
+import { resolveLogout, resolveTenantIssuer } from '../core/provider-options';
 import { AuthError } from '../core/errors';
 import type { DPoPSupport } from '../dpop/dpop-support';
 import { IdTokenClaims, Session, newChainId } from '../core/session';
@@ -75,13 +76,12 @@ export class OidcClient {
   /** How often this page fetched the JWKS, and when the last answer came (Clock time). */
   private readonly jwksFetches = { count: 0, answeredAt: 0 };
   private readonly requestOptions: RequestOptions;
-  /** config.tenantIssuer's checks; null without tenantIssuer. */
-  private readonly tenant: TenantIssuerChecks | null;
+  /** config.tenantIssuer's checks once made (see `tenant`); null without tenantIssuer. */
+  private tenantChecks?: TenantIssuerChecks | null;
 
   constructor(private readonly context: OidcClientContext) {
     this.config = context.config;
     this.dpop = context.dpop ?? null;
-    this.tenant = this.config.tenantIssuer ? new TenantIssuerChecks(this.config.tenantIssuer) : null;
     this.client = { client_id: this.config.clientId, [oauth.clockTolerance]: this.config.clockToleranceSeconds };
     const fetch = opFetch(context.fetch, REQUEST_TIMEOUT_MS);
     this.requestOptions = {
@@ -116,11 +116,31 @@ export class OidcClient {
     return this.metadata;
   }
 
+  /**
+   * config.tenantIssuer's checks, null without it. Made on first use, which is the first
+   * discovery (cached or fetched): in production its bounds are checked here, before any issuer
+   * is accepted, and a bad template fails every use with `config_invalid` (dev mode refused it at
+   * start already).
+   */
+  private get tenant(): TenantIssuerChecks | null {
+    const configured = this.config.tenantIssuer;
+    return (this.tenantChecks ??= configured === undefined ? null : new TenantIssuerChecks(resolveTenantIssuer(configured, this.config.authority)));
+  }
+
+  /**
+   * Dev mode, at start (AuthService): the checks of config.logout and config.tenantIssuer that
+   * production runs where the values are first used, so that a developer sees a mistake at once.
+   */
+  checkProviderOptions(): void {
+    resolveLogout(this.config.logout);
+    void this.tenant;
+  }
+
   private async loadMetadata(): Promise<oauth.AuthorizationServer> {
+    const template = this.tenant?.template;
     const cached = this.context.discovery.read();
     if (cached) return cached;
     const issuer = new URL(this.config.authority);
-    const template = this.config.tenantIssuer?.template;
     try {
       const response = await oauth.discoveryRequest(issuer, this.requestOptions);
       // tenantIssuer: discovery is fetched from the authority, and names the template as its
@@ -495,8 +515,10 @@ export class OidcClient {
    * in: neither the browser nor (RP-initiated) the ID token goes anywhere else.
    */
   async logoutUrl(options: { idTokenHint?: string; postLogoutRedirectUri: string; state: string }): Promise<URL | null> {
+    // In production this is where config.logout is checked (dev mode did at start): a refused
+    // value rejects before the browser is sent anywhere.
+    const { dialect, endpoint } = resolveLogout(this.config.logout);
     const as = await this.discover();
-    const { dialect, endpoint } = this.config.logout;
     if (ngDevMode && dialect === 'auth0-v2' && as.end_session_endpoint) {
       // Cognito is left out: its discovery names its own /logout, which needs the cognito dialect.
       // eslint-disable-next-line no-console -- a dev-mode diagnostic, dropped from production builds

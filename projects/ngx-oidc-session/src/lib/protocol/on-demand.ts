@@ -284,7 +284,8 @@ export class OnDemand {
     if (!endSession) return { outcome: 'local', reason: refused ? 'end_session_endpoint_refused' : 'no_end_session_endpoint', refreshTokenRevoked, error };
     // Only RP-Initiated Logout sends a state back; the other dialects return without one, to a
     // page that finds no session and no response to handle.
-    if (config.logout.dialect === 'rp-initiated') attempts.saveLogoutState(state);
+    // (logoutUrl checked the dialect: one of the three, or absent for the default.)
+    if ((config.logout?.dialect ?? 'rp-initiated') === 'rp-initiated') attempts.saveLogoutState(state);
     browser.navigate(endSession.href);
     return { outcome: 'redirected', refreshTokenRevoked, error };
   }

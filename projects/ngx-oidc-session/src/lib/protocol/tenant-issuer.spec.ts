@@ -1,5 +1,6 @@
 import { AuthErrorCode } from '../core/errors';
 import { AuthHarness } from '../../testing/harness';
+import { asProductionBuild } from '../../testing/production-build';
 
 // config.tenantIssuer against the fake OP dressed as Entra ID's /organizations authority: its
 // discovery names the template, its ID tokens the tenant's concrete issuer and tid.
@@ -194,6 +195,61 @@ describe('tenantIssuer (Entra ID multi-tenant issuer)', () => {
       harness.op.idTokenOverrides = { iss: issuerOf(TENANT_A), tid: TENANT_A.toUpperCase() };
       await harness.runNextTimer();
       expectRefused(harness, 'id_token_invalid');
+    });
+  });
+});
+
+describe('tenantIssuer checked in the protocol chunk', () => {
+  const BAD_TEMPLATES: [string, { template: string; allowedTenants?: string[] }, string][] = [
+    ['a template on another origin', { template: 'https://evil.example.com/{tenantid}/v2.0', allowedTenants: [TENANT_A] }, 'tenantIssuer.template'],
+    ['a template without the placeholder', { template: `${ORIGIN}/common/v2.0` }, 'tenantIssuer.template'],
+  ];
+
+  it('dev mode refuses a bad template at start, with its message, before anything goes to the OP', async () => {
+    const harness = await entra({ template: 'https://evil.example.com/{tenantid}/v2.0', allowedTenants: [TENANT_A] });
+    await expectAsync(harness.load()).toBeRejectedWith(
+      jasmine.objectContaining({ code: 'config_invalid', details: { configKey: 'tenantIssuer.template' }, message: jasmine.stringContaining('on the origin of config.authority') }),
+    );
+    expect(harness.op.requests).toEqual([]);
+  });
+
+  describe('in a production build (ngDevMode false)', () => {
+    asProductionBuild();
+
+    for (const [what, tenantIssuer, key] of BAD_TEMPLATES) {
+      it(`starts with ${what}, and refuses it before the first discovery: config_invalid naming ${key}, nothing sent to the OP`, async () => {
+        const harness = await entra(tenantIssuer);
+        const warn = spyOn(console, 'warn');
+        await harness.load();
+        expect(warn).not.toHaveBeenCalled(); // the dev-mode advice is not in production builds
+        expect(harness.auth.state()).toEqual(jasmine.objectContaining({ status: 'unauthenticated', error: null }));
+        await expectAsync(harness.auth.login()).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid', details: { configKey: key }, message: 'ngx-oidc-session: config_invalid' }));
+        // Again on the next try: a refused template is never taken.
+        await expectAsync(harness.auth.login()).toBeRejectedWith(jasmine.objectContaining({ code: 'config_invalid' }));
+        expect(harness.op.requests).toEqual([]);
+        expect(harness.browser.navigations).toEqual([]);
+      });
+    }
+
+    it('signs in with a valid template as in dev mode', async () => {
+      const harness = await entra();
+      await signIn(harness);
+      expect(harness.auth.state().status).toBe('authenticated');
+    });
+
+    it('checks before a cached discovery is taken: a stored session with an allow-list that is not a list ends at its renewal, no token request sent', async () => {
+      const harness = await entra();
+      await signIn(harness);
+      const grants = harness.op.requestsTo('/token').length;
+      // The next deploy, same authority and client (same storage), allowedTenants a string.
+      (harness.config as { tenantIssuer: unknown }).tenantIssuer = { template: TEMPLATE, allowedTenants: TENANT_A };
+      await harness.load();
+      // Restored from storage without the protocol chunk, as any stored session is.
+      expect(harness.auth.state().status).toBe('authenticated');
+      const outcome = await harness.runNextTimer();
+      expect(outcome).toEqual(jasmine.objectContaining({ error: jasmine.objectContaining({ code: 'config_invalid', details: { configKey: 'tenantIssuer.allowedTenants' } }) }));
+      expect(harness.auth.state().status).toBe('unauthenticated');
+      expect(harness.op.requestsTo('/token').length).toBe(grants);
     });
   });
 });

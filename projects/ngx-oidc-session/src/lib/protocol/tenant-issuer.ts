@@ -13,7 +13,7 @@
 // `iss` check (and every other check) runs unchanged; the tid is checked again on the
 // validated, signature-checked claims.
 import type { AuthorizationServer } from 'oauth4webapi';
-import { ResolvedTenantIssuer, TENANT_PLACEHOLDER } from '../core/config';
+import { ResolvedTenantIssuer, TENANT_PLACEHOLDER } from '../core/provider-options';
 import { AuthError } from '../core/errors';
 import { IdTokenClaims } from '../core/session';
 
@@ -23,6 +23,11 @@ const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 /** The checks of one app's tenantIssuer. */
 export class TenantIssuerChecks {
   constructor(private readonly tenant: ResolvedTenantIssuer) {}
+
+  /** The issuer template, as checked by resolveTenantIssuer. */
+  get template(): string {
+    return this.tenant.template;
+  }
 
   /** The issuer of one tenant: the template with its tenant id in place of `{tenantid}`. */
   private issuerOf(tid: string): string {
