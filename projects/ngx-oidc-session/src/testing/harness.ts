@@ -139,6 +139,23 @@ export class AuthHarness {
       .filter((form) => form.get('grant_type') === 'refresh_token');
   }
 
+  /**
+   * The tokens of the OP's first `count` revocation requests, once they arrived (the library
+   * sends some, for refused token responses, without waiting for them).
+   */
+  revokedTokens(count = 1): Promise<(string | null)[]> {
+    const tokens = () => this.op.requestsTo('/revoke').map((request) => new URLSearchParams(String(request.body)).get('token'));
+    return new Promise((resolve) => {
+      if (tokens().length >= count) return resolve(tokens());
+      const revoke = this.op.handlers['/revoke'];
+      this.op.handlers['/revoke'] = (request) => {
+        const reply = revoke(request);
+        if (tokens().length >= count) resolve(tokens());
+        return reply;
+      };
+    });
+  }
+
   /** Starts a sign-in and returns the authorization request URL the browser was sent to. */
   async startLogin(options: Parameters<AuthService['login']>[0] = {}): Promise<URL> {
     await this.auth.login(options);

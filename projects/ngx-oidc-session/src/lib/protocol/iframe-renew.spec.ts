@@ -81,6 +81,24 @@ describe('IframeRenewer', () => {
     }
   });
 
+  // The OP answered the code with tokens the library refuses: the refresh token in them is revoked.
+  for (const [what, change] of [
+    ['an ID token for another audience', { idTokenOverrides: { aud: 'someone-else' } }],
+    ['another user than the session’s', { subject: 'mallory' }],
+  ] as const) {
+    it(`revokes the refresh token of a renewal that signed in with ${what}`, async () => {
+      harness.op.issueRefreshToken = true;
+      Object.assign(harness.op, change);
+      const appended = nextIframe();
+      const renewed = harness.auth.renew();
+      const request = new URL((await appended).src);
+      harness.op.nonce = request.searchParams.get('nonce') ?? undefined;
+      post({ type: SILENT_RENEW_MESSAGE, url: harness.callbackUrl(request) }, { source: (await appended).contentWindow });
+      await expectAsync(renewed).toBeRejectedWith(jasmine.objectContaining({ code: 'id_token_invalid' }));
+      expect(await harness.revokedTokens()).toEqual(['rt-2']);
+    });
+  }
+
   it('times out as a transient failure and removes the iframe', async () => {
     const appended = nextIframe();
     const failed = harness.nextEvent('renew_failed');

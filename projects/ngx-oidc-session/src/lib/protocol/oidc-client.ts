@@ -271,15 +271,16 @@ export class OidcClient {
     } catch (error) {
       throw authorizationResponseError(error, attempt.state);
     }
-    let response: Response;
-    let result: oauth.TokenEndpointResponse;
     const requestedAt = this.context.clock.now();
-    try {
-      [response, result] = await this.withDPoP(attempt.dpopJkt, async (options) => {
-        const response = await oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParams, attempt.redirectUri, attempt.codeVerifier, {
+    return this.tokenGrant(
+      attempt.dpopJkt,
+      undefined,
+      (options) =>
+        oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParams, attempt.redirectUri, attempt.codeVerifier, {
           ...options,
           additionalParameters: this.config.tokenParams,
-        });
+        }),
+      async (response) => {
         // OIDC Core 3.1.3.7: iss, aud, azp, exp, iat and nonce are checked here; and, when the
         // request had max_age, auth_time: it must be present (3.1.2.1) and recent enough
         // (3.1.3.7 step 11), or the user was not authenticated again as asked.
@@ -288,18 +289,52 @@ export class OidcClient {
           requireIdToken: true,
           maxAge: attempt.maxAge,
         });
-        return [response, result] as const;
+        this.checkTokenType(result);
+        await this.verifyIdTokenSignature(as, response);
+        const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
+        if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
+        tenant?.checkClaims(claims, responseIssuer);
+        // OIDC Session Management 3: the OP's session_state, kept for withSessionMonitor().
+        return { ...this.toSession(result, claims, undefined, requestedAt, responseUrl.searchParams.get('session_state')), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}) };
+      },
+    );
+  }
+
+  /**
+   * One token request (with withDPoP()'s proof) and every check of its answer, from
+   * oauth4webapi's to OIDC Core 12.2's. A response the OP answered with 200 and a check then
+   * refused (wrong iss, aud, exp, tid, token type, signature, another user) is spent all the
+   * same: the OP issued its tokens. Its refresh token is revoked (RFC 7009) rather than left
+   * valid and unused, unless it is `kept`, the one the session holds already (an OP that does
+   * not rotate). Read from a copy taken before the checks, since the checks consume the body.
+   */
+  private async tokenGrant<T>(dpopJkt: string | undefined, kept: string | undefined, request: (options: RequestOptions) => Promise<Response>, check: (response: Response) => Promise<T>): Promise<T> {
+    let answer = null as Response | null;
+    try {
+      return await this.withDPoP(dpopJkt, async (options) => {
+        const response = await request(options);
+        answer = response.clone();
+        return check(response);
       });
     } catch (error) {
+      if (answer?.status === 200) this.revokeRefused(answer, kept);
       throw toAuthError(error, 'token');
     }
-    this.checkTokenType(result);
-    await this.verifyIdTokenSignature(as, response);
-    const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
-    if (!claims) throw new AuthError('id_token_invalid', ngDevMode ? 'The token response has no ID token.' : '');
-    tenant?.checkClaims(claims, responseIssuer);
-    // OIDC Session Management 3: the OP's session_state, kept for withSessionMonitor().
-    return { ...this.toSession(result, claims, undefined, requestedAt, responseUrl.searchParams.get('session_state')), ...(attempt.dpopJkt ? { dpopJkt: attempt.dpopJkt } : {}) };
+  }
+
+  /**
+   * Best effort, not waited for: the caller's error stays the one it sees, and an OP without a
+   * revocation endpoint (Entra ID) leaves the token valid until it expires. Revocation carries
+   * no DPoP proof (RFC 9449 defines none for it), as at logout.
+   */
+  private revokeRefused(answer: Response, kept: string | undefined): void {
+    void answer
+      .json()
+      .then((body: unknown) => {
+        const token = (body as { refresh_token?: unknown } | null)?.refresh_token;
+        return typeof token === 'string' && token !== kept ? this.revoke(token, 'refresh_token') : false;
+      })
+      .catch(() => undefined);
   }
 
   /**
@@ -375,40 +410,33 @@ export class OidcClient {
   async refresh(previous: Session): Promise<Session> {
     if (!previous.refreshToken) throw new AuthError('no_session', ngDevMode ? 'The session has no refresh token.' : '');
     const as = await this.discover();
-    let response: Response;
-    let result: oauth.TokenEndpointResponse;
     const requestedAt = this.context.clock.now();
-    try {
-      [response, result] = await this.withDPoP(previous.dpopJkt, async (options) => {
-        const response = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, previous.refreshToken!, {
+    // The session ends on a refused response; a new refresh token in it is revoked (tokenGrant).
+    return this.tokenGrant(
+      previous.dpopJkt,
+      previous.refreshToken,
+      (options) =>
+        oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, previous.refreshToken!, {
           ...options,
           additionalParameters: this.config.tokenParams,
-        });
-        return [response, await oauth.processRefreshTokenResponse(await this.tokenIssuerServer(as, response), this.client, response)] as const;
-      });
-    } catch (error) {
-      throw toAuthError(error, 'token');
-    }
-    this.checkTokenType(result, previous);
-    const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
-    if (!claims) {
-      // OIDC Core 12.2: the response may omit the ID token; the previous one stays.
-      return this.toSession(result, previous.idTokenClaims, previous, requestedAt);
-    }
-    // Rotated (a new refresh token came): the one presented is spent, the response must not be lost.
-    const rotated = typeof result.refresh_token === 'string' && result.refresh_token !== previous.refreshToken;
-    try {
-      await this.verifyIdTokenSignature(as, response, rotated);
-      this.tenant?.checkClaims(claims);
-      // With tenantIssuer, the same iss also keeps the tenant of the sign-in.
-      checkRefreshedIdToken(claims, previous.idTokenClaims);
-    } catch (error) {
-      // The session ends on a refused ID token: the new refresh token of the refused response
-      // must not stay valid at the OP, unused.
-      this.revokeUnused(result, previous);
-      throw error;
-    }
-    return this.toSession(result, claims, previous, requestedAt);
+        }),
+      async (response) => {
+        const result = await oauth.processRefreshTokenResponse(await this.tokenIssuerServer(as, response), this.client, response);
+        this.checkTokenType(result);
+        const claims = oauth.getValidatedIdTokenClaims(result) as IdTokenClaims | undefined;
+        if (!claims) {
+          // OIDC Core 12.2: the response may omit the ID token; the previous one stays.
+          return this.toSession(result, previous.idTokenClaims, previous, requestedAt);
+        }
+        // Rotated (a new refresh token came): the one presented is spent, the response must not be lost.
+        const rotated = typeof result.refresh_token === 'string' && result.refresh_token !== previous.refreshToken;
+        await this.verifyIdTokenSignature(as, response, rotated);
+        this.tenant?.checkClaims(claims);
+        // With tenantIssuer, the same iss also keeps the tenant of the sign-in.
+        checkRefreshedIdToken(claims, previous.idTokenClaims);
+        return this.toSession(result, claims, previous, requestedAt);
+      },
+    );
   }
 
   /**
@@ -422,6 +450,8 @@ export class OidcClient {
     const session = await this.silentAuthorization(params, this.config.renew.iframeTimeoutSeconds * 1000, previous.dpopJkt);
     // A user is sub within its issuer (OIDC Core 2); with tenantIssuer the issuer names the tenant.
     if (session.idTokenClaims.sub !== previous.idTokenClaims.sub || session.idTokenClaims.iss !== previous.idTokenClaims.iss) {
+      // Refused like a token response that failed its checks: its refresh token is not left valid.
+      if (session.refreshToken) void this.revoke(session.refreshToken, 'refresh_token').catch(() => undefined);
       throw new AuthError('id_token_invalid', ngDevMode ? 'The silent renewal signed in a different user than the current session.' : '');
     }
     return { ...session, userInfo: previous.userInfo, epoch: previous.epoch, chain: previous.chain, version: previous.version + 1 };
@@ -599,20 +629,13 @@ export class OidcClient {
 
   /**
    * The token type must be the one the app asked for: `DPoP` under withDPoP() (RFC 9449 5), else
-   * `Bearer` (a DPoP-bound token is useless without the key). A refused response's new refresh
-   * token is revoked rather than left valid and unused.
+   * `Bearer` (a DPoP-bound token is useless without the key).
    */
-  private checkTokenType(result: oauth.TokenEndpointResponse, previous?: Session): void {
+  private checkTokenType(result: oauth.TokenEndpointResponse): void {
     // oauth4webapi gives token_type in lower case.
     const expected = this.dpop ? 'dpop' : 'bearer';
     if (result.token_type === expected) return;
-    this.revokeUnused(result, previous);
     throw new AuthError('invalid_response', ngDevMode ? `The OP issued a "${result.token_type}" token where a "${expected}" one was expected${this.dpop ? ' (withDPoP())' : ''}.` : '');
-  }
-
-  /** A refused token response's new refresh token is revoked rather than left valid and unused. */
-  private revokeUnused(result: oauth.TokenEndpointResponse, previous?: Session): void {
-    if (result.refresh_token && result.refresh_token !== previous?.refreshToken) void this.revoke(result.refresh_token, 'refresh_token').catch(() => undefined);
   }
 }
 

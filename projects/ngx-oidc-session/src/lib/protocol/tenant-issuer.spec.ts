@@ -1,6 +1,8 @@
+import { TestBed } from '@angular/core/testing';
 import { AuthErrorCode } from '../core/errors';
 import { AuthHarness } from '../../testing/harness';
 import { asProductionBuild } from '../../testing/production-build';
+import { SessionStore } from '../state/session-store';
 
 // config.tenantIssuer against the fake OP dressed as Entra ID's /organizations authority: its
 // discovery names the template, its ID tokens the tenant's concrete issuer and tid.
@@ -196,6 +198,66 @@ describe('tenantIssuer (Entra ID multi-tenant issuer)', () => {
       await harness.runNextTimer();
       expectRefused(harness, 'id_token_invalid');
     });
+
+    // Refused before any signature or claims check: while choosing the tenant's issuer
+    // (tokenServer) or in oauth4webapi's exact iss check. The OP rotated all the same.
+    for (const [what, claims] of [
+      ['the tid of tenant B with the issuer of A', { iss: issuerOf(TENANT_A), tid: TENANT_B }],
+      ['an upper-case tid', { iss: issuerOf(TENANT_A), tid: TENANT_A.toUpperCase() }],
+    ] as const) {
+      it(`revokes the rotated refresh token of a refreshed ID token with ${what}`, async () => {
+        const harness = await entra({ template: TEMPLATE, allowedTenants: [TENANT_A, TENANT_B] });
+        await signIn(harness);
+        harness.op.idTokenOverrides = claims;
+        await harness.runNextTimer();
+        expectRefused(harness, 'id_token_invalid');
+        expect(await harness.revokedTokens()).toEqual(['rt-2']);
+      });
+    }
+  });
+
+  it('revokes the refresh token the OP issued to a user of a tenant outside allowedTenants', async () => {
+    const harness = await entra();
+    harness.op.metadata['authorization_response_iss_parameter_supported'] = false;
+    await signIn(harness, { iss: issuerOf(TENANT_B), tid: TENANT_B }, null);
+    expectRefused(harness, 'tenant_not_allowed');
+    expect(await harness.revokedTokens()).toEqual(['rt-1']);
+  });
+});
+
+describe('tenantIssuer.allowedTenants and sessions signed in before it changed (a deploy that drops a tenant)', () => {
+  const sessionKey = `ngx-oidc-session:spa@${AUTHORITY}:session`;
+  const tokenRequests = (harness: AuthHarness) => harness.op.requestsTo('/token').length;
+  const allow = (harness: AuthHarness, allowedTenants: string[]) => Object.assign(harness.config, { tenantIssuer: { template: TEMPLATE, allowedTenants } });
+
+  it('does not restore a stored session of a tenant no longer allowed, and asks the OP nothing', async () => {
+    const harness = await entra();
+    await signIn(harness);
+    expect(harness.auth.state().status).toBe('authenticated');
+    const requests = tokenRequests(harness);
+    allow(harness, [TENANT_B]);
+    await harness.load();
+    expect(harness.auth.state().status).toBe('unauthenticated');
+    expect(harness.storage.getItem(sessionKey)).toBeNull();
+    expect(tokenRequests(harness)).toBe(requests);
+  });
+
+  it('restores a stored session of a tenant still allowed', async () => {
+    const harness = await entra();
+    await signIn(harness);
+    allow(harness, [TENANT_B, TENANT_A]);
+    await harness.load();
+    expect(harness.auth.state().status).toBe('authenticated');
+  });
+
+  it("takes no other tab's session (broadcast, handover) of a tenant not allowed: SessionStore.fits() refuses it", async () => {
+    const harness = await entra();
+    await signIn(harness);
+    const store = TestBed.inject(SessionStore);
+    const mine = store.session()!;
+    expect(store.fits(mine)).toBe(true);
+    expect(store.fits({ ...mine, idTokenClaims: { ...mine.idTokenClaims, iss: issuerOf(TENANT_B), tid: TENANT_B } })).toBe(false);
+    expect(store.fits({ ...mine, idTokenClaims: { ...mine.idTokenClaims, tid: undefined } })).toBe(false);
   });
 });
 

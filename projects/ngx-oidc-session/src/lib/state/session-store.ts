@@ -120,8 +120,8 @@ export class SessionStore {
     const dead = !stored || this.isSignedOut(stored);
     // Only a session bound to the key withDPoP() found for it at start-up (none without the
     // feature): never a DPoP session without its key, nor a bearer session under withDPoP(). The
-    // same test as fits(), but for the very key withDPoP() checked.
-    const session = !dead && stored.dpopJkt === this.dpop?.jkt ? stored : null;
+    // same test as fits() (which also applies allowedTenants), and for the very key withDPoP() checked.
+    const session = !dead && stored.dpopJkt === this.dpop?.jkt && this.fits(stored) ? stored : null;
     // One that is not dead goes only at start-up and from storage no other tab writes: with
     // `local` it can be another tab's, of the other token mode or of a later sign-in with a key
     // this tab has not checked (a later load() comes from RenewScheduler). Left alone then.
@@ -139,7 +139,11 @@ export class SessionStore {
    */
   fits(session: Session): boolean {
     const bound = session.tokenType.toLowerCase() === 'dpop';
-    return this.dpop ? bound && !!session.dpopJkt : !bound && !session.dpopJkt;
+    // config.tenantIssuer.allowedTenants, applied again to a session signed in before it changed
+    // (a deploy that drops a tenant): its `tid` was checked with the ID token's signature before
+    // the session was stored, so the list is all that is compared here.
+    const allowed = this.config.tenantIssuer?.allowedTenants;
+    return (this.dpop ? bound && !!session.dpopJkt : !bound && !session.dpopJkt) && (!allowed || allowed.includes(session.idTokenClaims['tid'] as string));
   }
 
   /**
