@@ -10,6 +10,7 @@ import {
   ɵSessionStore as SessionStore,
   ɵTabCoordinator as TabCoordinator,
   ɵauthFeature as authFeature,
+  ɵbackoffDelayMs as backoffDelayMs,
 } from 'ngx-oidc-session';
 import type { OpSessionMonitor } from './op-session-monitor';
 
@@ -105,6 +106,7 @@ function startSessionMonitor(intervalMs: number): void {
             };
           },
           error: (code, message) => new AuthError(code, message),
+          backoffDelayMs: (attempt) => backoffDelayMs(attempt),
         }),
       (error: unknown) => {
         monitor = null; // the chunk did not load: tried again with the next session change
