@@ -132,4 +132,20 @@ describe('IframeRenewer', () => {
     client.cancelRenewal();
     expect(await check).toEqual(jasmine.objectContaining({ code: 'no_session', retryable: false }));
   });
+
+  it("a silent renewal that signs in another user is refused, and that user's new refresh token is revoked, not left valid", async () => {
+    harness.op.issueRefreshToken = true;
+    const appended = nextIframe();
+    const renewal = harness.auth.renew();
+    const iframe = await appended;
+    const request = new URL(iframe.src);
+    harness.op.nonce = request.searchParams.get('nonce') ?? undefined;
+    harness.op.subject = 'mallory';
+    post({ type: SILENT_RENEW_MESSAGE, url: harness.callbackUrl(request) }, { source: iframe.contentWindow });
+    await expectAsync(renewal).toBeRejectedWith(jasmine.objectContaining({ code: 'id_token_invalid', details: { differentUser: true } }));
+    while (harness.op.requestsTo('/revoke').length === 0) await new Promise((resolve) => setTimeout(resolve));
+    const revoked = new URLSearchParams(String(harness.op.requestsTo('/revoke')[0].body));
+    expect(revoked.get('token')).toMatch(/^rt-/);
+    expect(revoked.get('token_type_hint')).toBe('refresh_token');
+  });
 });
