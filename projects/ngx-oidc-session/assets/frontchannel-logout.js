@@ -10,25 +10,25 @@
 (function () {
   // Only the OP's logout page frames it: a page opened on its own does nothing.
   if (!window.parent || window.parent === window) return;
-  var params = new URLSearchParams(window.location.search);
-  var iss = params.get('iss');
-  var sid = params.get('sid');
+  const params = new URLSearchParams(window.location.search);
+  const iss = params.get('iss');
+  const sid = params.get('sid');
   if (!iss || !sid || typeof BroadcastChannel !== 'function') return;
   // The embedding page's origin: location.ancestorOrigins (Chromium, WebKit), else the referrer's
   // (Firefox). Where neither tells (the OP sends Referrer-Policy: no-referrer), nothing is posted:
   // the app could not tell the OP's logout from another site's page framing this one.
-  var origin = null;
+  let origin = null;
   if (window.location.ancestorOrigins && window.location.ancestorOrigins.length) {
     origin = window.location.ancestorOrigins[0];
   } else if (document.referrer) {
     try {
       origin = new URL(document.referrer).origin;
-    } catch (e) {
+    } catch {
       origin = null;
     }
   }
   if (!origin || origin === 'null') return;
-  var channel = new BroadcastChannel('ngx-oidc-session:frontchannel-logout');
+  const channel = new BroadcastChannel('ngx-oidc-session:frontchannel-logout');
   channel.postMessage({ type: 'ngx-oidc-session:frontchannel-logout', iss: iss, sid: sid, origin: origin });
   channel.close();
 })();
