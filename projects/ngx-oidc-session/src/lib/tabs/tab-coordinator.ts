@@ -117,9 +117,8 @@ export class TabCoordinator {
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     const locks = this.locks();
     if (locks) return locks.request(this.lockName, { mode: 'exclusive' }, task) as Promise<T>;
-    const run = this.queue.then(task);
-    this.queue = run.catch(() => undefined);
-    return run;
+    // The queue is the last task: the next one starts once it settled, resolved or rejected.
+    return (this.queue = this.queue.then(task, task)) as Promise<T>;
   }
 
   /** Tells the other tabs about a token set this tab signed in with or renewed. */
