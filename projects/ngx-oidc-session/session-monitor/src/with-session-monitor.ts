@@ -32,7 +32,7 @@ const DEFAULT_INTERVAL_SECONDS = 5;
  *   polled every `intervalSeconds`; a `changed` answer is confirmed by a prompt=none request in
  *   the hidden iframe before anything ends (so a re-authentication at the OP signs nobody out).
  * - OpenID Connect Front-Channel Logout 1.0: register `<app>/frontchannel-logout.html` (a static
- *   page this package ships, beside silent-renew.html) as the client's `frontchannel_logout_uri`
+ *   page this package ships with its frontchannel-logout.js, beside silent-renew.html) as the client's `frontchannel_logout_uri`
  *   with `frontchannel_logout_session_required`; a logout at the OP loads it with `iss` and `sid`,
  *   and the session with that `sid` ends.
  *
