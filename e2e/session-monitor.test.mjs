@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { expect } from '@playwright/test';
 import { test } from './fixtures.mjs';
-import { APP, OP, launchPartitioningChromium, signInAtOp, signInFromHome } from './support.mjs';
+import { API, APP, OP, launchPartitioningChromium, signInAtOp, signInFromHome } from './support.mjs';
 
 const MONITOR_KEY = 'ngx-oidc-session-demo:session-monitor';
 /** Another client of the dev OP: the "other app" of these scenarios. */
@@ -139,6 +139,58 @@ test('front-channel logout: the OP loads frontchannel-logout.html with iss and s
   } finally {
     await browser.close();
   }
+});
+
+test('front-channel logout page: opened on its own, or framed by another origin than the OP, it ends nothing (CSRF with a known sid)', async ({ newContext, rig }) => {
+  await rig.hook('/quirks', { method: 'POST', body: { frontchannelLogout: true, checkSessionIframe: false } });
+  const context = await monitoredContext(newContext);
+  await context.addInitScript(
+    ([app]) => {
+      if (location.origin !== app) return;
+      window.__frontchannel = [];
+      new BroadcastChannel('ngx-oidc-session:frontchannel-logout').onmessage = (event) => window.__frontchannel.push(event.data);
+    },
+    [APP],
+  );
+  const page = await context.newPage();
+  await signInFromHome(page);
+  // The sid is no secret (an attacker may know it): read from the stored session here.
+  const sid = await page.evaluate(() => {
+    for (const store of [sessionStorage, localStorage]) {
+      for (const key of Object.keys(store)) if (key.endsWith(':session')) return JSON.parse(store.getItem(key)).session.idTokenClaims.sid;
+    }
+    return null;
+  });
+  assert.ok(sid, 'the ID token has a sid');
+  const forged = `${APP}/frontchannel-logout.html?iss=${encodeURIComponent(OP)}&sid=${encodeURIComponent(sid)}`;
+  // Opened at the top: the page does nothing.
+  const top = await context.newPage();
+  await top.goto(forged);
+  // Framed by a page of another origin (the demo API's): the app refuses its embedder.
+  const attacker = await context.newPage();
+  await attacker.goto(`${API}/`);
+  await attacker.evaluate(
+    (src) =>
+      new Promise((resolve) => {
+        const frame = document.createElement('iframe');
+        frame.onload = resolve;
+        frame.src = src;
+        document.body.appendChild(frame);
+      }),
+    forged,
+  );
+  await page.waitForFunction(() => window.__frontchannel.length === 1);
+  const [message] = await page.evaluate(() => window.__frontchannel);
+  assert.equal(message.origin, new URL(API).origin, 'the page names who framed it');
+  // A marker posted after the forged message: once it arrived, the app has seen both.
+  await top.evaluate(() => new BroadcastChannel('ngx-oidc-session:frontchannel-logout').postMessage({ type: 'test-marker' }));
+  await page.waitForFunction(() => window.__frontchannel.some((each) => each?.type === 'test-marker'));
+  assert.equal(await page.getByTestId('status').textContent(), 'authenticated');
+  assert.deepEqual(await events(page, 'signed_out'), []);
+  // The OP's own logout, which frames the page itself, still ends the session.
+  await signOutAtOp(context);
+  await status(page, 'unauthenticated');
+  assert.match((await events(page, 'signed_out')).join(), /op_session_ended/);
 });
 
 test('without withSessionMonitor() nothing watches the OP session: no check_session iframe, no poll', async ({ newContext }) => {

@@ -49,4 +49,5 @@ export type { DPoPSupport as ɵDPoPSupport, DPoPKeys as ɵDPoPKeys } from './lib
 // And those the secondary entry point ngx-oidc-session/session-monitor (withSessionMonitor()) needs.
 export { AuthEvents as ɵAuthEvents } from './lib/state/auth-events';
 export { ProtocolLoader as ɵProtocolLoader } from './lib/protocol/protocol-loader';
+export { backoffDelayMs as ɵbackoffDelayMs } from './lib/core/renew-timing';
 export type { Session as ɵSession } from './lib/core/session';

@@ -13,6 +13,10 @@ export const FRONTCHANNEL_MESSAGE = 'ngx-oidc-session:frontchannel-logout';
 const ANSWERS = new Set(['unchanged', 'changed', 'error']);
 /** The OP's answers to prompt=none that say its session is over or is another user's (OIDC Core 3.1.2.6). */
 const NO_OP_SESSION = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
+/** Polls in a row the iframe left unanswered (CSP frame-src, X-Frame-Options, a navigated frame) before monitoring is said unavailable. */
+const MAX_UNANSWERED = 3;
+/** Successful confirmations in a row answered `changed` again (no `unchanged` between) before monitoring is said unavailable. */
+const MAX_CONFIRMATIONS = 2;
 
 export interface MonitorStore {
   session(): Session | null;
@@ -23,6 +27,8 @@ export interface MonitorStore {
 export interface MonitorTabs {
   exclusive<T>(task: () => Promise<T>): Promise<T>;
   postSignedOut(position: Pick<Session, 'epoch' | 'chain' | 'version'>, everyone: boolean): void;
+  /** The newest token set another tab announced (TabCoordinator.announced). */
+  announced(): Session | null;
 }
 
 /** What the monitor asks of the protocol chunk. */
@@ -55,6 +61,8 @@ export interface MonitorContext {
   readonly protocol: () => Promise<MonitorProtocol>;
   /** Makes the AuthError to report (the core's class, passed in: see the imports). */
   readonly error: (code: AuthErrorCode, message: string) => AuthError;
+  /** The renewals' exponential backoff with jitter (core/renew-timing.ts), for failed confirmations. */
+  readonly backoffDelayMs: (attempt: number) => number;
 }
 
 /**
@@ -69,7 +77,18 @@ interface MonitorRecord {
   readonly to?: string;
   readonly worked?: boolean;
   readonly unavailable?: boolean;
+  /** The OP session is over: every tab still on this sign-in (any version of it) ends. */
+  readonly ended?: boolean;
+  /** The `sid` of the OP session a confirmation found (front-channel logouts name that one). */
+  readonly sid?: string;
+  /** Successful confirmations since the last `unchanged`. */
+  readonly confirmations?: number;
+  /** Transient confirmation failures in a row, and when the next confirmation may run (backoff, shared by the tabs). */
+  readonly failures?: number;
+  readonly retryAt?: number;
 }
+
+const RECORD_FIELDS: Readonly<Record<string, string>> = { from: 'string', to: 'string', sid: 'string', worked: 'boolean', unavailable: 'boolean', ended: 'boolean', confirmations: 'number', failures: 'number', retryAt: 'number' };
 
 /**
  * OP session monitoring for one auth instance in one tab (OpenID Connect Session Management
@@ -102,8 +121,12 @@ export class OpSessionMonitor {
   private chain: string | null = null;
   private active = false;
   private confirming = false;
-  /** The session_state a confirmation in this page gave last. */
-  private lastConfirmed: string | null = null;
+  /** Polls in a row with no answer from the iframe. */
+  private unanswered = 0;
+  /** The record, kept here too when storage refused it (else every poll would confirm again). */
+  private kept: MonitorRecord | null = null;
+  /** The origins the OP serves from (issuer, endpoints): front-channel logout pages must be framed by one. */
+  private opOrigins = new Set<string>();
   /** Statuses said in this page, per sign-in: each once. */
   private readonly said = new Set<string>();
   private readonly recordKey: string;
@@ -146,13 +169,14 @@ export class OpSessionMonitor {
     }
     if (session.chain === this.chain) return;
     this.chain = session.chain;
-    this.lastConfirmed = null;
+    this.unanswered = 0;
     this.pause();
     void this.begin(session);
   }
 
   private async begin(session: Session): Promise<void> {
     const still = () => this.context.store.session()?.chain === session.chain;
+    if (this.read(session).ended) return this.endSession(session);
     if (typeof session.sessionState !== 'string' || !session.sessionState) return this.unavailable(session, 'The OP sent no session_state with this sign-in.');
     if (this.read(session).unavailable) return this.unavailable(session, 'The check_session iframe cannot see the OP session in this browser (found earlier for this sign-in).');
     let metadata: Readonly<Record<string, unknown>>;
@@ -181,6 +205,7 @@ export class OpSessionMonitor {
     }
     this.active = true;
     this.opOrigin = origin;
+    for (const endpoint of [authorizationEndpoint, metadata['end_session_endpoint']]) if (typeof endpoint === 'string') this.opOrigins.add(new URL(endpoint).origin);
     if (this.iframe && this.iframeUrl === iframeUrl) {
       if (this.loaded) this.poll();
       return;
@@ -201,6 +226,12 @@ export class OpSessionMonitor {
     });
     iframe.src = iframeUrl;
     this.context.window.document.body.appendChild(iframe);
+    // A frame that never loads (blocked before any page) would leave the poll waiting forever.
+    this.timer = this.context.outsideZone(() =>
+      this.context.clock.setTimeout(() => {
+        if (this.iframe === iframe && !this.loaded) this.unavailable(session, "The OP's check_session iframe did not load (CSP frame-src?).");
+      }, this.context.intervalMs * MAX_UNANSWERED),
+    );
   }
 
   private retry(session: Session): void {
@@ -210,12 +241,20 @@ export class OpSessionMonitor {
 
   /** Asks the OP's iframe about the session now, and again every interval. */
   private poll(): void {
+    const unanswered = this.asked !== null;
     this.pause();
     const session = this.context.store.session();
     if (!session || session.chain !== this.chain || !this.active || this.confirming) return;
+    // Another tab may have found the OP session over, or monitoring impossible, meanwhile.
+    const record = this.read(session);
+    if (record.ended) return this.endSession(session);
+    if (record.unavailable) return this.unavailable(session, 'Another tab found that the check_session iframe cannot see the OP session in this browser.');
     const state = this.currentState(session);
-    this.asked = state ?? null;
-    if (state) this.iframe?.contentWindow?.postMessage(`${this.context.clientId} ${state}`, this.opOrigin);
+    // An iframe renewal whose response had no session_state leaves nothing to ask about.
+    if (!state) return this.unavailable(session, 'The session has no session_state (an iframe renewal brought none).');
+    if (unanswered && ++this.unanswered >= MAX_UNANSWERED) return this.unavailable(session, 'The check_session iframe does not answer (CSP frame-src, X-Frame-Options, or a navigated frame?).');
+    this.asked = state;
+    this.iframe?.contentWindow?.postMessage(`${this.context.clientId} ${state}`, this.opOrigin);
     this.timer = this.context.outsideZone(() => this.context.clock.setTimeout(() => this.poll(), this.context.intervalMs));
   }
 
@@ -232,11 +271,12 @@ export class OpSessionMonitor {
     if (typeof answer !== 'string' || !ANSWERS.has(answer) || this.asked === null) return;
     const asked = this.asked;
     this.asked = null;
+    this.unanswered = 0;
     const session = this.context.store.session();
     if (!session || session.chain !== this.chain || !this.active || this.currentState(session) !== asked) return;
     if (answer === 'unchanged') {
       const record = this.read(session);
-      if (!record.worked) this.write({ ...record, worked: true });
+      if (!record.worked || record.confirmations || record.failures) this.write({ ...record, worked: true, confirmations: 0, failures: 0, retryAt: undefined });
       this.say(session, 'monitoring', null);
     } else if (answer === 'changed') {
       void this.confirm(session, asked);
@@ -253,13 +293,23 @@ export class OpSessionMonitor {
   private async confirm(session: Session, asked: string): Promise<void> {
     this.confirming = true;
     this.pause();
-    const { store, tabs, protocol } = this.context;
+    const { store, tabs, protocol, clock } = this.context;
     try {
       await tabs.exclusive(async () => {
         const now = store.session();
         // Signed out or in again meanwhile, or another tab confirmed this change already.
         if (!now || now.chain !== session.chain || this.currentState(now) !== asked) return;
         const record = this.read(now);
+        if (record.ended) return this.endSession(now);
+        if (record.unavailable) return this.unavailable(now, 'Another tab found that the check_session iframe cannot see the OP session in this browser.');
+        // Backing off after failures (in any tab): the next poll asks again.
+        if (record.retryAt && record.retryAt > clock.now()) return;
+        // The OP's iframe said `changed` for the very session_state the OP has just given, where
+        // it never answered `unchanged`, or again and again after confirmations: it cannot see the
+        // OP's session from this page, and confirming again would only repeat the same requests.
+        if ((!record.worked && asked === record.to) || (record.confirmations ?? 0) >= MAX_CONFIRMATIONS) {
+          return this.unavailable(now, 'The check_session iframe keeps saying "changed" for the session_state the OP has just confirmed (third-party cookies blocked?).');
+        }
         const ops = await protocol();
         let confirmed: Session;
         try {
@@ -267,22 +317,32 @@ export class OpSessionMonitor {
         } catch (caught) {
           if (store.session()?.chain !== now.chain) return; // a logout cancelled it
           const error = caught as Partial<AuthError>;
-          const over = NO_OP_SESSION.has(error.details?.oauthError ?? '') || error.code === 'id_token_invalid';
+          const details = error.details as { oauthError?: string; differentUser?: boolean } | undefined;
+          // Only the OP's own answer that its session is over, or a sign-in of another user
+          // (OIDC Core 3.1.2.6, 12.2), ends the session; a token check failing for another
+          // reason (clock skew, an unknown key) says nothing about the OP session.
+          const over = NO_OP_SESSION.has(details?.oauthError ?? '') || details?.differentUser === true;
           if (over && record.worked) this.endSession(now);
-          else if (over || !error.retryable) this.unavailable(now, 'The check_session iframe said "changed" but the OP session could not be confirmed (the iframe cannot read the OP cookies: third-party cookies blocked?).');
-          // Transient (timeout, network): the next poll asks again.
+          else if (over) this.unavailable(now, 'The check_session iframe said "changed" but the OP session could not be confirmed (the iframe cannot read the OP cookies: third-party cookies blocked?).');
+          else {
+            // Transient or unexplained: tried again after a backoff shared by the tabs.
+            const failures = (record.failures ?? 0) + 1;
+            this.write({ ...record, failures, retryAt: clock.now() + this.context.backoffDelayMs(failures) });
+          }
           return;
         }
         // The session goes on with its own tokens; the confirmation's grant is not used.
         if (confirmed.refreshToken && confirmed.refreshToken !== now.refreshToken) void ops.revoke(confirmed.refreshToken).catch(() => undefined);
-        // The OP's iframe said `changed` for the very session_state the OP has just given: it
-        // cannot see the OP's session from this page.
-        if (!confirmed.sessionState || (!record.worked && asked === this.lastConfirmed)) {
-          this.unavailable(now, 'The check_session iframe cannot see the OP session in this browser (third-party cookies blocked?).');
-          return;
-        }
-        this.lastConfirmed = confirmed.sessionState;
-        this.write({ ...record, chain: now.chain, from: now.sessionState, to: confirmed.sessionState });
+        if (!confirmed.sessionState) return this.unavailable(now, 'The OP confirmed the session without a session_state.');
+        const sid = confirmed.idTokenClaims['sid'];
+        this.write({
+          chain: now.chain,
+          worked: record.worked,
+          from: now.sessionState,
+          to: confirmed.sessionState,
+          sid: typeof sid === 'string' ? sid : record.sid,
+          confirmations: (record.confirmations ?? 0) + 1,
+        });
       });
     } catch {
       // The lock or the chunk failed: asked again at the next poll.
@@ -300,31 +360,51 @@ export class OpSessionMonitor {
    * `sid` in the ID token nothing does (the dev OP and Keycloak send one).
    */
   private frontchannelLogout(data: unknown): void {
-    const message = data as { type?: unknown; iss?: unknown; sid?: unknown } | null;
+    const message = data as { type?: unknown; iss?: unknown; sid?: unknown; origin?: unknown } | null;
     if (message?.type !== FRONTCHANNEL_MESSAGE) return;
     const session = this.context.store.session();
-    const sid = session?.idTokenClaims['sid'];
-    if (!session || typeof sid !== 'string' || !sid || message.sid !== sid || message.iss !== session.idTokenClaims.iss) return;
+    if (!session || message.iss !== session.idTokenClaims.iss || typeof message.sid !== 'string' || !message.sid) return;
+    // The sid is not secret (Keycloak's is the session_state of the callback URL): the page
+    // must have been framed by the OP itself (it posts its embedder's origin, or nothing).
+    let issuerOrigin = '';
+    try {
+      issuerOrigin = new URL(session.idTokenClaims.iss).origin;
+    } catch {
+      // no origin: only the endpoints' count
+    }
+    if (typeof message.origin !== 'string' || (message.origin !== issuerOrigin && !this.opOrigins.has(message.origin))) return;
+    // The sign-in's sid, or the one of the OP session a confirmation found since.
+    if (message.sid !== session.idTokenClaims['sid'] && message.sid !== this.read(session).sid) return;
     this.endSession(session);
   }
 
-  /** The OP session is over: this sign-in ends in every tab on it, and its refresh token is revoked. */
+  /**
+   * The OP session is over: this sign-in ends in every tab on it, whatever version of its tokens
+   * each holds (another tab may have renewed past this one), and the newest refresh token known
+   * here is revoked. The record keeps `ended`, so that a tab that missed the broadcast (frozen,
+   * or loading) ends too at its next look.
+   */
   private endSession(session: Session): void {
     const { store, tabs, clock, emit, protocol } = this.context;
     this.active = false;
     this.pause();
-    this.remove();
+    this.write({ chain: session.chain, ended: true });
+    const announced = tabs.announced();
+    const newer = announced?.chain === session.chain && announced.version > session.version ? announced : null;
     store.clear('ended');
-    tabs.postSignedOut(session, false);
+    tabs.postSignedOut({ epoch: session.epoch, chain: session.chain, version: Number.MAX_SAFE_INTEGER }, false);
     emit({ type: 'signed_out', at: clock.now(), reason: 'op_session_ended' });
-    const refreshToken = session.refreshToken;
-    if (refreshToken) void protocol().then((ops) => ops.revoke(refreshToken)).catch(() => undefined);
+    for (const refreshToken of new Set([newer?.refreshToken, session.refreshToken])) {
+      if (refreshToken) void protocol().then((ops) => ops.revoke(refreshToken)).catch(() => undefined);
+    }
   }
 
   /** This browser cannot monitor this sign-in: said once, no more polls, the session stays. */
   private unavailable(session: Session, message: string): void {
     this.active = false;
     this.pause();
+    this.iframe?.remove();
+    this.iframe = null;
     const record = this.read(session);
     if (session.sessionState && !record.unavailable) this.write({ ...record, unavailable: true });
     this.say(session, 'unavailable', this.context.error('session_monitor_unavailable', ngDevMode ? message : ''));
@@ -354,8 +434,9 @@ export class OpSessionMonitor {
   /** This sign-in's record; another sign-in's, or a malformed one, counts as none. */
   private read(session: Session): MonitorRecord {
     try {
-      const record = JSON.parse(this.storage()?.getItem(this.recordKey) ?? 'null') as MonitorRecord | null;
-      if (record && record.chain === session.chain && ['from', 'to'].every((key) => ['undefined', 'string'].includes(typeof record[key as 'from']))) return record;
+      if (this.kept?.chain === session.chain) return this.kept;
+      const record = JSON.parse(this.storage()?.getItem(this.recordKey) ?? 'null') as Record<string, unknown> | null;
+      if (record?.['chain'] === session.chain && Object.entries(RECORD_FIELDS).every(([key, type]) => record[key] === undefined || typeof record[key] === type)) return record as unknown as MonitorRecord;
     } catch {
       // malformed: none
     }
@@ -365,16 +446,10 @@ export class OpSessionMonitor {
   private write(record: MonitorRecord): void {
     try {
       this.storage()?.setItem(this.recordKey, JSON.stringify(record));
+      this.kept = null;
     } catch {
-      // storage refused: the next poll asks with the old session_state, and confirms again
-    }
-  }
-
-  private remove(): void {
-    try {
-      this.storage()?.removeItem(this.recordKey);
-    } catch {
-      // nothing to do
+      // Storage refused: this page keeps it (so that it does not confirm again at every poll).
+      this.kept = record;
     }
   }
 }

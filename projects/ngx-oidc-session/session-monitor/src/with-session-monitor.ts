@@ -10,6 +10,7 @@ import {
   ɵSessionStore as SessionStore,
   ɵTabCoordinator as TabCoordinator,
   ɵauthFeature as authFeature,
+  ɵbackoffDelayMs as backoffDelayMs,
 } from 'ngx-oidc-session';
 import type { OpSessionMonitor } from './op-session-monitor';
 
@@ -31,7 +32,7 @@ const DEFAULT_INTERVAL_SECONDS = 5;
  *   polled every `intervalSeconds`; a `changed` answer is confirmed by a prompt=none request in
  *   the hidden iframe before anything ends (so a re-authentication at the OP signs nobody out).
  * - OpenID Connect Front-Channel Logout 1.0: register `<app>/frontchannel-logout.html` (a static
- *   page this package ships, beside silent-renew.html) as the client's `frontchannel_logout_uri`
+ *   page this package ships with its frontchannel-logout.js, beside silent-renew.html) as the client's `frontchannel_logout_uri`
  *   with `frontchannel_logout_session_required`; a logout at the OP loads it with `iss` and `sid`,
  *   and the session with that `sid` ends.
  *
@@ -105,6 +106,7 @@ function startSessionMonitor(intervalMs: number): void {
             };
           },
           error: (code, message) => new AuthError(code, message),
+          backoffDelayMs: (attempt) => backoffDelayMs(attempt),
         }),
       (error: unknown) => {
         monitor = null; // the chunk did not load: tried again with the next session change

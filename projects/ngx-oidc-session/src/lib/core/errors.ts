@@ -97,6 +97,8 @@ export interface AuthErrorDetails {
   readonly configKey?: string;
   /** The withName() name of the instance whose config is at fault, for `config_invalid` of a named instance. */
   readonly instance?: string;
+  /** For `id_token_invalid`: the OP signed in another user than the session's (OIDC Core 12.2), not a token that failed a check. */
+  readonly differentUser?: boolean;
 }
 
 export class AuthError extends Error {

@@ -1,7 +1,10 @@
 import { AuthHarness } from '../../testing/harness';
 import { nextIframe, post, removeSilentIframes } from '../../testing/silent-iframe';
 import { FakeClock } from '../../testing/fake-clock';
+import { TestBed } from '@angular/core/testing';
 import { SILENT_RENEW_MESSAGE, runSilentIframe } from './iframe-renew';
+import { ProtocolLoader } from './protocol-loader';
+import { SessionStore } from '../state/session-store';
 
 const ORIGIN = location.origin; // the Karma page plays the app: the iframe logic needs a real window
 
@@ -131,5 +134,36 @@ describe('IframeRenewer', () => {
     expect(iframe.isConnected).toBeFalse();
     await renewal;
     expect(harness.clock.pendingTimers).toBe(0);
+  });
+
+  it("a renewal whose iframe a newer silent attempt replaced (a session check) fails as transient: the session stays", async () => {
+    const appended = nextIframe();
+    const failed = harness.nextEvent('renew_failed');
+    const renewal = harness.auth.renew();
+    const iframe = await appended;
+    const { client } = await TestBed.inject(ProtocolLoader).load();
+    const check = client.silentRenew(TestBed.inject(SessionStore).session()!).catch((error: unknown) => error);
+    await expectAsync(renewal).toBeRejectedWith(jasmine.objectContaining({ code: 'no_session', retryable: true }));
+    expect((await failed).failureClass).toBe('transient');
+    expect(iframe.isConnected).toBeFalse();
+    expect(harness.auth.state().status).toBe('authenticated');
+    client.cancelRenewal();
+    expect(await check).toEqual(jasmine.objectContaining({ code: 'no_session', retryable: false }));
+  });
+
+  it("a silent renewal that signs in another user is refused, and that user's new refresh token is revoked, not left valid", async () => {
+    harness.op.issueRefreshToken = true;
+    const appended = nextIframe();
+    const renewal = harness.auth.renew();
+    const iframe = await appended;
+    const request = new URL(iframe.src);
+    harness.op.nonce = request.searchParams.get('nonce') ?? undefined;
+    harness.op.subject = 'mallory';
+    post({ type: SILENT_RENEW_MESSAGE, url: harness.callbackUrl(request) }, { source: iframe.contentWindow });
+    await expectAsync(renewal).toBeRejectedWith(jasmine.objectContaining({ code: 'id_token_invalid', details: { differentUser: true } }));
+    while (harness.op.requestsTo('/revoke').length === 0) await new Promise((resolve) => setTimeout(resolve));
+    const revoked = new URLSearchParams(String(harness.op.requestsTo('/revoke')[0].body));
+    expect(revoked.get('token')).toMatch(/^rt-/);
+    expect(revoked.get('token_type_hint')).toBe('refresh_token');
   });
 });

@@ -24,10 +24,10 @@ export function runSilentIframe(
   attempt: Pick<AuthorizationAttempt, 'state' | 'redirectUri'>,
   timeoutMs: number,
   clock: Clock,
-): { readonly response: Promise<URL>; readonly cancel: () => void } {
+): { readonly response: Promise<URL>; readonly cancel: (superseded?: boolean) => void } {
   const document = window.document;
   const appOrigin = window.location.origin;
-  let cancel!: () => void;
+  let cancel!: (superseded?: boolean) => void;
   const response = new Promise<URL>((resolve, reject) => {
     const iframe = document.createElement('iframe');
     iframe.setAttribute('aria-hidden', 'true');
@@ -55,9 +55,11 @@ export function runSilentIframe(
       if (isResponseAt(url, attempt.redirectUri)) resolve(url);
       else reject(callbackUrlMismatch());
     };
-    cancel = () => {
+    // A logout cancels for good; a newer silent attempt (a renewal and a session check, where no
+    // cross-tab lock serialises them) cancels as retryable: the OP's session was not asked about.
+    cancel = (superseded = false) => {
       cleanUp();
-      reject(new AuthError('no_session', ngDevMode ? 'The silent renewal was cancelled.' : ''));
+      reject(new AuthError('no_session', ngDevMode ? 'The silent renewal was cancelled.' : '', superseded));
     };
     // An iframe loaded while offline shows the browser's error page and never answers: it is
     // abandoned when the browser comes back online, so that the renewal made then does not

@@ -68,7 +68,7 @@ export class OidcClient {
   /** withDPoP() of this instance, or null: every token and userinfo request then carries a proof (RFC 9449). */
   readonly dpop: DPoPSupport | null;
   private metadata: Promise<oauth.AuthorizationServer> | null = null;
-  private cancelIframe: (() => void) | null = null;
+  private cancelIframe: ((superseded?: boolean) => void) | null = null;
   /** Ends the wait of a renewal in progress for the OP's key set (logout). */
   private cancelPause: (() => void) | null = null;
   /** The OP's jwks_uri, once discovered, to tell its fetches from the others. */
@@ -450,9 +450,9 @@ export class OidcClient {
     const session = await this.silentAuthorization(params, this.config.renew.iframeTimeoutSeconds * 1000, previous.dpopJkt);
     // A user is sub within its issuer (OIDC Core 2); with tenantIssuer the issuer names the tenant.
     if (session.idTokenClaims.sub !== previous.idTokenClaims.sub || session.idTokenClaims.iss !== previous.idTokenClaims.iss) {
-      // Refused like a token response that failed its checks: its refresh token is not left valid.
+      // Refused like a token response that failed its checks: the other user's grant is not left valid.
       if (session.refreshToken) void this.revoke(session.refreshToken, 'refresh_token').catch(() => undefined);
-      throw new AuthError('id_token_invalid', ngDevMode ? 'The silent renewal signed in a different user than the current session.' : '');
+      throw new AuthError('id_token_invalid', ngDevMode ? 'The silent renewal signed in a different user than the current session.' : '', false, { differentUser: true });
     }
     return { ...session, userInfo: previous.userInfo, epoch: previous.epoch, chain: previous.chain, version: previous.version + 1 };
   }
@@ -475,7 +475,8 @@ export class OidcClient {
     // A silent sign-in made a key of its own, which an answer such as login_required must not
     // leave behind; a renewal uses the session's key, which stays.
     return this.forgettingKeyOnFailure(dpopJkt ? undefined : attempt.dpopJkt, async () => {
-      this.cancelIframe?.();
+      // A newer attempt replaces this one: cancelled as retryable, not as "no session".
+      this.cancelIframe?.(true);
       const iframe = runSilentIframe(window, url, attempt, timeoutMs, this.context.clock);
       this.cancelIframe = iframe.cancel;
       const responseUrl = await iframe.response.finally(() => {

@@ -76,6 +76,8 @@ describe('OpSessionMonitor (check_session iframe, prompt=none confirmation, fron
   let protocol: jasmine.SpyObj<MonitorProtocol>;
   let storage: Storage;
   let monitor: OpSessionMonitor | null;
+  let announced: Session | null;
+  let backoff: number;
 
   const frame = () => frames[frames.length - 1];
   const answer = (data: unknown, { origin = OP, source = frame().contentWindow as unknown }: { origin?: string; source?: unknown } = {}) => {
@@ -85,7 +87,7 @@ describe('OpSessionMonitor (check_session iframe, prompt=none confirmation, fron
   const signOutReasons = () => events.filter((event) => event.type === 'signed_out').map((event) => (event as { reason: string }).reason);
   const statuses = () => events.filter((event) => event.type === 'session_monitor').map((event) => (event as { status: string }).status);
 
-  async function start(): Promise<void> {
+  async function start(): Promise<OpSessionMonitor> {
     const window = {
       document: {
         createElement: () => {
@@ -118,12 +120,14 @@ describe('OpSessionMonitor (check_session iframe, prompt=none confirmation, fron
           changes.next();
         },
       },
-      tabs: { exclusive: (task) => task(), postSignedOut: (position, everyone) => signedOut.push({ position: position as Session, everyone }) },
+      tabs: { exclusive: (task) => task(), postSignedOut: (position, everyone) => signedOut.push({ position: position as Session, everyone }), announced: () => announced },
       emit: (event) => events.push(event),
       protocol: async () => protocol,
       error: (code, message) => new AuthError(code, message),
+      backoffDelayMs: (attempt) => backoff * 2 ** (attempt - 1),
     });
     await settle();
+    return monitor;
   }
 
   /** Starts, loads the iframe, and gets the first `unchanged`: monitoring works for this sign-in. */
@@ -148,6 +152,8 @@ describe('OpSessionMonitor (check_session iframe, prompt=none confirmation, fron
     protocol.discover.and.callFake(async () => metadata);
     protocol.revoke.and.resolveTo(true);
     monitor = null;
+    announced = null;
+    backoff = 1_000;
   });
 
   afterEach(() => monitor?.destroy());
@@ -239,7 +245,7 @@ describe('OpSessionMonitor (check_session iframe, prompt=none confirmation, fron
     await settle();
     expect(cleared).toEqual([]);
     expect(statuses()).toEqual(['unavailable']);
-    expect(protocol.confirm).toHaveBeenCalledTimes(2);
+    expect(protocol.confirm).toHaveBeenCalledTimes(1); // no second request for what the OP just said
   });
 
   it('remembers for the sign-in that it cannot monitor: a reload says so again without asking the OP', async () => {
@@ -305,11 +311,11 @@ describe('OpSessionMonitor (check_session iframe, prompt=none confirmation, fron
     await start();
     const deliver = (data: unknown) => FakeChannel.last!.onmessage!({ data } as MessageEvent);
     expect(FakeChannel.last!.name).toBe(FRONTCHANNEL_MESSAGE);
-    deliver({ type: FRONTCHANNEL_MESSAGE, iss: OP, sid: 'another-sid' });
-    deliver({ type: FRONTCHANNEL_MESSAGE, iss: 'https://other-op.example', sid: 'sid-1' });
-    deliver({ type: 'something-else', iss: OP, sid: 'sid-1' });
+    deliver({ type: FRONTCHANNEL_MESSAGE, iss: OP, sid: 'another-sid', origin: OP });
+    deliver({ type: FRONTCHANNEL_MESSAGE, iss: 'https://other-op.example', sid: 'sid-1', origin: OP });
+    deliver({ type: 'something-else', iss: OP, sid: 'sid-1', origin: OP });
     expect(cleared).toEqual([]);
-    deliver({ type: FRONTCHANNEL_MESSAGE, iss: OP, sid: 'sid-1' });
+    deliver({ type: FRONTCHANNEL_MESSAGE, iss: OP, sid: 'sid-1', origin: OP });
     expect(cleared).toEqual(['ended']);
     expect(signOutReasons()).toEqual(['op_session_ended']);
   });
@@ -338,5 +344,184 @@ describe('OpSessionMonitor (check_session iframe, prompt=none confirmation, fron
     changes.next();
     await settle();
     expect(frame().sent.at(-1)).toEqual({ message: `${CLIENT} state-9.salt`, targetOrigin: OP });
+  });
+
+  describe('after the security review (issue 18)', () => {
+    const loginRequired = () => new AuthError('authorization_error', '', false, { oauthError: 'login_required' });
+    const record = () => JSON.parse(storage.getItem('ns:op-session') ?? 'null') as Record<string, unknown> | null;
+
+    it('ends the whole sign-in in every tab (every version), revokes the newest refresh token another tab announced, and keeps an "ended" marker', async () => {
+      await startWorking();
+      // Another tab renewed past this one (version 1, its own refresh token).
+      announced = session({ version: 1, refreshToken: 'rt-newest' });
+      protocol.confirm.and.rejectWith(loginRequired());
+      clock.advance(INTERVAL);
+      answer('changed');
+      await settle();
+      expect(signedOut.length).toBe(1);
+      expect(signedOut[0].position.chain).toBe('chain-1');
+      expect(signedOut[0].position.version).toBe(Number.MAX_SAFE_INTEGER);
+      expect(protocol.revoke.calls.allArgs()).toEqual([['rt-newest'], ['rt-1']]);
+      expect(record()).toEqual({ chain: 'chain-1', ended: true });
+    });
+
+    it('a tab on a newer version of a sign-in another tab found over ends at its next poll, though it missed the broadcast', async () => {
+      await startWorking();
+      storage.setItem('ns:op-session', JSON.stringify({ chain: 'chain-1', ended: true }));
+      current = session({ version: 3, refreshToken: 'rt-4' });
+      clock.advance(INTERVAL);
+      await settle();
+      expect(cleared).toEqual(['ended']);
+      expect(signOutReasons()).toEqual(['op_session_ended']);
+      expect(protocol.revoke).toHaveBeenCalledWith('rt-4');
+    });
+
+    it('an ID token that fails a check (clock skew, unknown key) ends nothing and backs off; another user signed in at the OP ends the session', async () => {
+      await startWorking();
+      backoff = 60_000;
+      protocol.confirm.and.rejectWith(new AuthError('id_token_invalid', ''));
+      clock.advance(INTERVAL);
+      answer('changed');
+      await settle();
+      expect(cleared).toEqual([]);
+      expect(statuses()).toEqual(['monitoring']);
+      expect(record()).toEqual(jasmine.objectContaining({ failures: 1, retryAt: clock.now() + 60_000 }));
+      // Within the backoff, "changed" asks the OP nothing.
+      clock.advance(INTERVAL);
+      answer('changed');
+      await settle();
+      expect(protocol.confirm).toHaveBeenCalledTimes(1);
+      // After it, the OP says another user is signed in there now.
+      protocol.confirm.and.rejectWith(new AuthError('id_token_invalid', '', false, { differentUser: true }));
+      for (let polls = 0; polls < 12; polls++) {
+        clock.advance(INTERVAL);
+        answer('changed');
+        await settle();
+      }
+      expect(protocol.confirm).toHaveBeenCalledTimes(2);
+      expect(cleared).toEqual(['ended']);
+      expect(signOutReasons()).toEqual(['op_session_ended']);
+    });
+
+    it('transient failures back off exponentially, shared through the record (not every interval in every tab)', async () => {
+      await startWorking();
+      backoff = 20_000;
+      protocol.confirm.and.rejectWith(new AuthError('network_error', '', true, { status: 503 }));
+      const changedAfter = async (ms: number) => {
+        clock.advance(ms);
+        answer('changed');
+        await settle();
+      };
+      await changedAfter(INTERVAL);
+      expect(protocol.confirm).toHaveBeenCalledTimes(1);
+      await changedAfter(INTERVAL);
+      await changedAfter(INTERVAL);
+      await changedAfter(INTERVAL);
+      expect(protocol.confirm).toHaveBeenCalledTimes(1);
+      await changedAfter(INTERVAL); // 20 s after the failure
+      expect(protocol.confirm).toHaveBeenCalledTimes(2);
+      expect(record()).toEqual(jasmine.objectContaining({ failures: 2 }));
+      // The second backoff is twice as long: 40 s.
+      for (let polls = 0; polls < 7; polls++) await changedAfter(INTERVAL);
+      expect(protocol.confirm).toHaveBeenCalledTimes(2);
+      await changedAfter(INTERVAL);
+      expect(protocol.confirm).toHaveBeenCalledTimes(3);
+      expect(cleared).toEqual([]);
+    });
+
+    it('"changed" again after two confirmations of the same user: unavailable, no third confirmation, and the confirmed sid and state are in the record', async () => {
+      await startWorking();
+      let turn = 1;
+      protocol.confirm.and.callFake(async () => session({ sessionState: `state-${++turn}.salt`, refreshToken: undefined, idTokenClaims: { iss: OP, sub: 'alice', aud: CLIENT, exp: 2e9, iat: 1e9, sid: `sid-${turn}` } }));
+      clock.advance(INTERVAL);
+      answer('changed');
+      await settle();
+      expect(record()).toEqual(jasmine.objectContaining({ to: 'state-2.salt', sid: 'sid-2', confirmations: 1 }));
+      clock.advance(INTERVAL);
+      answer('changed');
+      await settle();
+      clock.advance(INTERVAL);
+      answer('changed');
+      await settle();
+      expect(protocol.confirm).toHaveBeenCalledTimes(2);
+      expect(statuses()).toEqual(['monitoring', 'unavailable']);
+      expect(cleared).toEqual([]);
+    });
+
+    it('an "unchanged" between confirmations resets their count', async () => {
+      await startWorking();
+      let turn = 1;
+      protocol.confirm.and.callFake(async () => session({ sessionState: `state-${++turn}.salt`, refreshToken: undefined }));
+      for (let round = 0; round < 3; round++) {
+        clock.advance(INTERVAL);
+        answer('changed');
+        await settle();
+        clock.advance(INTERVAL);
+        answer('unchanged');
+      }
+      expect(protocol.confirm).toHaveBeenCalledTimes(3);
+      expect(statuses()).toEqual(['monitoring']);
+    });
+
+    it('storage refusing the record does not make it confirm at every poll', async () => {
+      await startWorking();
+      storage.setItem = () => {
+        throw new DOMException('quota', 'QuotaExceededError');
+      };
+      protocol.confirm.and.resolveTo(session({ sessionState: 'state-2.salt', refreshToken: undefined }));
+      clock.advance(INTERVAL);
+      answer('changed');
+      await settle();
+      clock.advance(INTERVAL);
+      expect(frame().sent.at(-1)!.message).toBe(`${CLIENT} state-2.salt`);
+      answer('unchanged');
+      expect(protocol.confirm).toHaveBeenCalledTimes(1);
+    });
+
+    it('stops, saying so once, when another tab found monitoring unavailable for this sign-in', async () => {
+      await startWorking();
+      storage.setItem('ns:op-session', JSON.stringify({ chain: 'chain-1', unavailable: true }));
+      clock.advance(INTERVAL);
+      const sent = frame().sent.length;
+      clock.advance(INTERVAL * 3);
+      expect(frame().sent.length).toBe(sent);
+      expect(statuses()).toEqual(['monitoring', 'unavailable']);
+    });
+
+    it('polls the iframe leaves unanswered (CSP, X-Frame-Options) make it unavailable once', async () => {
+      await start();
+      frame().load();
+      clock.advance(INTERVAL * 10);
+      expect(statuses()).toEqual(['unavailable']);
+      expect(frame().sent.length).toBe(3);
+      expect(frame().removed).toBeTrue();
+    });
+
+    it('an iframe that never loads makes it unavailable once', async () => {
+      await start();
+      clock.advance(INTERVAL * 10);
+      expect(statuses()).toEqual(['unavailable']);
+    });
+
+    it('a session that lost its session_state (an iframe renewal without one) makes it unavailable once, rather than polling with nothing', async () => {
+      await startWorking();
+      current = session({ version: 1, sessionState: undefined });
+      clock.advance(INTERVAL * 5);
+      expect(statuses()).toEqual(['monitoring', 'unavailable']);
+    });
+
+    it('front-channel logout: acts only on a page framed by the OP, and matches the sid a confirmation found too', async () => {
+      await startWorking();
+      const deliver = (data: unknown) => FakeChannel.last!.onmessage!({ data } as MessageEvent);
+      deliver({ type: FRONTCHANNEL_MESSAGE, iss: OP, sid: 'sid-1' }); // no embedding origin
+      deliver({ type: FRONTCHANNEL_MESSAGE, iss: OP, sid: 'sid-1', origin: 'https://evil.example' });
+      expect(cleared).toEqual([]);
+      protocol.confirm.and.resolveTo(session({ sessionState: 'state-2.salt', refreshToken: undefined, idTokenClaims: { iss: OP, sub: 'alice', aud: CLIENT, exp: 2e9, iat: 1e9, sid: 'sid-2' } }));
+      clock.advance(INTERVAL);
+      answer('changed');
+      await settle();
+      deliver({ type: FRONTCHANNEL_MESSAGE, iss: OP, sid: 'sid-2', origin: OP });
+      expect(cleared).toEqual(['ended']);
+    });
   });
 });

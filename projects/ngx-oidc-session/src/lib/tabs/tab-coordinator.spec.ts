@@ -3,7 +3,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { AuthHarness } from '../../testing/harness';
 import { Session } from '../core/session';
 import { LEDGER_TIMEOUT_MS, RenewalLedger } from './renewal-ledger';
-import { parseTabMessage } from './tab-coordinator';
+import { TabCoordinator, parseTabMessage } from './tab-coordinator';
 import { ARRIVING_WAIT_MS, HANDOVER_WAIT_MS } from './tab-handover';
 
 const OWNER = 'spa@https://op.example.com';
@@ -708,20 +708,16 @@ describe('TabCoordinator: renewal races between tabs', () => {
     expect(Number(localStorage.getItem(`${NAMESPACE}:signed-out`))).toBe(later.epoch);
   });
 
-  it('without Web Locks, a logout that did not wait for this tab\'s refresh still gets the new token revoked', async () => {
+  it('without Web Locks, a logout waits in this page\'s queue for the refresh in flight, and the token it brought is revoked', async () => {
     const letTokenThrough = holdTokenAnswers(harness, true); // the OP rotates at once; its answer is slow to arrive
-    // The refresh answers while the logout, having chosen what to revoke, records the sign-out.
-    const recordSignOut = RenewalLedger.prototype.recordSignOut;
-    spyOn(RenewalLedger.prototype, 'recordSignOut').and.callFake(async function (this: RenewalLedger, epoch: number) {
-      letTokenThrough();
-      await renewal;
-      return recordSignOut.call(this, epoch);
-    });
     spyOnProperty(Navigator.prototype, 'locks').and.returnValue(undefined as unknown as LockManager);
     const renewal = harness.auth.renew().catch(() => undefined);
     await until(() => harness.refreshGrants().length === 1);
-    await harness.auth.logout(); // runs at once: no lock to wait for
-    await until(() => harness.op.requestsTo('/revoke').length === 2);
+    const loggedOut = harness.auth.logout(); // queued behind the renewal: no Web Lock, but one page
+    letTokenThrough();
+    await renewal;
+    await loggedOut;
+    await until(() => harness.op.requestsTo('/revoke').length >= 1);
     const revoked = harness.op.requestsTo('/revoke').map((request) => new URLSearchParams(String(request.body)).get('token'));
     expect(revoked).toContain('rt-2'); // the token the OP issued after the logout began
   });
@@ -842,5 +838,34 @@ describe('TabCoordinator with isolated tabs', () => {
     expect(localStorage.getItem(`${NAMESPACE}:signed-out`)).toBeNull(); // isolated tabs do not sign each other out
     await barrier('ping-2');
     expect(other.received.map((message) => message['kind'])).toEqual(['ping-1', 'ping-2']); // it told nothing
+  });
+});
+
+describe('TabCoordinator.exclusive without a cross-tab lock', () => {
+  afterEach(() => TestBed.resetTestingModule());
+
+  it("with isolated tabs (no Web Lock), queues this page's tasks one after another, a failed one included", async () => {
+    const harness = await AuthHarness.create({ tabs: 'isolated' });
+    await harness.load();
+    const tabs = TestBed.inject(TabCoordinator);
+    const order: string[] = [];
+    let finishFirst!: () => void;
+    const first = tabs.exclusive(async () => {
+      order.push('first starts');
+      await new Promise<void>((resolve) => (finishFirst = resolve));
+      order.push('first ends');
+      throw new Error('first failed');
+    });
+    const second = tabs.exclusive(async () => {
+      order.push('second starts');
+      return 'second';
+    });
+    await until(() => order.length === 1);
+    await new Promise((resolve) => setTimeout(resolve));
+    expect(order).toEqual(['first starts']);
+    finishFirst();
+    await expectAsync(first).toBeRejectedWithError('first failed');
+    await expectAsync(second).toBeResolvedTo('second');
+    expect(order).toEqual(['first starts', 'first ends', 'second starts']);
   });
 });

@@ -52,6 +52,8 @@ export class TabCoordinator {
   private holder: { readonly name: string; readonly granted: Promise<void>; readonly release: () => void } | null = null;
   /** While the page is hidden for the back/forward cache it holds no lock. */
   private pageHidden = false;
+  /** exclusive()'s tasks in this page where there is no Web Lock. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   /** Off on the server and when the app keeps its tabs isolated (config `tabs: 'isolated'`). */
   readonly enabled = this.browser.isBrowser && this.config.tabs === 'shared';
@@ -109,12 +111,14 @@ export class TabCoordinator {
 
   /**
    * Runs `task` while holding the renewal lock shared by every tab of this app and client.
-   * Without Web Locks, runs it at once.
+   * Without Web Locks (or with isolated tabs), after the tasks this page queued before it: a
+   * renewal and a session check in one page must never cancel each other's iframe.
    */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     const locks = this.locks();
-    if (!locks) return task();
-    return locks.request(this.lockName, { mode: 'exclusive' }, task) as Promise<T>;
+    if (locks) return locks.request(this.lockName, { mode: 'exclusive' }, task) as Promise<T>;
+    // The queue is the last task: the next one starts once it settled, resolved or rejected.
+    return (this.queue = this.queue.then(task, task)) as Promise<T>;
   }
 
   /** Tells the other tabs about a token set this tab signed in with or renewed. */
