@@ -63,40 +63,26 @@ export function resolveLogout(logout: LogoutConfig | undefined): ResolvedLogout 
  * template, filled with a tenant id, must be a canonical URL (issuers are compared as strings)
  * on the authority's own origin, so over https outside loopback as the authority is, with
  * `{tenantid}` exactly once, as a whole path segment, so that no tid can move the issuer to
- * another host or path, nor leave it where another tenant's issuer is. The allow-list must be a list (a string would match by substring). The rest is dev-mode advice
+ * another host or path, nor leave it where another tenant's issuer is. The allow-list must be
+ * a list (a string would match by substring). The rest is dev-mode advice
  * (checkTenantIssuerShape in config.ts).
  */
 export function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer']>, authority: string): ResolvedTenantIssuer {
   const authorityOrigin = new URL(authority).origin;
   const template = String(value?.template);
-  // Filled with two different tenant ids, the template must give two canonical URLs on the
-  // authority's origin that differ in one whole path segment only: so the placeholder is there
-  // exactly once (split gives two parts), in the path (not the userinfo, host or port), and is a
-  // segment of its own (not part of one).
-  const parts = template.split(TENANT_PLACEHOLDER);
-  const fill = (tenant: string): URL | null => {
-    const href = parts.join(tenant);
-    try {
-      const url = new URL(href);
-      return url.href === href ? url : null;
-    } catch {
-      return null;
-    }
-  };
-  const first = fill('00000000-0000-0000-0000-000000000000');
-  const second = fill('11111111-1111-1111-1111-111111111111');
-  const firstSegments = first?.pathname.split('/') ?? [];
-  const secondSegments = second?.pathname.split('/') ?? [];
-  const differing = firstSegments.filter((segment, index) => segment !== secondSegments[index]);
-  if (
-    parts.length !== 2 ||
-    !first ||
-    !second ||
-    /[?#]/.test(template) ||
-    first.origin !== authorityOrigin ||
-    differing.length !== 1 ||
-    differing[0] !== '00000000-0000-0000-0000-000000000000'
-  ) {
+  // `{tenantid}` exactly once (two parts), right after the authority's origin and a "/" or
+  // further down the path (so not in the userinfo, host or port), and a whole segment (a "/"
+  // on each side, or the end). Filled, the template must be a canonical URL, so no dot segment
+  // or other spelling the URL parser would rewrite.
+  const [prefix, suffix, extra] = template.split(TENANT_PLACEHOLDER);
+  const filled = `${prefix}00000000-0000-0000-0000-000000000000${suffix}`;
+  let canonical = false;
+  try {
+    canonical = new URL(filled).href === filled;
+  } catch {
+    // refused below
+  }
+  if (extra !== undefined || suffix === undefined || !canonical || /[?#]/.test(template) || !prefix.startsWith(`${authorityOrigin}/`) || !prefix.endsWith('/') || !/^(\/|$)/.test(suffix)) {
     throw configError(
       'tenantIssuer.template',
       ngDevMode
