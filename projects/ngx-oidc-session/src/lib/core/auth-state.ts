@@ -120,12 +120,16 @@ export interface LogoutOptions {
  * has no end_session_endpoint (then the OP session may still be alive).
  * `end_session_endpoint_refused`: the logout endpoint (config.logout.endpoint or the
  * discovered one) is not on the origin of the OP's authorization endpoint; the browser was
- * not sent there, and `error` is `config_invalid` (configKey `logout.endpoint`).
+ * not sent there, and `error` is `config_invalid` (configKey `logout.endpoint`, or
+ * `end_session_endpoint` for the one discovery named).
+ * `config_invalid`: another config value the logout needs was refused (a bad
+ * config.tenantIssuer stops discovery), so the endpoint is not known; `error` names the key.
  */
 export interface LogoutResult {
   readonly outcome: 'redirected' | 'local';
   readonly reason?: 'local_only' | 'no_end_session_endpoint' | 'not_in_browser'
-    | 'end_session_endpoint_refused';
+    | 'end_session_endpoint_refused'
+    | 'config_invalid';
   /** Whether the refresh token was revoked at the OP (RFC 7009). */
   readonly refreshTokenRevoked: boolean;
   /**

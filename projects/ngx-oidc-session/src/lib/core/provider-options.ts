@@ -26,6 +26,11 @@ export interface ResolvedLogout {
  * checked at logout too, against the discovered authorization endpoint.
  */
 export function resolveLogout(logout: LogoutConfig | undefined): ResolvedLogout {
+  // A string (`logout: 'cognito'` for `{ dialect: 'cognito' }`) would otherwise be read as the
+  // default dialect, and null would throw a TypeError: both are refused by name.
+  if (logout !== undefined && (typeof logout !== 'object' || logout === null || Array.isArray(logout))) {
+    throw configError('logout', ngDevMode ? `must be an object such as { dialect: "cognito" } (got ${JSON.stringify(logout)}).` : '');
+  }
   const { dialect = 'rp-initiated', endpoint } = logout ?? {};
   if (!['rp-initiated', 'auth0-v2', 'cognito'].includes(dialect)) {
     throw configError('logout.dialect', ngDevMode ? `must be "rp-initiated", "auth0-v2" or "cognito" (got "${String(dialect)}").` : '');
@@ -57,22 +62,27 @@ export function resolveLogout(logout: LogoutConfig | undefined): ResolvedLogout 
  * 3.1.3.7 step 2) by a bound one, so the bounds are checked before any issuer is accepted: the
  * template, filled with a tenant id, must be a canonical URL (issuers are compared as strings)
  * on the authority's own origin, so over https outside loopback as the authority is, with
- * `{tenantid}` as a whole path segment, so that no tid can move the issuer to another host or
- * path. A second `{tenantid}` cannot pass: the URL parser percent-encodes its braces. The
- * allow-list must be a list (a string would match by substring). The rest is dev-mode advice
+ * `{tenantid}` exactly once, as a whole path segment, so that no tid can move the issuer to
+ * another host or path, nor leave it where another tenant's issuer is. The allow-list must be
+ * a list (a string would match by substring). The rest is dev-mode advice
  * (checkTenantIssuerShape in config.ts).
  */
 export function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer']>, authority: string): ResolvedTenantIssuer {
   const authorityOrigin = new URL(authority).origin;
   const template = String(value?.template);
-  const sample = '00000000-0000-0000-0000-000000000000';
-  let filled: URL | undefined;
+  // `{tenantid}` exactly once (two parts), right after the authority's origin and a "/" or
+  // further down the path (so not in the userinfo, host or port), and a whole segment (a "/"
+  // on each side, or the end). Filled, the template must be a canonical URL, so no dot segment
+  // or other spelling the URL parser would rewrite.
+  const [prefix, suffix, extra] = template.split(TENANT_PLACEHOLDER);
+  const filled = `${prefix}00000000-0000-0000-0000-000000000000${suffix}`;
+  let canonical = false;
   try {
-    filled = new URL(template.replace(TENANT_PLACEHOLDER, sample));
+    canonical = new URL(filled).href === filled;
   } catch {
     // refused below
   }
-  if (!filled || filled.href !== template.replace(TENANT_PLACEHOLDER, sample) || /[?#]/.test(template) || !filled.pathname.split('/').includes(sample) || filled.origin !== authorityOrigin) {
+  if (extra !== undefined || suffix === undefined || !canonical || /[?#]/.test(template) || !prefix.startsWith(`${authorityOrigin}/`) || !prefix.endsWith('/') || !/^(\/|$)/.test(suffix)) {
     throw configError(
       'tenantIssuer.template',
       ngDevMode
@@ -83,4 +93,23 @@ export function resolveTenantIssuer(value: NonNullable<AuthConfig['tenantIssuer'
   const allowed = value.allowedTenants;
   if (allowed !== undefined && !Array.isArray(allowed)) throw configError('tenantIssuer.allowedTenants', ngDevMode ? 'must be an array of tenant ids.' : '');
   return { template, allowedTenants: allowed ? [...allowed] : null };
+}
+
+/**
+ * Kept in production (protocol chunk), where discovery is processed: the discovered endpoints
+ * the browser is sent to, or a frame is loaded from (sign-in, renewal, logout, the session
+ * monitor), must be https (plain http only on loopback, as config.authority). Anything else,
+ * `javascript:` above all, has an opaque origin ("null"), which an origin comparison between two
+ * such URLs would take as equal. Returns the name of the first endpoint that fails, if any.
+ */
+export function unsafeBrowserEndpoint(metadata: Readonly<Record<string, unknown>>): string | undefined {
+  return ['authorization_endpoint', 'end_session_endpoint', 'check_session_iframe'].find((name) => {
+    const value = metadata[name];
+    if (value === undefined) return false;
+    try {
+      return !isSecure(new URL(value as string));
+    } catch {
+      return true;
+    }
+  });
 }

@@ -78,6 +78,14 @@ describe('config.logout', () => {
     expect(harness.browser.navigations).toEqual([]);
   });
 
+  it('refuses a value that is not an object by name, in production too (not taken as the default dialect, no TypeError)', () => {
+    for (const logout of ['cognito', null, 42, ['cognito']]) {
+      const error = configRejection(logout, false);
+      expect(error.code).withContext(JSON.stringify(logout)).toBe('config_invalid');
+      expect(error.details.configKey).withContext(JSON.stringify(logout)).toBe('logout');
+    }
+  });
+
   it('checks the shape in dev mode', () => {
     expect(configRejection('cognito').details.configKey).toBe('logout');
     expect(configRejection({ endpoint: 42 }).details.configKey).toBe('logout.endpoint');
@@ -177,6 +185,9 @@ describe('logout() per dialect', () => {
       const result = await auth.logout();
       expect(result).toEqual(jasmine.objectContaining({ outcome: 'local', reason: 'end_session_endpoint_refused' }));
       expect(result.error?.code).toBe('config_invalid');
+      // Named as the discovered endpoint: the app never set logout.endpoint.
+      expect(result.error?.details).toEqual({ configKey: 'end_session_endpoint' });
+      expect(result.error?.message).toContain("the OP's discovered end_session_endpoint is on https://logout.example.net");
       expect(harness.browser.navigations.length).toBe(navigations);
     });
 
@@ -209,6 +220,9 @@ describe('logout() in a production build (ngDevMode false): config.logout is che
     ['auth0-v2 without an endpoint', { dialect: 'auth0-v2' }, 'logout.endpoint'],
     ['an endpoint with a query', { dialect: 'cognito', endpoint: 'https://op.example.com/logout?federated' }, 'logout.endpoint'],
     ['an endpoint with a fragment', { endpoint: 'https://op.example.com/logout#x' }, 'logout.endpoint'],
+    // Not an object: a string would be taken as the default dialect, null would throw a TypeError.
+    ['a string for the dialect', 'cognito', 'logout'],
+    ['null', null, 'logout'],
   ];
   for (const [what, logout, key] of refused) {
     it(`starts with ${what}, and refuses it at logout: no navigation, a local logout, config_invalid naming ${key}`, async () => {
@@ -235,5 +249,70 @@ describe('logout() in a production build (ngDevMode false): config.logout is che
     const auth = await harness.signIn();
     expect((await auth.logout()).outcome).toBe('redirected');
     expect(sentParams(harness).map(([name]) => name)).toEqual(['client_id', 'logout_uri']);
+  });
+});
+
+describe('discovered endpoints the browser is sent to', () => {
+  // Each has an opaque origin ("null") or is plain http off loopback; two javascript: URLs
+  // would pass an origin comparison ('null' === 'null').
+  const UNSAFE: [string, string][] = [
+    ['authorization_endpoint', 'javascript:void 0'],
+    ['end_session_endpoint', 'javascript:alert(document.domain)//'],
+    ['check_session_iframe', 'data:text/html,x'],
+    ['authorization_endpoint', 'http://op.example.com/authorize'],
+    ['end_session_endpoint', 'not a url'],
+  ];
+  for (const devMode of [true, false]) {
+    describe(devMode ? 'in dev mode' : 'in a production build', () => {
+      if (!devMode) asProductionBuild();
+
+      for (const [name, value] of UNSAFE) {
+        it(`refuses a discovery whose ${name} is "${value}": discovery_failed, nothing navigated`, async () => {
+          const harness = await AuthHarness.create();
+          harness.op.metadata[name] = value;
+          if (name === 'end_session_endpoint') harness.op.metadata['authorization_endpoint'] = 'javascript:void 0';
+          const auth = await harness.load();
+          await expectAsync(auth.login()).toBeRejectedWith(jasmine.objectContaining({ code: 'discovery_failed' }));
+          expect(harness.browser.navigations).toEqual([]);
+        });
+      }
+    });
+  }
+
+  it('says which endpoint in dev mode', async () => {
+    const harness = await AuthHarness.create();
+    harness.op.metadata['end_session_endpoint'] = 'javascript:alert(1)';
+    const auth = await harness.load();
+    await expectAsync(auth.login()).toBeRejectedWith(jasmine.objectContaining({ message: jasmine.stringContaining('end_session_endpoint') }));
+  });
+
+  it('a logout with a javascript: end_session_endpoint in a fresh discovery is local, the browser stays', async () => {
+    const harness = await AuthHarness.create();
+    await harness.signIn();
+    // The next page finds no cached discovery, and the OP now serves a poisoned one.
+    harness.storage.removeItem(`ngx-oidc-session:spa@${harness.op.issuer}/:discovery`);
+    harness.op.metadata['authorization_endpoint'] = 'javascript:void 0';
+    harness.op.metadata['end_session_endpoint'] = 'javascript:alert(document.domain)//';
+    const again = await harness.load();
+    expect(again.state().status).toBe('authenticated');
+    const navigations = harness.browser.navigations.length;
+    const result = await again.logout();
+    expect(result.outcome).toBe('local');
+    expect(result.error?.code).toBe('discovery_failed');
+    expect(harness.browser.navigations.length).toBe(navigations);
+  });
+
+  it('fetches anew over a cached discovery with such an endpoint', async () => {
+    const harness = await AuthHarness.create();
+    await harness.signIn();
+    const key = `ngx-oidc-session:spa@${harness.op.issuer}/:discovery`;
+    const entry = JSON.parse(harness.storage.getItem(key)!) as { metadata: Record<string, unknown> };
+    entry.metadata['end_session_endpoint'] = 'javascript:alert(document.domain)//';
+    harness.storage.setItem(key, JSON.stringify(entry));
+    const discoveries = harness.op.requestsTo('/.well-known/openid-configuration').length;
+    const auth = await harness.load();
+    expect((await auth.logout()).outcome).toBe('redirected');
+    expect(harness.op.requestsTo('/.well-known/openid-configuration').length).toBe(discoveries + 1);
+    expect(new URL(harness.browser.navigations.at(-1)!).origin).toBe(harness.op.issuer);
   });
 });

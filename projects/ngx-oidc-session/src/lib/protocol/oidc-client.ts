@@ -1,8 +1,8 @@
 // The protocol chunk: everything that uses oauth4webapi. It is loaded with import() by
 // ProtocolLoader, so that an app that restores a stored session starts without it.
 import * as oauth from 'oauth4webapi';
-import { RESERVED_AUTHORIZE_PARAMS, ResolvedAuthConfig, checkParams, configError } from '../core/config';
-import { resolveLogout, resolveTenantIssuer } from '../core/provider-options';
+import { RESERVED_AUTHORIZE_PARAMS, ResolvedAuthConfig, checkParams } from '../core/config';
+import { resolveLogout, resolveTenantIssuer, unsafeBrowserEndpoint } from '../core/provider-options';
 import { AuthError } from '../core/errors';
 import type { DPoPSupport } from '../dpop/dpop-support';
 import { IdTokenClaims, Session, newChainId } from '../core/session';
@@ -139,7 +139,8 @@ export class OidcClient {
   private async loadMetadata(): Promise<oauth.AuthorizationServer> {
     const template = this.tenant?.template;
     const cached = this.context.discovery.read();
-    if (cached) return cached;
+    // A cache written before the endpoint check below (an older version) is fetched anew.
+    if (cached && !unsafeBrowserEndpoint(cached)) return cached;
     const issuer = new URL(this.config.authority);
     try {
       const response = await oauth.discoveryRequest(issuer, this.requestOptions);
@@ -151,6 +152,10 @@ export class OidcClient {
         if (typeof metadata[endpoint] !== 'string') {
           throw new AuthError('discovery_failed', ngDevMode ? `The OP's discovery document has no ${endpoint}.` : '');
         }
+      }
+      const unsafe = unsafeBrowserEndpoint(metadata);
+      if (unsafe) {
+        throw new AuthError('discovery_failed', ngDevMode ? `The OP's discovery document names a ${unsafe} the browser cannot be sent to: it must be an https URL (plain http only for localhost).` : '');
       }
       this.context.discovery.write(metadata);
       return metadata;
@@ -561,8 +566,20 @@ export class OidcClient {
     if (!href) return null;
     const url = new URL(href);
     const front = as.authorization_endpoint ? new URL(as.authorization_endpoint).origin : null;
+    // The origins compared are never opaque ("null"): discovery refused such endpoints, and
+    // resolveLogout a configured one that is not http(s).
     if (url.origin !== front) {
-      throw configError('logout.endpoint', ngDevMode ? `is on ${url.origin}, but the OP's authorization endpoint is on ${String(front)}: the logout endpoint must be on the origin where the user signs in. The browser was not sent there; the session was cleared here only.` : '');
+      // A discovered endpoint is named as such: the app never set it (its way out is to set
+      // logout.endpoint on the authorization endpoint's origin, or to log out locally).
+      const key = endpoint ? 'logout.endpoint' : 'end_session_endpoint';
+      throw new AuthError(
+        'config_invalid',
+        ngDevMode
+          ? `ngx-oidc-session: ${endpoint ? 'config.logout.endpoint' : "the OP's discovered end_session_endpoint"} is on ${url.origin}, but the OP's authorization endpoint is on ${String(front)}: the logout endpoint must be on the origin where the user signs in. The browser was not sent there; the session was cleared here only.`
+          : '',
+        false,
+        { configKey: key },
+      );
     }
     const post = options.postLogoutRedirectUri;
     const params =

@@ -271,17 +271,24 @@ export class OnDemand {
     }
     let endSession: URL | null = null;
     let refused = false;
+    let configRefused = false;
     const state = generateRandomState();
     try {
       const postLogout = options.postLogoutRedirectUrl ? new URL(options.postLogoutRedirectUrl, browser.origin).href : config.postLogoutRedirectUrl;
       endSession = await this.client.logoutUrl({ idTokenHint: mine?.idToken, postLogoutRedirectUri: postLogout, state });
     } catch (discoveryError) {
       const caught = isAuthError(discoveryError) ? discoveryError : null;
-      refused = caught?.code === 'config_invalid';
+      // Refused: config.logout or the logout endpoint. Another config_invalid (a bad
+      // tenantIssuer stops discovery) is not about the endpoint, and says so in its reason.
+      const key = caught?.code === 'config_invalid' ? caught.details.configKey : undefined;
+      refused = key === 'end_session_endpoint' || !!key?.startsWith('logout');
+      configRefused = !!key;
       // The refused endpoint is what the app must fix: it is reported over a revocation failure.
-      error = refused ? caught : (error ?? caught);
+      error = configRefused ? caught : (error ?? caught);
     }
-    if (!endSession) return { outcome: 'local', reason: refused ? 'end_session_endpoint_refused' : 'no_end_session_endpoint', refreshTokenRevoked, error };
+    if (!endSession) {
+      return { outcome: 'local', reason: refused ? 'end_session_endpoint_refused' : configRefused ? 'config_invalid' : 'no_end_session_endpoint', refreshTokenRevoked, error };
+    }
     // Only RP-Initiated Logout sends a state back; the other dialects return without one, to a
     // page that finds no session and no response to handle.
     // (logoutUrl checked the dialect: one of the three, or absent for the default.)

@@ -1,5 +1,6 @@
 import { TestBed } from '@angular/core/testing';
 import { AuthErrorCode } from '../core/errors';
+import { resolveTenantIssuer } from '../core/provider-options';
 import { AuthHarness } from '../../testing/harness';
 import { asProductionBuild } from '../../testing/production-build';
 import { SessionStore } from '../state/session-store';
@@ -265,7 +266,43 @@ describe('tenantIssuer checked in the protocol chunk', () => {
   const BAD_TEMPLATES: [string, { template: string; allowedTenants?: string[] }, string][] = [
     ['a template on another origin', { template: 'https://evil.example.com/{tenantid}/v2.0', allowedTenants: [TENANT_A] }, 'tenantIssuer.template'],
     ['a template without the placeholder', { template: `${ORIGIN}/common/v2.0` }, 'tenantIssuer.template'],
+    // Each passed the first check (some path segment equals the sample tenant id once filled).
+    ['a template with the sample tenant id and no placeholder', { template: `${ORIGIN}/00000000-0000-0000-0000-000000000000/v2.0` }, 'tenantIssuer.template'],
+    ['a template with the placeholder in the userinfo', { template: 'https://{tenantid}@op.example.com/00000000-0000-0000-0000-000000000000/v2.0' }, 'tenantIssuer.template'],
+    ['a template with the placeholder inside a segment', { template: `${ORIGIN}/x{tenantid}/00000000-0000-0000-0000-000000000000/v2.0` }, 'tenantIssuer.template'],
+    ['a template with the placeholder twice', { template: `${ORIGIN}/{tenantid}/{tenantid}/v2.0` }, 'tenantIssuer.template'],
   ];
+
+  it('takes a template with the placeholder once as a whole path segment, anywhere in the path', () => {
+    for (const template of [TEMPLATE, `${ORIGIN}/{tenantid}`, `${ORIGIN}/tenants/{tenantid}/`]) {
+      expect(resolveTenantIssuer({ template }, AUTHORITY)).withContext(template).toEqual({ template, allowedTenants: null });
+    }
+  });
+
+  it('a logout under a template refused in production is local and says config_invalid, not a refused endpoint', async () => {
+    const harness = await entra();
+    await signIn(harness);
+    const global = globalThis as unknown as { ngDevMode: unknown };
+    const saved = global.ngDevMode;
+    // The next deploy, production build, same storage: a template with the placeholder twice.
+    (harness.config as { tenantIssuer: unknown }).tenantIssuer = { template: `${ORIGIN}/{tenantid}/{tenantid}/v2.0` };
+    global.ngDevMode = false;
+    try {
+      await harness.load();
+      expect(harness.auth.state().status).toBe('authenticated');
+      const navigations = harness.browser.navigations.length;
+      const result = await harness.auth.logout();
+      expect(result).toEqual({
+        outcome: 'local',
+        reason: 'config_invalid',
+        refreshTokenRevoked: jasmine.any(Boolean),
+        error: jasmine.objectContaining({ code: 'config_invalid', details: { configKey: 'tenantIssuer.template' } }),
+      });
+      expect(harness.browser.navigations.length).toBe(navigations);
+    } finally {
+      global.ngDevMode = saved;
+    }
+  });
 
   it('dev mode refuses a bad template at start, with its message, before anything goes to the OP', async () => {
     const harness = await entra({ template: 'https://evil.example.com/{tenantid}/v2.0', allowedTenants: [TENANT_A] });
