@@ -13,6 +13,9 @@ const TENANT_A = ENTRA_TENANTS.a;
 const TENANT_B = ENTRA_TENANTS.b;
 const TEMPLATE = `${OP}/{tenantid}/v2.0`;
 
+// Test by test over the workers (each test resets the OP and has its own context): the file is
+// among the suite's longest.
+test.describe.configure({ mode: 'parallel' });
 test.beforeEach(({ rig }) => rig.hook('/reset', { method: 'POST' }));
 
 const quirks = (rig, body) => rig.hook('/quirks', { method: 'POST', body });

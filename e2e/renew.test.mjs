@@ -7,7 +7,9 @@ import { API, APP, eventCount, signInFromHome, waitForEvents } from './support.m
 
 const ACCESS_TOKEN_TTL = 10;
 test.use({ rigOptions: { ttl: { accessTokenTtl: ACCESS_TOKEN_TTL } } });
-test.describe.configure({ timeout: 120_000 });
+// Test by test over the workers: its ten tests take four minutes, which on one worker made the
+// whole suite wait for this file (each test resets the OP in beforeEach and has its own context).
+test.describe.configure({ mode: 'parallel', timeout: 120_000 });
 test.beforeEach(async ({ rig }) => {
   await rig.hook('/reset', { method: 'POST' });
   await rig.hook('/config', { method: 'POST', body: { accessTokenTtl: ACCESS_TOKEN_TTL } });
