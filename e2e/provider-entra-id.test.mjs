@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
 import { APP, OP, PORTS, signInAtOp, signInFromHome, waitForEvents } from './support.mjs';
+import { setQuirks } from './provider-support.mjs';
 import { ENTRA_TENANTS } from '../tools/dev-op/test-hooks.mjs';
 
 const TENANT_A = ENTRA_TENANTS.a;
@@ -18,7 +19,6 @@ const TEMPLATE = `${OP}/{tenantid}/v2.0`;
 test.describe.configure({ mode: 'parallel' });
 test.beforeEach(({ rig }) => rig.hook('/reset', { method: 'POST' }));
 
-const quirks = (rig, body) => rig.hook('/quirks', { method: 'POST', body });
 const tenantTamper = (rig, what) => rig.hook('/tenant-tamper', { method: 'POST', body: { what } });
 
 /** The error code the demo shows for the state's error, once it shows one. */
@@ -51,7 +51,7 @@ test.describe('Entra ID, single tenant: no revocation endpoint, a fixed refresh 
   test.describe.configure({ timeout: 90_000 });
 
   test('refreshes until the fixed life ends, then signs in again by a top-level redirect without a login form; logout revokes nothing and reports no error', async ({ demoPage, rig }) => {
-    await quirks(rig, { issuer: 'tenant-template', revocation: 'absent', spaRefreshLifetime: REFRESH_LIFE });
+    await setQuirks(rig, { issuer: 'tenant-template', revocation: 'absent', spaRefreshLifetime: REFRESH_LIFE });
     await rig.hook('/config', { method: 'POST', body: { accessTokenTtl: ACCESS_TOKEN_TTL } });
     const { page, opNavigations } = await demoPage('refresh_token', {
       testOverride: {
@@ -97,7 +97,7 @@ test.describe('Entra ID, multi-tenant: tenantIssuer', () => {
     config: { authority: `${OP}/organizations/v2.0`, loadUserInfo: false, tenantIssuer: { template: TEMPLATE, allowedTenants }, ...more },
   });
 
-  test.beforeEach(({ rig }) => quirks(rig, { issuer: 'tenant-template' }));
+  test.beforeEach(({ rig }) => setQuirks(rig, { issuer: 'tenant-template' }));
 
   test('signs in with a token of tenant A, refreshes, and calls the API', async ({ demoPage, rig }) => {
     const { page } = await demoPage('refresh_token', { testOverride: recipe() });
@@ -174,7 +174,7 @@ test.describe('Entra ID, multi-tenant: tenantIssuer', () => {
 
 test.describe('issuers that are not the authority (Keycloak behind a proxy or spelled with a slash)', () => {
   for (const [what, setUp, authority] of [
-    ['an issuer with a trailing slash the authority lacks', (rig) => quirks(rig, { issuer: 'trailing-slash' }), `${OP}/realms/dev`],
+    ['an issuer with a trailing slash the authority lacks', (rig) => setQuirks(rig, { issuer: 'trailing-slash' }), `${OP}/realms/dev`],
     ['an authority on another host (127.0.0.1) than the issuer (localhost)', () => undefined, `http://127.0.0.1:${PORTS.op}`],
   ]) {
     test(`refuses ${what}: issuer_mismatch, nothing sent but discovery`, async ({ demoPage, rig }) => {

@@ -5,12 +5,13 @@
 // stays signed out, and nothing is stored.
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
+import { setQuirks } from './provider-support.mjs';
 import { APP, signInAtOp } from './support.mjs';
 
 test.beforeEach(({ rig }) => rig.hook('/reset', { method: 'POST' }));
 
 test("tokenEndpointAuth secret-required: the code exchange's 400 invalid_request is token_error, the user stays signed out, nothing is stored", async ({ demoPage, rig }) => {
-  await rig.hook('/quirks', { method: 'POST', body: { tokenEndpointAuth: 'secret-required' } });
+  await setQuirks(rig, { tokenEndpointAuth: 'secret-required' });
   const { page } = await demoPage('refresh_token');
   const tokenRequests = [];
   page.on('request', (request) => {
@@ -37,7 +38,7 @@ test("tokenEndpointAuth secret-required: the code exchange's 400 invalid_request
 });
 
 test("idTokenIss scheme-less: an ID token whose iss lacks the scheme (Google's legacy accounts.google.com) is refused: id_token_invalid, the user stays signed out", async ({ demoPage, rig }) => {
-  await rig.hook('/quirks', { method: 'POST', body: { idTokenIss: 'scheme-less' } });
+  await setQuirks(rig, { idTokenIss: 'scheme-less' });
   const { page } = await demoPage('refresh_token');
   await page.goto(APP);
   await page.getByTestId('login').click();

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { expect } from '@playwright/test';
 import { test } from './fixtures.mjs';
+import { setQuirks } from './provider-support.mjs';
 import { APP, PORTS, eventCount, signInFromHome, waitForEvents } from './support.mjs';
 
 test.beforeEach(async ({ rig }) => {
@@ -23,7 +24,6 @@ test.beforeEach(async ({ rig }) => {
  */
 const recipe = (authorizeParams = {}) => ({ testOverride: { config: { scope: 'openid profile email', renew: { strategy: 'refresh_token' }, authorizeParams } } });
 
-const setRefreshIdToken = (rig, mode) => rig.hook('/quirks', { method: 'POST', body: { refreshIdToken: mode } });
 
 /** The claims of the ID token the demo's session holds (read in the test only, never logged). */
 async function storedIdTokenClaims(page) {
@@ -46,7 +46,7 @@ const taken = [
 ];
 for (const [mode, what, check] of taken) {
   test(`refreshIdToken ${mode}: refreshed ID tokens with ${what} are taken, renewals succeed, the API answers 200`, async ({ demoPage, rig }) => {
-    await setRefreshIdToken(rig, mode);
+    await setQuirks(rig, { refreshIdToken: mode });
     const { page } = await demoPage('refresh_token', recipe());
     await signInFromHome(page);
     const original = await storedIdTokenClaims(page);
@@ -76,7 +76,7 @@ const refused = [
 ];
 for (const [mode, what] of refused) {
   test(`refreshIdToken ${mode}: a refreshed ID token with ${what} is refused (id_token_invalid), the session ends, no token is used`, async ({ demoPage, rig }) => {
-    await setRefreshIdToken(rig, mode);
+    await setQuirks(rig, { refreshIdToken: mode });
     const { page } = await demoPage('refresh_token', recipe({ max_age: '86400' }));
     await signInFromHome(page);
     const original = await storedIdTokenClaims(page);

@@ -6,6 +6,7 @@
 // detection (Okta's default for SPAs) renews without a reuse.
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
+import { setQuirks } from './provider-support.mjs';
 import { APP, OP, signInFromHome, waitForEvents } from './support.mjs';
 
 const CLIENT_ID = 'ngx-oidc-demo';
@@ -29,7 +30,7 @@ const logouts = [
 ];
 for (const [mode, what, expected] of logouts) {
   test(`revocation ${mode}: with the revocation endpoint ${what}, logout clears the session and goes to end-session; refresh token ${expected.revoked}`, async ({ demoPage, rig }) => {
-    await rig.hook('/quirks', { method: 'POST', body: { revocation: mode } });
+    await setQuirks(rig, { revocation: mode });
     const { page } = await demoPage('refresh_token', recipe);
     await signInFromHome(page);
     assert.equal(await usableRefreshTokens(rig), 1);
