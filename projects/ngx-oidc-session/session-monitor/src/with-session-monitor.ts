@@ -80,7 +80,8 @@ function startSessionMonitor(intervalMs: number): void {
   const clock = inject(AUTH_CLOCK);
   const zone = inject(NgZone);
   const protocol = inject(ProtocolLoader);
-  let monitor: Promise<OpSessionMonitor> | null = null;
+  // Settles with null when the chunk did not load (no unhandled rejection; the next change retries).
+  let monitor: Promise<OpSessionMonitor | null> | null = null;
   let destroyed = false;
   const load = () => {
     if (monitor || destroyed || !store.session()) return;
@@ -108,9 +109,9 @@ function startSessionMonitor(intervalMs: number): void {
           error: (code, message) => new AuthError(code, message),
           backoffDelayMs: (attempt) => backoffDelayMs(attempt),
         }),
-      (error: unknown) => {
+      () => {
         monitor = null; // the chunk did not load: tried again with the next session change
-        throw error;
+        return null;
       },
     );
   };
@@ -118,6 +119,6 @@ function startSessionMonitor(intervalMs: number): void {
   inject(DestroyRef).onDestroy(() => {
     destroyed = true;
     changes.unsubscribe();
-    monitor?.then((created) => created.destroy()).catch(() => undefined);
+    void monitor?.then((created) => created?.destroy());
   });
 }
